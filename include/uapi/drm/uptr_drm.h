@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uptr: userptr buffer objects on a software DRM device.
+ *
+ * Every ioctl is issued on a render node (/dev/dri/renderD*) of the
+ * "uptr" driver.  Every struct member is marked in, out or in/out;
+ * padding and reserved members must be zero (-EINVAL otherwise), and
+ * unknown flag bits are refused with -EINVAL.  Enumerations start at 1
+ * so that a zeroed field never means anything.
+ */
+#ifndef _UAPI_UPTR_DRM_H_
+#define _UAPI_UPTR_DRM_H_
+
+#include "drm.h"
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+/* Bumped whenever an ioctl or a flag is added. */
+#define DRM_UPTR_API_VERSION		1
+
+#define DRM_UPTR_GET_PARAM		0x00
+#define DRM_UPTR_BO_CREATE		0x01
+#define DRM_UPTR_USERPTR		0x02
+#define DRM_UPTR_BO_MMAP_OFFSET		0x03
+#define DRM_UPTR_SUBMIT			0x04
+#define DRM_UPTR_BO_WAIT		0x05
+#define DRM_UPTR_BO_INFO		0x06
+
+/**
+ * enum drm_uptr_param - what DRM_IOCTL_UPTR_GET_PARAM can report
+ * @DRM_UPTR_PARAM_API_VERSION: DRM_UPTR_API_VERSION of the driver
+ * @DRM_UPTR_PARAM_PAGE_SIZE: granule of user_ptr/user_size, in bytes
+ * @DRM_UPTR_PARAM_MAX_USERPTR_SIZE: largest user_size accepted, in bytes
+ * @DRM_UPTR_PARAM_USERPTR_FLAGS: mask of the DRM_UPTR_USERPTR_* flags
+ *	this driver accepts
+ * @DRM_UPTR_PARAM_ENGINE_COUNT: number of engines executing jobs
+ * @DRM_UPTR_PARAM_MAX_COMMANDS: most commands one job may carry
+ * @DRM_UPTR_PARAM_MAX_BO_SIZE: largest device-local BO, in bytes
+ * @DRM_UPTR_PARAM_USERPTR_KINDS: mask of DRM_UPTR_KIND_* this driver
+ *	can create
+ */
+enum drm_uptr_param {
+	DRM_UPTR_PARAM_API_VERSION = 1,
+	DRM_UPTR_PARAM_PAGE_SIZE,
+	DRM_UPTR_PARAM_MAX_USERPTR_SIZE,
+	DRM_UPTR_PARAM_USERPTR_FLAGS,
+	DRM_UPTR_PARAM_ENGINE_COUNT,
+	DRM_UPTR_PARAM_MAX_COMMANDS,
+	DRM_UPTR_PARAM_MAX_BO_SIZE,
+	DRM_UPTR_PARAM_USERPTR_KINDS,
+};
+
+/* Bits of DRM_UPTR_PARAM_USERPTR_KINDS. */
+#define DRM_UPTR_KIND_PINNED		(1u << 0)
+#define DRM_UPTR_KIND_COHERENT		(1u << 1)
+
+/**
+ * struct drm_uptr_get_param - DRM_IOCTL_UPTR_GET_PARAM
+ *
+ * Errors: -EINVAL for an unknown @param or a non-zero @pad.
+ */
+struct drm_uptr_get_param {
+	/** @param: in, one of enum drm_uptr_param */
+	__u32 param;
+	/** @pad: in, must be zero */
+	__u32 pad;
+	/** @value: out, the value of @param */
+	__u64 value;
+};
+
+/**
+ * struct drm_uptr_bo_create - DRM_IOCTL_UPTR_BO_CREATE
+ *
+ * Creates a device-local buffer object: zero-filled memory that the
+ * driver allocates, which the CPU maps through DRM_IOCTL_UPTR_BO_MMAP_OFFSET.
+ *
+ * Errors: -EINVAL for flags, @pad, @size == 0 or @size not a multiple
+ * of the page size; -E2BIG for @size above DRM_UPTR_PARAM_MAX_BO_SIZE;
+ * -ENOMEM when memory runs out.
+ */
+struct drm_uptr_bo_create {
+	/** @size: in, bytes, a non-zero multiple of the page size */
+	__u64 size;
+	/** @flags: in, must be zero */
+	__u32 flags;
+	/** @handle: out, GEM handle of the new BO */
+	__u32 handle;
+	/** @pad: in, must be zero */
+	__u64 pad;
+};
+
+/* The device only reads the range: jobs writing to it fail with -EACCES. */
+#define DRM_UPTR_USERPTR_READ_ONLY	(1u << 0)
+/* Pin the pages now (FOLL_LONGTERM), charged to RLIMIT_MEMLOCK. */
+#define DRM_UPTR_USERPTR_PINNED		(1u << 1)
+/* Check now that the whole range is backed by ordinary memory. */
+#define DRM_UPTR_USERPTR_PROBE		(1u << 2)
+
+/**
+ * struct drm_uptr_userptr - DRM_IOCTL_UPTR_USERPTR
+ *
+ * Wraps [@user_ptr, @user_ptr + @user_size) of the calling process in a
+ * buffer object.  The BO belongs to the process (mm) that created it:
+ * used from another process, a job fails with -EFAULT.
+ *
+ * A PINNED userptr pins every page of the range at creation and keeps
+ * those very pages until the BO is destroyed, whatever the process does
+ * to the mapping afterwards ("unsynchronized" semantics): after munmap()
+ * or a MAP_FIXED replacement, the device still sees the old pages.
+ *
+ * A userptr without PINNED is coherent: it follows the process's page
+ * tables.  Until the driver advertises DRM_UPTR_KIND_COHERENT in
+ * DRM_UPTR_PARAM_USERPTR_KINDS, creating one fails with -EOPNOTSUPP.
+ *
+ * Errors, in the order they are checked:
+ *  -EINVAL   unknown bit in @flags, non-zero @extensions or @pad,
+ *            @user_size == 0, @user_ptr or @user_size not page aligned;
+ *  -E2BIG    @user_ptr + @user_size overflows 64 bits, or @user_size is
+ *            above DRM_UPTR_PARAM_MAX_USERPTR_SIZE;
+ *  -EFAULT   the range is not inside the user address space;
+ *  -EOPNOTSUPP  the requested kind is not supported (see above);
+ *  -EFAULT   PROBE: some page of the range is unmapped or is not
+ *            ordinary memory (VM_IO, VM_PFNMAP, VM_MIXEDMAP, or a mapping
+ *            of a uptr BO); PINNED: some page cannot be pinned, or a
+ *            read-write userptr covers a mapping without PROT_WRITE;
+ *  -ENOMEM   PINNED: RLIMIT_MEMLOCK would be exceeded (without
+ *            CAP_IPC_LOCK), or memory ran out;
+ *  -EINTR    PINNED: a fatal signal arrived while pinning.
+ */
+struct drm_uptr_userptr {
+	/** @extensions: in, must be zero (reserved for chained extensions) */
+	__u64 extensions;
+	/** @user_ptr: in, start address, page aligned */
+	__u64 user_ptr;
+	/** @user_size: in, bytes, a non-zero multiple of the page size */
+	__u64 user_size;
+	/** @flags: in, DRM_UPTR_USERPTR_* */
+	__u32 flags;
+	/** @handle: out, GEM handle of the new BO */
+	__u32 handle;
+};
+
+/**
+ * struct drm_uptr_bo_mmap_offset - DRM_IOCTL_UPTR_BO_MMAP_OFFSET
+ *
+ * Errors: -EINVAL for non-zero @pad; -ENOENT for an unknown @handle;
+ * -ENODEV for a userptr BO (map the user memory itself instead).
+ */
+struct drm_uptr_bo_mmap_offset {
+	/** @handle: in, GEM handle of a device-local BO */
+	__u32 handle;
+	/** @pad: in, must be zero */
+	__u32 pad;
+	/** @offset: out, offset to pass to mmap() on the DRM fd */
+	__u64 offset;
+};
+
+/**
+ * enum drm_uptr_op - engine operations
+ * @DRM_UPTR_OP_COPY: copy @size bytes from src to dst; the ranges may
+ *	be in the same BO but must not overlap.
+ * @DRM_UPTR_OP_FILL: fill @size bytes of dst with the 32-bit pattern in
+ *	the low half of @value; @dst_offset and @size multiples of 4.
+ * @DRM_UPTR_OP_STORE_DWORD: write the low 32 bits of @value at
+ *	@dst_offset; @size must be 4 and @dst_offset a multiple of 4.
+ * @DRM_UPTR_OP_CHECKSUM: write the 64-bit FNV-1a hash of the @size
+ *	bytes of src at @dst_offset (8 bytes, a multiple of 8, native byte
+ *	order).
+ */
+enum drm_uptr_op {
+	DRM_UPTR_OP_COPY = 1,
+	DRM_UPTR_OP_FILL,
+	DRM_UPTR_OP_STORE_DWORD,
+	DRM_UPTR_OP_CHECKSUM,
+};
+
+/**
+ * struct drm_uptr_cmd - one engine command
+ *
+ * Members an op does not use must be zero.
+ */
+struct drm_uptr_cmd {
+	/** @op: in, one of enum drm_uptr_op */
+	__u32 op;
+	/** @flags: in, must be zero */
+	__u32 flags;
+	/** @dst_handle: in, BO written by the command */
+	__u32 dst_handle;
+	/** @src_handle: in, BO read (COPY, CHECKSUM), else zero */
+	__u32 src_handle;
+	/** @dst_offset: in, bytes into the dst BO */
+	__u64 dst_offset;
+	/** @src_offset: in, bytes into the src BO (COPY, CHECKSUM) */
+	__u64 src_offset;
+	/** @size: in, bytes the command covers (read from src, or written) */
+	__u64 size;
+	/** @value: in, FILL pattern or STORE_DWORD value */
+	__u64 value;
+};
+
+/* Most commands one job may carry. */
+#define DRM_UPTR_MAX_COMMANDS		256
+
+/**
+ * struct drm_uptr_submit - DRM_IOCTL_UPTR_SUBMIT
+ *
+ * Runs a job: the commands, in order.  Every command is validated before
+ * any runs, so a refused job has no effect.  The job holds a reference on
+ * every BO it names until it completes; its fence is published on every
+ * BO (see DRM_IOCTL_UPTR_BO_WAIT).  The ioctl returns once the job has
+ * completed.
+ *
+ * Errors: -EINVAL for non-zero @extensions, @flags or @pad, @count == 0
+ * or above DRM_UPTR_MAX_COMMANDS, an unknown op, non-zero command
+ * flags, a member an op does not use being non-zero, a misaligned
+ * offset or size, an offset + size overflowing or beyond the end of its
+ * BO, or overlapping COPY ranges; -EFAULT when @commands cannot be read,
+ * or when a userptr BO is used from a process other than its creator;
+ * -ENOENT for an unknown handle; -EACCES for a command writing to a
+ * READ_ONLY userptr; -ENOMEM when memory runs out.
+ */
+struct drm_uptr_submit {
+	/** @extensions: in, must be zero (reserved for chained extensions) */
+	__u64 extensions;
+	/** @commands: in, user pointer to @count struct drm_uptr_cmd */
+	__u64 commands;
+	/** @count: in, number of commands, 1 to DRM_UPTR_MAX_COMMANDS */
+	__u32 count;
+	/** @flags: in, must be zero */
+	__u32 flags;
+	/** @pad: in, must be zero (reserved for in/out fences) */
+	__u64 pad[2];
+};
+
+/**
+ * struct drm_uptr_bo_wait - DRM_IOCTL_UPTR_BO_WAIT
+ *
+ * Waits until no job reads or writes the BO.
+ *
+ * Errors: -EINVAL for non-zero @flags or @pad, or a negative
+ * @timeout_ns; -ENOENT for an unknown @handle; -ETIME when the BO is
+ * still busy after @timeout_ns (0 polls); -ERESTARTSYS/-EINTR on a
+ * signal.
+ */
+struct drm_uptr_bo_wait {
+	/** @handle: in, GEM handle */
+	__u32 handle;
+	/** @flags: in, must be zero */
+	__u32 flags;
+	/** @timeout_ns: in, relative timeout in nanoseconds */
+	__s64 timeout_ns;
+};
+
+/**
+ * enum drm_uptr_bo_kind - what a BO is
+ * @DRM_UPTR_BO_KIND_DEVICE: device-local memory
+ * @DRM_UPTR_BO_KIND_USERPTR: a range of a process's address space
+ */
+enum drm_uptr_bo_kind {
+	DRM_UPTR_BO_KIND_DEVICE = 1,
+	DRM_UPTR_BO_KIND_USERPTR,
+};
+
+/**
+ * struct drm_uptr_bo_info - DRM_IOCTL_UPTR_BO_INFO
+ *
+ * Errors: -EINVAL for non-zero @pad; -ENOENT for an unknown @handle.
+ */
+struct drm_uptr_bo_info {
+	/** @handle: in, GEM handle */
+	__u32 handle;
+	/** @pad: in, must be zero */
+	__u32 pad;
+	/** @kind: out, enum drm_uptr_bo_kind */
+	__u32 kind;
+	/** @flags: out, DRM_UPTR_USERPTR_* the userptr was created with */
+	__u32 flags;
+	/** @size: out, bytes */
+	__u64 size;
+	/** @user_ptr: out, start address of a userptr, else zero */
+	__u64 user_ptr;
+	/** @pages_pinned: out, pages the BO holds pinned */
+	__u64 pages_pinned;
+	/** @pages_resident: out, pages the device can reach right now */
+	__u64 pages_resident;
+	/** @sg_segments: out, segments of the BO's sg table (0 if none) */
+	__u64 sg_segments;
+	/** @invalidations: out, invalidations of the range seen so far */
+	__u64 invalidations;
+	/** @pages_faulted: out, pages faulted in for the device so far */
+	__u64 pages_faulted;
+	/** @jobs: out, jobs that used the BO so far */
+	__u64 jobs;
+};
+
+#define DRM_IOCTL_UPTR_GET_PARAM \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_GET_PARAM, struct drm_uptr_get_param)
+#define DRM_IOCTL_UPTR_BO_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_BO_CREATE, struct drm_uptr_bo_create)
+#define DRM_IOCTL_UPTR_USERPTR \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_USERPTR, struct drm_uptr_userptr)
+#define DRM_IOCTL_UPTR_BO_MMAP_OFFSET \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_BO_MMAP_OFFSET, struct drm_uptr_bo_mmap_offset)
+#define DRM_IOCTL_UPTR_SUBMIT \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_UPTR_SUBMIT, struct drm_uptr_submit)
+#define DRM_IOCTL_UPTR_BO_WAIT \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_UPTR_BO_WAIT, struct drm_uptr_bo_wait)
+#define DRM_IOCTL_UPTR_BO_INFO \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_BO_INFO, struct drm_uptr_bo_info)
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* _UAPI_UPTR_DRM_H_ */

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uptr: a DRM render device whose buffer objects can wrap a process's
+ * own memory (userptr), executed on by a software engine.
+ *
+ * This file holds the device: the platform driver it binds to, the DRM
+ * driver table, the ioctl table, GET_PARAM and module init/exit.
+ */
+
+#include <linux/dma-fence.h>
+#include <linux/dma-mapping.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_prime.h>
+#include <drm/uptr_drm.h>
+
+#include "uptr_drv.h"
+#include "uptr_engine.h"
+#include "uptr_gem.h"
+#include "uptr_job.h"
+#include "uptr_userptr.h"
+
+#define UPTR_DRIVER_DESC	"userptr buffer objects on a software engine"
+#define UPTR_DRIVER_DATE	"20261121"
+#define UPTR_DRIVER_MAJOR	1
+#define UPTR_DRIVER_MINOR	0
+
+unsigned int uptr_debug;
+module_param_named(debug, uptr_debug, uint, 0600);
+MODULE_PARM_DESC(debug, "debug messages: 0x1 refused ioctls, 0x2 BOs, 0x4 jobs");
+
+atomic_t uptr_live_objects = ATOMIC_INIT(0);
+
+static struct platform_device *uptr_pdev;
+
+static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct drm_uptr_get_param *args = data;
+
+	if (args->pad) {
+		uptr_dbg(IOCTL, "non-zero pad\n");
+		return -EINVAL;
+	}
+
+	switch (args->param) {
+	case DRM_UPTR_PARAM_API_VERSION:
+		args->value = DRM_UPTR_API_VERSION;
+		break;
+	case DRM_UPTR_PARAM_PAGE_SIZE:
+		args->value = PAGE_SIZE;
+		break;
+	case DRM_UPTR_PARAM_MAX_USERPTR_SIZE:
+		args->value = UPTR_USERPTR_MAX_SIZE;
+		break;
+	case DRM_UPTR_PARAM_USERPTR_FLAGS:
+		args->value = DRM_UPTR_USERPTR_READ_ONLY | DRM_UPTR_USERPTR_PINNED |
+			      DRM_UPTR_USERPTR_PROBE;
+		break;
+	case DRM_UPTR_PARAM_ENGINE_COUNT:
+		args->value = UPTR_ENGINE_COUNT;
+		break;
+	case DRM_UPTR_PARAM_MAX_COMMANDS:
+		args->value = DRM_UPTR_MAX_COMMANDS;
+		break;
+	case DRM_UPTR_PARAM_MAX_BO_SIZE:
+		args->value = UPTR_MAX_BO_SIZE;
+		break;
+	case DRM_UPTR_PARAM_USERPTR_KINDS:
+		args->value = DRM_UPTR_KIND_PINNED;
+		break;
+	default:
+		uptr_dbg(IOCTL, "unknown param %u\n", args->param);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct drm_ioctl_desc uptr_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(UPTR_GET_PARAM, uptr_get_param_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_BO_CREATE, uptr_bo_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_USERPTR, uptr_userptr_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_BO_MMAP_OFFSET, uptr_bo_mmap_offset_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_SUBMIT, uptr_submit_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_BO_WAIT, uptr_bo_wait_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_BO_INFO, uptr_bo_info_ioctl, DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_GEM_FOPS(uptr_fops);
+
+static const struct drm_driver uptr_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_RENDER,
+	.ioctls = uptr_ioctls,
+	.num_ioctls = ARRAY_SIZE(uptr_ioctls),
+	.fops = &uptr_fops,
+	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+	.name = UPTR_DRIVER_NAME,
+	.desc = UPTR_DRIVER_DESC,
+	.date = UPTR_DRIVER_DATE,
+	.major = UPTR_DRIVER_MAJOR,
+	.minor = UPTR_DRIVER_MINOR,
+};
+
+static int uptr_probe(struct platform_device *pdev)
+{
+	struct uptr_device *udev;
+	int ret;
+
+	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+
+	udev = devm_drm_dev_alloc(&pdev->dev, &uptr_driver, struct uptr_device, drm);
+	if (IS_ERR(udev))
+		return PTR_ERR(udev);
+
+	spin_lock_init(&udev->fence_lock);
+	udev->fence_context = dma_fence_context_alloc(UPTR_ENGINE_COUNT);
+	atomic64_set(&udev->fence_seqno, 0);
+	platform_set_drvdata(pdev, udev);
+
+	return drm_dev_register(&udev->drm, 0);
+}
+
+static int uptr_remove(struct platform_device *pdev)
+{
+	struct uptr_device *udev = platform_get_drvdata(pdev);
+
+	drm_dev_unregister(&udev->drm);
+	return 0;
+}
+
+static struct platform_driver uptr_platform_driver = {
+	.probe = uptr_probe,
+	.remove = uptr_remove,
+	.driver = {
+		.name = UPTR_DRIVER_NAME,
+	},
+};
+
+static int __init uptr_init(void)
+{
+	int ret;
+
+	ret = platform_driver_register(&uptr_platform_driver);
+	if (ret)
+		return ret;
+
+	uptr_pdev = platform_device_register_simple(UPTR_DRIVER_NAME, -1, NULL, 0);
+	if (IS_ERR(uptr_pdev)) {
+		ret = PTR_ERR(uptr_pdev);
+		goto err_unregister_driver;
+	}
+	if (!platform_get_drvdata(uptr_pdev)) {
+		/* The probe failed: nothing to drive. */
+		ret = -ENODEV;
+		goto err_unregister_device;
+	}
+	return 0;
+
+err_unregister_device:
+	platform_device_unregister(uptr_pdev);
+err_unregister_driver:
+	platform_driver_unregister(&uptr_platform_driver);
+	return ret;
+}
+
+static void __exit uptr_exit(void)
+{
+	int live;
+
+	platform_device_unregister(uptr_pdev);
+	platform_driver_unregister(&uptr_platform_driver);
+
+	live = atomic_read(&uptr_live_objects);
+	pr_info("uptr: unloaded, %d objects alive\n", live);
+	WARN(live, "uptr: %d objects leaked\n", live);
+}
+
+module_init(uptr_init);
+module_exit(uptr_exit);
+
+MODULE_DESCRIPTION(UPTR_DRIVER_DESC);
+MODULE_LICENSE("GPL");

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * uptr: the DRM device, its debug output and its object accounting.
+ */
+#ifndef _UPTR_DRV_H_
+#define _UPTR_DRV_H_
+
+#include <linux/atomic.h>
+#include <linux/printk.h>
+#include <linux/spinlock.h>
+
+#include <drm/drm_device.h>
+
+#define UPTR_DRIVER_NAME	"uptr"
+
+/* Largest device-local BO. */
+#define UPTR_MAX_BO_SIZE	BIT_ULL(30)
+
+/* Categories of uptr_dbg(), bits of the "debug" module parameter. */
+#define UPTR_DBG_IOCTL		BIT(0)	/* why an ioctl refused its input */
+#define UPTR_DBG_BO		BIT(1)	/* buffer object life */
+#define UPTR_DBG_JOB		BIT(2)	/* jobs and the engine */
+
+extern unsigned int uptr_debug;
+
+#define uptr_dbg(cat, fmt, ...)							\
+	do {									\
+		if (unlikely(uptr_debug & UPTR_DBG_##cat))			\
+			pr_info("uptr: %s: " fmt, __func__, ##__VA_ARGS__);	\
+	} while (0)
+
+/**
+ * struct uptr_device - the uptr DRM device
+ */
+struct uptr_device {
+	/** @drm: the DRM device */
+	struct drm_device drm;
+	/** @fence_context: dma_fence context of the engine */
+	u64 fence_context;
+	/** @fence_seqno: last seqno handed out on @fence_context */
+	atomic64_t fence_seqno;
+	/** @fence_lock: lock of every job fence of the engine */
+	spinlock_t fence_lock;
+};
+
+static inline struct uptr_device *to_uptr_device(struct drm_device *drm)
+{
+	return container_of(drm, struct uptr_device, drm);
+}
+
+/*
+ * Objects alive module-wide (buffer objects and jobs): the module
+ * reports them at unload, where the count must be 0.
+ */
+extern atomic_t uptr_live_objects;
+
+#endif /* _UPTR_DRV_H_ */

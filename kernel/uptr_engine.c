@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uptr software engine.
+ *
+ * The engine executes a job's commands on the CPU, as a DMA engine would:
+ * it reaches a BO's memory only through the BO's sg table, one page at a
+ * time through kmap_local_page(), and never through a user address.  A
+ * userptr whose bookkeeping were wrong would therefore show wrong data in
+ * the tests, not silently right data.
+ *
+ * It runs in the context of the submitting thread for now; it needs
+ * nothing from that context but the job, which holds its BOs, so that it
+ * can move to a thread of its own.
+ */
+
+#include <linux/highmem.h>
+#include <linux/minmax.h>
+#include <linux/sched.h>
+#include <linux/scatterlist.h>
+#include <linux/string.h>
+
+#include <drm/uptr_drm.h>
+
+#include "uptr_drv.h"
+#include "uptr_engine.h"
+#include "uptr_gem.h"
+#include "uptr_job.h"
+
+#define UPTR_FNV64_OFFSET	0xcbf29ce484222325ULL
+#define UPTR_FNV64_PRIME	0x100000001b3ULL
+
+/**
+ * struct uptr_cursor - a position in a BO, walking its sg table
+ * @sg: current segment
+ * @off: bytes into @sg
+ */
+struct uptr_cursor {
+	struct scatterlist *sg;
+	u64 off;
+};
+
+/* Positions @c at byte @offset of @bo; the caller validated the offset. */
+static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offset)
+{
+	struct sg_table *sgt = uptr_bo_sgt(bo);
+	struct scatterlist *sg;
+	unsigned int i;
+
+	c->sg = NULL;
+	for_each_sgtable_sg(sgt, sg, i) {
+		if (offset < sg->length) {
+			c->sg = sg;
+			c->off = offset;
+			return;
+		}
+		offset -= sg->length;
+	}
+}
+
+/*
+ * Maps the page under the cursor; *len gets how many bytes from there
+ * are contiguous in that page, at most @max.  Undo with kunmap_local().
+ */
+static void *uptr_cursor_map(const struct uptr_cursor *c, u64 max, size_t *len)
+{
+	u64 pos = c->sg->offset + c->off;
+	struct page *page = nth_page(sg_page(c->sg), pos >> PAGE_SHIFT);
+	size_t in_page = offset_in_page(pos);
+
+	*len = min3(max, (u64)(PAGE_SIZE - in_page), (u64)c->sg->length - c->off);
+	return kmap_local_page(page) + in_page;
+}
+
+static void uptr_cursor_advance(struct uptr_cursor *c, size_t len)
+{
+	c->off += len;
+	if (c->off == c->sg->length) {
+		c->sg = sg_next(c->sg);
+		c->off = 0;
+	}
+}
+
+static void uptr_engine_copy(const struct uptr_job_cmd *cmd)
+{
+	struct uptr_cursor src, dst;
+	u64 left = cmd->size;
+
+	uptr_cursor_init(&src, cmd->src, cmd->src_offset);
+	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset);
+	while (left) {
+		size_t slen, dlen, n;
+		void *s, *d;
+
+		s = uptr_cursor_map(&src, left, &slen);
+		d = uptr_cursor_map(&dst, slen, &dlen);
+		n = dlen;
+		memcpy(d, s, n);
+		kunmap_local(d);
+		kunmap_local(s);
+		uptr_cursor_advance(&src, n);
+		uptr_cursor_advance(&dst, n);
+		left -= n;
+		cond_resched();
+	}
+}
+
+static void uptr_engine_fill(const struct uptr_job_cmd *cmd)
+{
+	struct uptr_cursor dst;
+	u64 left = cmd->size;
+
+	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset);
+	while (left) {
+		size_t n;
+		void *d;
+
+		/* Offset and size are multiples of 4: n is too. */
+		d = uptr_cursor_map(&dst, left, &n);
+		memset32(d, cmd->value, n / sizeof(u32));
+		kunmap_local(d);
+		uptr_cursor_advance(&dst, n);
+		left -= n;
+		cond_resched();
+	}
+}
+
+/* Writes @len bytes (4 or 8, naturally aligned: within one page). */
+static void uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, size_t len)
+{
+	struct uptr_cursor dst;
+	size_t n;
+	void *d;
+
+	uptr_cursor_init(&dst, bo, offset);
+	d = uptr_cursor_map(&dst, len, &n);
+	memcpy(d, val, n);
+	kunmap_local(d);
+}
+
+static u64 uptr_engine_checksum(const struct uptr_job_cmd *cmd)
+{
+	u64 hash = UPTR_FNV64_OFFSET;
+	struct uptr_cursor src;
+	u64 left = cmd->size;
+
+	uptr_cursor_init(&src, cmd->src, cmd->src_offset);
+	while (left) {
+		const u8 *s;
+		size_t n, i;
+
+		s = uptr_cursor_map(&src, left, &n);
+		for (i = 0; i < n; i++) {
+			hash ^= s[i];
+			hash *= UPTR_FNV64_PRIME;
+		}
+		kunmap_local(s);
+		uptr_cursor_advance(&src, n);
+		left -= n;
+		cond_resched();
+	}
+	return hash;
+}
+
+/**
+ * uptr_engine_run() - execute a job's commands, in order
+ * @job: a validated job whose fence is published
+ *
+ * Context: process context, may sleep.
+ *
+ * Return: 0; every command of a validated job can run.
+ */
+int uptr_engine_run(struct uptr_job *job)
+{
+	unsigned int i;
+
+	for (i = 0; i < job->nr_cmds; i++) {
+		const struct uptr_job_cmd *cmd = &job->cmds[i];
+		u64 sum;
+
+		switch (cmd->op) {
+		case DRM_UPTR_OP_COPY:
+			uptr_engine_copy(cmd);
+			break;
+		case DRM_UPTR_OP_FILL:
+			uptr_engine_fill(cmd);
+			break;
+		case DRM_UPTR_OP_STORE_DWORD:
+			uptr_engine_write(cmd->dst, cmd->dst_offset, &cmd->value,
+					  sizeof(cmd->value));
+			break;
+		case DRM_UPTR_OP_CHECKSUM:
+			sum = uptr_engine_checksum(cmd);
+			uptr_engine_write(cmd->dst, cmd->dst_offset, &sum, sizeof(sum));
+			break;
+		}
+	}
+	uptr_dbg(JOB, "job %llu: %u commands done\n", job->fence.seqno, job->nr_cmds);
+	return 0;
+}

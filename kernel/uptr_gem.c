@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uptr buffer objects.
+ *
+ * Two kinds share &struct uptr_bo: device-local BOs, whose pages come
+ * from a shmem file and stay allocated for the BO's life, and userptr
+ * BOs, which wrap a range of the creating process through the userptr
+ * core.  Either way the engine sees a BO only as an sg table.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_prime.h>
+#include <drm/drm_vma_manager.h>
+#include <drm/uptr_drm.h>
+
+#include "uptr_drv.h"
+#include "uptr_gem.h"
+
+#define UPTR_USERPTR_UAPI_FLAGS	(DRM_UPTR_USERPTR_READ_ONLY |		\
+				 DRM_UPTR_USERPTR_PINNED |		\
+				 DRM_UPTR_USERPTR_PROBE)
+
+static const struct vm_operations_struct uptr_device_bo_vm_ops;
+
+static void uptr_bo_free(struct drm_gem_object *obj)
+{
+	struct uptr_bo *bo = to_uptr_bo(obj);
+
+	uptr_dbg(BO, "bo %p kind %d size %zu\n", bo, bo->kind, obj->size);
+	if (uptr_bo_is_userptr(bo)) {
+		uptr_userptr_fini(&bo->userptr);
+	} else {
+		dma_unmap_sgtable(obj->dev->dev, bo->sgt, DMA_BIDIRECTIONAL, 0);
+		sg_free_table(bo->sgt);
+		kfree(bo->sgt);
+		drm_gem_put_pages(obj, bo->pages, true, true);
+	}
+	/* Drops the fences of the reservation object, hence the jobs. */
+	drm_gem_object_release(obj);
+	kfree(bo);
+	atomic_dec(&uptr_live_objects);
+}
+
+static vm_fault_t uptr_device_bo_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct uptr_bo *bo = to_uptr_bo(vma->vm_private_data);
+	pgoff_t pgoff = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
+
+	/* vm_pgoff holds the fake offset: index the BO from vm_start. */
+	if (pgoff >= bo->base.size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vma, vmf->address, page_to_pfn(bo->pages[pgoff]));
+}
+
+static const struct vm_operations_struct uptr_device_bo_vm_ops = {
+	.fault = uptr_device_bo_fault,
+	.open = drm_gem_vm_open,
+	.close = drm_gem_vm_close,
+};
+
+static int uptr_device_bo_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma)
+{
+	/* A private mapping would copy device pages on write: refuse it. */
+	if (is_cow_mapping(vma->vm_flags))
+		return -EINVAL;
+	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);
+	return 0;
+}
+
+static struct sg_table *uptr_device_bo_get_sg_table(struct drm_gem_object *obj)
+{
+	struct uptr_bo *bo = to_uptr_bo(obj);
+
+	return drm_prime_pages_to_sg(obj->dev, bo->pages, obj->size >> PAGE_SHIFT);
+}
+
+static const struct drm_gem_object_funcs uptr_device_bo_funcs = {
+	.free = uptr_bo_free,
+	.get_sg_table = uptr_device_bo_get_sg_table,
+	.mmap = uptr_device_bo_mmap,
+	.vm_ops = &uptr_device_bo_vm_ops,
+};
+
+static struct dma_buf *uptr_userptr_bo_export(struct drm_gem_object *obj, int flags)
+{
+	uptr_dbg(IOCTL, "userptr BOs cannot be exported\n");
+	return ERR_PTR(-EINVAL);
+}
+
+static const struct drm_gem_object_funcs uptr_userptr_bo_funcs = {
+	.free = uptr_bo_free,
+	.export = uptr_userptr_bo_export,
+};
+
+static bool uptr_vma_is_device(const struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &uptr_device_bo_vm_ops;
+}
+
+static const struct uptr_userptr_ops uptr_userptr_ops = {
+	.vma_is_device = uptr_vma_is_device,
+};
+
+/**
+ * uptr_bo_lookup() - find a BO by handle
+ * @file: the DRM file the handle belongs to
+ * @handle: GEM handle
+ *
+ * Return: the BO with a reference the caller drops with
+ * drm_gem_object_put(), or NULL if there is none.
+ */
+struct uptr_bo *uptr_bo_lookup(struct drm_file *file, u32 handle)
+{
+	struct drm_gem_object *obj = drm_gem_object_lookup(file, handle);
+
+	return obj ? to_uptr_bo(obj) : NULL;
+}
+
+/* Publishes a fully constructed BO under a new handle; drops our reference. */
+static int uptr_bo_publish(struct drm_file *file, struct uptr_bo *bo, u32 *handle)
+{
+	int ret;
+
+	atomic_inc(&uptr_live_objects);
+	ret = drm_gem_handle_create(file, &bo->base, handle);
+	drm_gem_object_put(&bo->base);
+	return ret;
+}
+
+int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct drm_uptr_bo_create *args = data;
+	struct uptr_bo *bo;
+	int ret;
+
+	if (args->flags || args->pad) {
+		uptr_dbg(IOCTL, "non-zero flags %#x or pad\n", args->flags);
+		return -EINVAL;
+	}
+	if (!args->size || !PAGE_ALIGNED(args->size)) {
+		uptr_dbg(IOCTL, "size %llu zero or not page aligned\n", args->size);
+		return -EINVAL;
+	}
+	if (args->size > UPTR_MAX_BO_SIZE) {
+		uptr_dbg(IOCTL, "size %llu above %llu\n", args->size, UPTR_MAX_BO_SIZE);
+		return -E2BIG;
+	}
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return -ENOMEM;
+	bo->kind = UPTR_BO_DEVICE;
+	bo->base.funcs = &uptr_device_bo_funcs;
+
+	ret = drm_gem_object_init(dev, &bo->base, args->size);
+	if (ret)
+		goto err_free;
+
+	bo->pages = drm_gem_get_pages(&bo->base);
+	if (IS_ERR(bo->pages)) {
+		ret = PTR_ERR(bo->pages);
+		goto err_release;
+	}
+
+	bo->sgt = drm_prime_pages_to_sg(dev, bo->pages, args->size >> PAGE_SHIFT);
+	if (IS_ERR(bo->sgt)) {
+		ret = PTR_ERR(bo->sgt);
+		goto err_put_pages;
+	}
+
+	ret = dma_map_sgtable(dev->dev, bo->sgt, DMA_BIDIRECTIONAL, 0);
+	if (ret)
+		goto err_free_sgt;
+
+	uptr_dbg(BO, "device bo %p size %llu\n", bo, args->size);
+	return uptr_bo_publish(file, bo, &args->handle);
+
+err_free_sgt:
+	sg_free_table(bo->sgt);
+	kfree(bo->sgt);
+err_put_pages:
+	drm_gem_put_pages(&bo->base, bo->pages, false, false);
+err_release:
+	drm_gem_object_release(&bo->base);
+err_free:
+	kfree(bo);
+	return ret;
+}
+
+int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct drm_uptr_userptr *args = data;
+	unsigned int core_flags = 0;
+	struct uptr_bo *bo;
+	int ret;
+
+	if (args->flags & ~UPTR_USERPTR_UAPI_FLAGS) {
+		uptr_dbg(IOCTL, "unknown flags %#x\n", args->flags);
+		return -EINVAL;
+	}
+	if (args->extensions) {
+		uptr_dbg(IOCTL, "extensions are not supported\n");
+		return -EINVAL;
+	}
+	ret = uptr_userptr_check_range(args->user_ptr, args->user_size);
+	if (ret) {
+		uptr_dbg(IOCTL, "range %#llx+%#llx refused: %d\n",
+			 args->user_ptr, args->user_size, ret);
+		return ret;
+	}
+	if (!(args->flags & DRM_UPTR_USERPTR_PINNED)) {
+		uptr_dbg(IOCTL, "coherent userptrs are not supported\n");
+		return -EOPNOTSUPP;
+	}
+
+	if (args->flags & DRM_UPTR_USERPTR_READ_ONLY)
+		core_flags |= UPTR_USERPTR_READ_ONLY;
+	if (args->flags & DRM_UPTR_USERPTR_PINNED)
+		core_flags |= UPTR_USERPTR_PINNED;
+
+	if (args->flags & DRM_UPTR_USERPTR_PROBE) {
+		ret = uptr_userptr_probe(args->user_ptr, args->user_size,
+					 core_flags, &uptr_userptr_ops);
+		if (ret) {
+			uptr_dbg(IOCTL, "probe of %#llx+%#llx failed: %d\n",
+				 args->user_ptr, args->user_size, ret);
+			return ret;
+		}
+	}
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return -ENOMEM;
+	bo->kind = UPTR_BO_USERPTR;
+	bo->uapi_flags = args->flags;
+	bo->base.funcs = &uptr_userptr_bo_funcs;
+
+	ret = uptr_userptr_init(&bo->userptr, dev->dev, args->user_ptr,
+				args->user_size, core_flags);
+	if (ret) {
+		uptr_dbg(IOCTL, "userptr %#llx+%#llx: %d\n",
+			 args->user_ptr, args->user_size, ret);
+		kfree(bo);
+		return ret;
+	}
+	drm_gem_private_object_init(dev, &bo->base, args->user_size);
+
+	uptr_dbg(BO, "userptr bo %p %#llx+%#llx flags %#x\n", bo,
+		 args->user_ptr, args->user_size, args->flags);
+	return uptr_bo_publish(file, bo, &args->handle);
+}
+
+int uptr_bo_mmap_offset_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct drm_uptr_bo_mmap_offset *args = data;
+	struct uptr_bo *bo;
+	int ret;
+
+	if (args->pad) {
+		uptr_dbg(IOCTL, "non-zero pad\n");
+		return -EINVAL;
+	}
+	bo = uptr_bo_lookup(file, args->handle);
+	if (!bo)
+		return -ENOENT;
+
+	if (uptr_bo_is_userptr(bo)) {
+		uptr_dbg(IOCTL, "userptr BOs have no mmap offset\n");
+		ret = -ENODEV;
+		goto out;
+	}
+	ret = drm_gem_create_mmap_offset(&bo->base);
+	if (!ret)
+		args->offset = drm_vma_node_offset_addr(&bo->base.vma_node);
+out:
+	drm_gem_object_put(&bo->base);
+	return ret;
+}
+
+int uptr_bo_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct drm_uptr_bo_wait *args = data;
+	struct uptr_bo *bo;
+	long timeout;
+	int ret = 0;
+
+	if (args->flags || args->timeout_ns < 0) {
+		uptr_dbg(IOCTL, "flags %#x or timeout %lld\n", args->flags, args->timeout_ns);
+		return -EINVAL;
+	}
+	bo = uptr_bo_lookup(file, args->handle);
+	if (!bo)
+		return -ENOENT;
+
+	/* USAGE_READ covers every job, those writing the BO and those reading it. */
+	if (!args->timeout_ns) {
+		if (!dma_resv_test_signaled(bo->base.resv, DMA_RESV_USAGE_READ))
+			ret = -ETIME;
+	} else {
+		timeout = min_t(u64, nsecs_to_jiffies64(args->timeout_ns),
+				MAX_SCHEDULE_TIMEOUT - 1);
+		timeout = dma_resv_wait_timeout(bo->base.resv, DMA_RESV_USAGE_READ,
+						true, max(timeout, 1L));
+		if (!timeout)
+			ret = -ETIME;
+		else if (timeout < 0)
+			ret = timeout;
+	}
+	drm_gem_object_put(&bo->base);
+	return ret;
+}
+
+int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct drm_uptr_bo_info *args = data;
+	u32 handle = args->handle;
+	struct sg_table *sgt;
+	struct uptr_bo *bo;
+
+	if (args->pad) {
+		uptr_dbg(IOCTL, "non-zero pad\n");
+		return -EINVAL;
+	}
+	bo = uptr_bo_lookup(file, handle);
+	if (!bo)
+		return -ENOENT;
+
+	/* Every output member is written: nothing the caller left leaks back. */
+	memset(args, 0, sizeof(*args));
+	args->handle = handle;
+	args->size = bo->base.size;
+	args->jobs = atomic64_read(&bo->jobs);
+	sgt = uptr_bo_sgt(bo);
+	args->sg_segments = sgt ? sgt->orig_nents : 0;
+	if (uptr_bo_is_userptr(bo)) {
+		args->kind = DRM_UPTR_BO_KIND_USERPTR;
+		args->flags = bo->uapi_flags;
+		args->user_ptr = bo->userptr.start;
+		args->pages_pinned = uptr_userptr_pinned_pages(&bo->userptr);
+		args->pages_resident = args->pages_pinned;
+	} else {
+		args->kind = DRM_UPTR_BO_KIND_DEVICE;
+		args->pages_resident = bo->base.size >> PAGE_SHIFT;
+	}
+	drm_gem_object_put(&bo->base);
+	return 0;
+}

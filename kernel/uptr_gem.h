@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * uptr buffer objects: device-local BOs and userptr BOs.
+ */
+#ifndef _UPTR_GEM_H_
+#define _UPTR_GEM_H_
+
+#include <linux/atomic.h>
+#include <linux/scatterlist.h>
+
+#include <drm/drm_gem.h>
+
+#include "uptr_userptr.h"
+
+struct drm_device;
+struct drm_file;
+
+enum uptr_bo_kind {
+	UPTR_BO_DEVICE = 1,
+	UPTR_BO_USERPTR,
+};
+
+/**
+ * struct uptr_bo - a uptr buffer object
+ *
+ * The engine reaches a BO's memory only through uptr_bo_sgt().  Every
+ * member but the counters is set at creation and never changes until the
+ * object is freed, so holding a GEM reference is enough to read them.
+ */
+struct uptr_bo {
+	/** @base: the GEM object */
+	struct drm_gem_object base;
+	/** @kind: device-local or userptr */
+	enum uptr_bo_kind kind;
+	/** @pages: device BO: its pages, held for the BO's life */
+	struct page **pages;
+	/** @sgt: device BO: @pages, DMA-mapped */
+	struct sg_table *sgt;
+	/** @userptr: userptr BO: the userptr core's state */
+	struct uptr_userptr userptr;
+	/** @uapi_flags: userptr BO: DRM_UPTR_USERPTR_* it was created with */
+	u32 uapi_flags;
+	/** @jobs: jobs that used the BO */
+	atomic64_t jobs;
+};
+
+static inline struct uptr_bo *to_uptr_bo(struct drm_gem_object *obj)
+{
+	return container_of(obj, struct uptr_bo, base);
+}
+
+static inline bool uptr_bo_is_userptr(const struct uptr_bo *bo)
+{
+	return bo->kind == UPTR_BO_USERPTR;
+}
+
+static inline bool uptr_bo_is_read_only(const struct uptr_bo *bo)
+{
+	return uptr_bo_is_userptr(bo) &&
+	       (bo->userptr.flags & UPTR_USERPTR_READ_ONLY);
+}
+
+/**
+ * uptr_bo_sgt() - the sg table through which the engine reaches a BO
+ * @bo: the BO, referenced by the caller
+ *
+ * Return: the BO's sg table; its CPU side (orig_nents) lists the pages.
+ */
+static inline struct sg_table *uptr_bo_sgt(struct uptr_bo *bo)
+{
+	return uptr_bo_is_userptr(bo) ? &bo->userptr.sgt : bo->sgt;
+}
+
+struct uptr_bo *uptr_bo_lookup(struct drm_file *file, u32 handle);
+
+int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int uptr_bo_mmap_offset_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int uptr_bo_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+
+#endif /* _UPTR_GEM_H_ */
