@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel's selftest harness plus FIXTURE(uptr): every test runs in its
+ * own process with its own fd on the uptr render node.  Test programs
+ * include this header only.
+ */
+#ifndef UPTR_HARNESS_H
+#define UPTR_HARNESS_H
+
+/* kselftest_harness.h is not written for -Wextra (unused parameters). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+
+#include "uptr_test.h"
+
+
+/* Every test opens its own fd on the uptr render node. */
+FIXTURE(uptr) {
+	int fd;
+	size_t page;		/* DRM_UPTR_PARAM_PAGE_SIZE */
+	__u64 max_userptr;	/* DRM_UPTR_PARAM_MAX_USERPTR_SIZE */
+	__u64 max_bo;		/* DRM_UPTR_PARAM_MAX_BO_SIZE */
+};
+
+FIXTURE_SETUP(uptr)
+{
+	__u64 v;
+
+	self->fd = ut_open();
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("no render node of driver \"%s\" in /dev/dri (is uptr.ko loaded?): %s",
+		       UT_DRIVER_NAME, strerror(-self->fd));
+	}
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_PAGE_SIZE, &v));
+	self->page = v;
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_MAX_USERPTR_SIZE,
+				  &self->max_userptr));
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_MAX_BO_SIZE,
+				  &self->max_bo));
+}
+
+FIXTURE_TEARDOWN(uptr)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * Checks BO_INFO of a freshly created pinned userptr: what it was created
+ * with, every page pinned and reachable, no job yet.
+ */
+static inline void ut_check_pinned_info(struct __test_metadata *_metadata,
+					int fd, __u32 handle, const void *ptr,
+					__u64 size, __u32 flags, size_t page)
+{
+	struct drm_uptr_bo_info info;
+
+	ASSERT_EQ(0, ut_bo_info(fd, handle, &info));
+	EXPECT_EQ(handle, info.handle);
+	EXPECT_EQ((__u32)DRM_UPTR_BO_KIND_USERPTR, info.kind);
+	EXPECT_EQ(flags, info.flags);
+	EXPECT_EQ(size, info.size);
+	EXPECT_EQ((__u64)(uintptr_t)ptr, info.user_ptr);
+	EXPECT_EQ(size / page, info.pages_pinned);
+	EXPECT_EQ(size / page, info.pages_resident);
+	EXPECT_LE(1ull, info.sg_segments);
+	EXPECT_GE(size / page, info.sg_segments);
+	EXPECT_EQ(0ull, info.invalidations);
+	EXPECT_EQ(0ull, info.jobs);
+}
+
+#endif /* UPTR_HARNESS_H */

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the uptr test programs: finding the render node,
+ * thin ioctl wrappers that return 0 or -errno, command builders and the
+ * CPU reference of the engine's checksum.  It does not depend on the
+ * selftest harness (the demo uses it too); see uptr_harness.h.
+ */
+#ifndef UPTR_TEST_H
+#define UPTR_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "uptr_drm.h"
+
+#define UT_DRIVER_NAME	"uptr"
+#define UT_KIB		(1024ull)
+#define UT_MIB		(1024ull * 1024)
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* ioctl() that returns 0 or -errno; restarts when a signal interrupted it. */
+static inline int ut_ioctl(int fd, unsigned long request, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, request, arg);
+	} while (ret == -1 && errno == EINTR);
+
+	return ret == -1 ? -errno : ret;
+}
+
+/* Name of the DRM driver behind @fd, in @name; 0 or -errno. */
+static inline int ut_driver_name(int fd, char *name, size_t len)
+{
+	struct drm_version v = { .name = name, .name_len = len - 1 };
+	int ret;
+
+	memset(name, 0, len);
+	ret = ut_ioctl(fd, DRM_IOCTL_VERSION, &v);
+	if (ret)
+		return ret;
+	name[len - 1] = '\0';
+	if (v.name_len < len)
+		name[v.name_len] = '\0';
+	return 0;
+}
+
+/*
+ * Opens the render node whose driver is "uptr".
+ * Return: the fd, -ENODEV when no render node belongs to uptr.
+ */
+static inline int ut_open(void)
+{
+	glob_t g;
+	size_t i;
+	int fd = -ENODEV;
+
+	if (glob("/dev/dri/renderD*", 0, NULL, &g))
+		return -ENODEV;
+	for (i = 0; i < g.gl_pathc; i++) {
+		char name[64];
+		int f = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
+
+		if (f < 0)
+			continue;
+		if (!ut_driver_name(f, name, sizeof(name)) &&
+		    !strcmp(name, UT_DRIVER_NAME)) {
+			fd = f;
+			break;
+		}
+		close(f);
+	}
+	globfree(&g);
+	return fd;
+}
+
+static inline int ut_get_param(int fd, __u32 param, __u64 *value)
+{
+	struct drm_uptr_get_param p = { .param = param };
+	int ret = ut_ioctl(fd, DRM_IOCTL_UPTR_GET_PARAM, &p);
+
+	if (!ret && value)
+		*value = p.value;
+	return ret;
+}
+
+/* A device-local BO of @size bytes. */
+static inline int ut_bo_create(int fd, __u64 size, __u32 *handle)
+{
+	struct drm_uptr_bo_create c = { .size = size };
+	int ret = ut_ioctl(fd, DRM_IOCTL_UPTR_BO_CREATE, &c);
+
+	if (!ret)
+		*handle = c.handle;
+	return ret;
+}
+
+/* A userptr BO over [@ptr, @ptr + @size). */
+static inline int ut_userptr(int fd, const void *ptr, __u64 size,
+			     __u32 flags, __u32 *handle)
+{
+	struct drm_uptr_userptr u = {
+		.user_ptr = (uintptr_t)ptr,
+		.user_size = size,
+		.flags = flags,
+	};
+	int ret = ut_ioctl(fd, DRM_IOCTL_UPTR_USERPTR, &u);
+
+	if (!ret)
+		*handle = u.handle;
+	return ret;
+}
+
+static inline int ut_mmap_offset(int fd, __u32 handle, __u64 *offset)
+{
+	struct drm_uptr_bo_mmap_offset m = { .handle = handle };
+	int ret = ut_ioctl(fd, DRM_IOCTL_UPTR_BO_MMAP_OFFSET, &m);
+
+	if (!ret)
+		*offset = m.offset;
+	return ret;
+}
+
+/* Maps a device BO of @size bytes read-write, shared; 0 or -errno. */
+static inline int ut_bo_mmap(int fd, __u32 handle, __u64 size, void **map)
+{
+	__u64 offset;
+	void *p;
+	int ret;
+
+	ret = ut_mmap_offset(fd, handle, &offset);
+	if (ret)
+		return ret;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	*map = p;
+	return 0;
+}
+
+/* Creates a device BO of @size bytes and maps it. */
+static inline int ut_bo_create_map(int fd, __u64 size, __u32 *handle,
+				   void **map)
+{
+	int ret = ut_bo_create(fd, size, handle);
+
+	if (ret)
+		return ret;
+	return ut_bo_mmap(fd, *handle, size, map);
+}
+
+static inline int ut_bo_info(int fd, __u32 handle,
+			     struct drm_uptr_bo_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->handle = handle;
+	return ut_ioctl(fd, DRM_IOCTL_UPTR_BO_INFO, info);
+}
+
+static inline int ut_bo_wait(int fd, __u32 handle, __s64 timeout_ns)
+{
+	struct drm_uptr_bo_wait w = {
+		.handle = handle,
+		.timeout_ns = timeout_ns,
+	};
+
+	return ut_ioctl(fd, DRM_IOCTL_UPTR_BO_WAIT, &w);
+}
+
+static inline int ut_gem_close(int fd, __u32 handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	return ut_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &c);
+}
+
+static inline int ut_submit(int fd, const struct drm_uptr_cmd *cmds,
+			    __u32 count)
+{
+	struct drm_uptr_submit s = {
+		.commands = (uintptr_t)cmds,
+		.count = count,
+	};
+
+	return ut_ioctl(fd, DRM_IOCTL_UPTR_SUBMIT, &s);
+}
+
+static inline struct drm_uptr_cmd ut_cmd_copy(__u32 dst, __u64 dst_offset,
+					      __u32 src, __u64 src_offset,
+					      __u64 size)
+{
+	return (struct drm_uptr_cmd) {
+		.op = DRM_UPTR_OP_COPY,
+		.dst_handle = dst, .dst_offset = dst_offset,
+		.src_handle = src, .src_offset = src_offset,
+		.size = size,
+	};
+}
+
+static inline struct drm_uptr_cmd ut_cmd_fill(__u32 dst, __u64 dst_offset,
+					      __u64 size, __u32 pattern)
+{
+	return (struct drm_uptr_cmd) {
+		.op = DRM_UPTR_OP_FILL,
+		.dst_handle = dst, .dst_offset = dst_offset,
+		.size = size, .value = pattern,
+	};
+}
+
+static inline struct drm_uptr_cmd ut_cmd_store(__u32 dst, __u64 dst_offset,
+					       __u32 value)
+{
+	return (struct drm_uptr_cmd) {
+		.op = DRM_UPTR_OP_STORE_DWORD,
+		.dst_handle = dst, .dst_offset = dst_offset,
+		.size = 4, .value = value,
+	};
+}
+
+static inline struct drm_uptr_cmd ut_cmd_checksum(__u32 dst,
+						  __u64 dst_offset,
+						  __u32 src,
+						  __u64 src_offset,
+						  __u64 size)
+{
+	return (struct drm_uptr_cmd) {
+		.op = DRM_UPTR_OP_CHECKSUM,
+		.dst_handle = dst, .dst_offset = dst_offset,
+		.src_handle = src, .src_offset = src_offset,
+		.size = size,
+	};
+}
+
+/* One-command jobs. */
+static inline int ut_copy(int fd, __u32 dst, __u64 dst_offset, __u32 src,
+			  __u64 src_offset, __u64 size)
+{
+	struct drm_uptr_cmd c = ut_cmd_copy(dst, dst_offset, src,
+					    src_offset, size);
+
+	return ut_submit(fd, &c, 1);
+}
+
+static inline int ut_fill(int fd, __u32 dst, __u64 dst_offset, __u64 size,
+			  __u32 pattern)
+{
+	struct drm_uptr_cmd c = ut_cmd_fill(dst, dst_offset, size, pattern);
+
+	return ut_submit(fd, &c, 1);
+}
+
+static inline int ut_store(int fd, __u32 dst, __u64 dst_offset,
+			   __u32 value)
+{
+	struct drm_uptr_cmd c = ut_cmd_store(dst, dst_offset, value);
+
+	return ut_submit(fd, &c, 1);
+}
+
+static inline int ut_checksum(int fd, __u32 dst, __u64 dst_offset,
+			      __u32 src, __u64 src_offset, __u64 size)
+{
+	struct drm_uptr_cmd c = ut_cmd_checksum(dst, dst_offset, src,
+						src_offset, size);
+
+	return ut_submit(fd, &c, 1);
+}
+
+#define UT_FNV1A_BASIS	0xcbf29ce484222325ull
+#define UT_FNV1A_PRIME	0x100000001b3ull
+
+/* The CPU reference of DRM_UPTR_OP_CHECKSUM: 64-bit FNV-1a. */
+static inline __u64 ut_fnv1a(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	__u64 h = UT_FNV1A_BASIS;
+
+	while (len--) {
+		h ^= *p++;
+		h *= UT_FNV1A_PRIME;
+	}
+	return h;
+}
+
+/* Anonymous private read-write memory, page aligned; NULL on failure. */
+static inline void *ut_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Deterministic bytes: the same @seed gives the same buffer. */
+static inline void ut_pattern(void *buf, size_t len, __u32 seed)
+{
+	unsigned char *p = buf;
+	__u32 x = seed * 2654435761u + 1;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+}
+
+/* Offset of the first byte of @buf that differs from @c, or -1. */
+static inline long ut_find_not(const void *buf, size_t len, unsigned char c)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != c)
+			return (long)i;
+	return -1;
+}
+
+/* Offset of the first differing byte of @a and @b, or -1. */
+static inline long ut_find_diff(const void *a, const void *b, size_t len)
+{
+	const unsigned char *p = a, *q = b;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != q[i])
+			return (long)i;
+	return -1;
+}
+
+/* Offset of the first dword of @buf that is not @v, or -1. */
+static inline long ut_find_not_dword(const void *buf, size_t len, __u32 v)
+{
+	const __u32 *p = buf;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (p[i] != v)
+			return (long)(i * 4);
+	return -1;
+}
+
+static inline double ut_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A "Vm*:" line of /proc/self/status, in kB (e.g. "VmPin", "VmLck");
+ * -1 if absent.
+ */
+static inline long ut_proc_status_kb(const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			kb = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/* kB of memory the process has pinned or locked (VmPin + VmLck). */
+static inline long ut_pinned_kb(void)
+{
+	long pin = ut_proc_status_kb("VmPin");
+	long lck = ut_proc_status_kb("VmLck");
+
+	return (pin < 0 ? 0 : pin) + (lck < 0 ? 0 : lck);
+}
+
+#endif /* UPTR_TEST_H */
