@@ -5,8 +5,6 @@
 # make demo     install what is missing, build, run the demonstration in the VM
 # make deps     install the Debian packages the project needs
 # make lint     W=1, sparse and checkpatch on kernel/
-# make stress   longer stress run in the VM
-# make bench    benchmarks in the VM
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -17,15 +15,15 @@ LINUX_SRC_TAR := $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
 
 DEB_PKGS := qemu-system-x86 linux-image-amd64 linux-headers-amd64 \
 	busybox-static kmod cpio build-essential sparse linux-source-6.1 \
-	xz-utils util-linux procps
+	xz-utils util-linux procps libdrm-dev
 
 CFLAGS_USER := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
-	-I$(ROOT)/include/uapi/drm -I/usr/include/drm -I$(BUILD)/kselftest
+	-I$(ROOT)/include/uapi/drm -I/usr/include/libdrm -I$(BUILD)/kselftest
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/*.h) include/uapi/drm/uptr_drm.h
 
-.PHONY: all module tests deps check lint demo stress bench clean vm-check
+.PHONY: all module tests deps check lint demo clean
 
 all: module tests
 
@@ -82,14 +80,6 @@ check: deps
 demo: deps
 	$(MAKE) all
 	vm/run -- $(BUILD)/tests/demo
-
-stress: deps
-	$(MAKE) all
-	UPTR_STRESS_SECONDS=$${UPTR_STRESS_SECONDS:-120} vm/run --timeout 900 -- tests/run stress
-
-bench: deps
-	$(MAKE) all
-	vm/run --timeout 900 -- tests/run bench
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean

@@ -161,10 +161,12 @@ struct drm_uptr_bo_mmap_offset {
  * enum drm_uptr_op - engine operations
  * @DRM_UPTR_OP_COPY: copy @size bytes from src to dst; the ranges may
  *	be in the same BO but must not overlap.
- * @DRM_UPTR_OP_FILL: fill @size bytes of dst with the 32-bit pattern in
- *	the low half of @value; @dst_offset and @size multiples of 4.
- * @DRM_UPTR_OP_STORE_DWORD: write the low 32 bits of @value at
- *	@dst_offset; @size must be 4 and @dst_offset a multiple of 4.
+ * @DRM_UPTR_OP_FILL: fill @size bytes of dst with the 32-bit pattern
+ *	@value (its high 32 bits must be zero); @dst_offset and @size
+ *	multiples of 4.
+ * @DRM_UPTR_OP_STORE_DWORD: write the 32-bit @value (its high 32 bits
+ *	must be zero) at @dst_offset; @size must be 4 and @dst_offset a
+ *	multiple of 4.
  * @DRM_UPTR_OP_CHECKSUM: write the 64-bit FNV-1a hash of the @size
  *	bytes of src at @dst_offset (8 bytes, a multiple of 8, native byte
  *	order).
@@ -194,7 +196,7 @@ struct drm_uptr_cmd {
 	__u64 dst_offset;
 	/** @src_offset: in, bytes into the src BO (COPY, CHECKSUM) */
 	__u64 src_offset;
-	/** @size: in, bytes the command covers (read from src, or written) */
+	/** @size: in, bytes the command covers (read from src, or written), non-zero */
 	__u64 size;
 	/** @value: in, FILL pattern or STORE_DWORD value */
 	__u64 value;
@@ -214,7 +216,8 @@ struct drm_uptr_cmd {
  *
  * Errors: -EINVAL for non-zero @extensions, @flags or @pad, @count == 0
  * or above DRM_UPTR_MAX_COMMANDS, an unknown op, non-zero command
- * flags, a member an op does not use being non-zero, a misaligned
+ * flags, a zero @size in a command, a member an op does not use being
+ * non-zero, a FILL or STORE_DWORD @value above 32 bits, a misaligned
  * offset or size, an offset + size overflowing or beyond the end of its
  * BO, or overlapping COPY ranges; -EFAULT when @commands cannot be read,
  * or when a userptr BO is used from a process other than its creator;
