@@ -71,7 +71,7 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		args->value = UPTR_MAX_BO_SIZE;
 		break;
 	case DRM_UPTR_PARAM_USERPTR_KINDS:
-		args->value = DRM_UPTR_KIND_PINNED;
+		args->value = DRM_UPTR_KIND_PINNED | DRM_UPTR_KIND_COHERENT;
 		break;
 	default:
 		uptr_dbg(IOCTL, "unknown param %u\n", args->param);
@@ -121,9 +121,13 @@ static int uptr_probe(struct platform_device *pdev)
 	spin_lock_init(&udev->fence_lock);
 	udev->fence_context = dma_fence_context_alloc(UPTR_ENGINE_COUNT);
 	atomic64_set(&udev->fence_seqno, 0);
+	uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops);
 	platform_set_drvdata(pdev, udev);
 
-	return drm_dev_register(&udev->drm, 0);
+	ret = drm_dev_register(&udev->drm, 0);
+	if (ret)
+		uptr_userptr_mgr_fini(&udev->userptr_mgr);
+	return ret;
 }
 
 static int uptr_remove(struct platform_device *pdev)
@@ -131,6 +135,7 @@ static int uptr_remove(struct platform_device *pdev)
 	struct uptr_device *udev = platform_get_drvdata(pdev);
 
 	drm_dev_unregister(&udev->drm);
+	uptr_userptr_mgr_fini(&udev->userptr_mgr);
 	return 0;
 }
 

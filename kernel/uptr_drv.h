@@ -11,6 +11,8 @@
 
 #include <drm/drm_device.h>
 
+#include "uptr_userptr.h"
+
 #define UPTR_DRIVER_NAME	"uptr"
 
 /* Largest device-local BO. */
@@ -41,6 +43,8 @@ struct uptr_device {
 	atomic64_t fence_seqno;
 	/** @fence_lock: lock of every job fence of the engine */
 	spinlock_t fence_lock;
+	/** @userptr_mgr: what the userptrs of the device share */
+	struct uptr_userptr_mgr userptr_mgr;
 };
 
 static inline struct uptr_device *to_uptr_device(struct drm_device *drm)

@@ -3,10 +3,13 @@
  * uptr software engine.
  *
  * The engine executes a job's commands on the CPU, as a DMA engine would:
- * it reaches a BO's memory only through the BO's sg table, one page at a
- * time through kmap_local_page(), and never through a user address.  A
- * userptr whose bookkeeping were wrong would therefore show wrong data in
- * the tests, not silently right data.
+ * it reaches a BO's memory only through the BO's sg table (device BOs,
+ * pinned userptrs) or the userptr core's page cache (coherent userptrs),
+ * one page at a time through kmap_local_page(), and never through a user
+ * address.  A userptr whose bookkeeping were wrong would therefore show
+ * wrong data in the tests, not silently right data.  The pages of a
+ * coherent userptr stay valid while the job runs: an invalidation waits
+ * for the job's fence before it drops them.
  *
  * It runs in the context of the submitting thread for now; it needs
  * nothing from that context but the job, which holds its BOs, so that it
@@ -30,11 +33,13 @@
 #define UPTR_FNV64_PRIME	0x100000001b3ULL
 
 /**
- * struct uptr_cursor - a position in a BO, walking its sg table
- * @sg: current segment
- * @off: bytes into @sg
+ * struct uptr_cursor - a position in a BO
+ * @bo: the BO
+ * @sg: BO with an sg table: current segment; NULL for a coherent userptr
+ * @off: bytes into @sg, or into the BO for a coherent userptr
  */
 struct uptr_cursor {
+	struct uptr_bo *bo;
 	struct scatterlist *sg;
 	u64 off;
 };
@@ -46,7 +51,11 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
 	struct scatterlist *sg;
 	unsigned int i;
 
+	c->bo = bo;
 	c->sg = NULL;
+	c->off = offset;
+	if (!sgt)
+		return;
 	for_each_sgtable_sg(sgt, sg, i) {
 		if (offset < sg->length) {
 			c->sg = sg;
@@ -63,10 +72,19 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
  */
 static void *uptr_cursor_map(const struct uptr_cursor *c, u64 max, size_t *len)
 {
-	u64 pos = c->sg->offset + c->off;
-	struct page *page = nth_page(sg_page(c->sg), pos >> PAGE_SHIFT);
-	size_t in_page = offset_in_page(pos);
+	struct page *page;
+	size_t in_page;
+	u64 pos;
 
+	if (!c->sg) {
+		page = uptr_userptr_page(&c->bo->userptr, c->off >> PAGE_SHIFT);
+		in_page = offset_in_page(c->off);
+		*len = min(max, (u64)(PAGE_SIZE - in_page));
+		return kmap_local_page(page) + in_page;
+	}
+	pos = c->sg->offset + c->off;
+	page = nth_page(sg_page(c->sg), pos >> PAGE_SHIFT);
+	in_page = offset_in_page(pos);
 	*len = min3(max, (u64)(PAGE_SIZE - in_page), (u64)c->sg->length - c->off);
 	return kmap_local_page(page) + in_page;
 }
@@ -74,7 +92,7 @@ static void *uptr_cursor_map(const struct uptr_cursor *c, u64 max, size_t *len)
 static void uptr_cursor_advance(struct uptr_cursor *c, size_t len)
 {
 	c->off += len;
-	if (c->off == c->sg->length) {
+	if (c->sg && c->off == c->sg->length) {
 		c->sg = sg_next(c->sg);
 		c->off = 0;
 	}

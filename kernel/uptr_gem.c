@@ -106,8 +106,34 @@ static bool uptr_vma_is_device(const struct vm_area_struct *vma)
 	return vma->vm_ops == &uptr_device_bo_vm_ops;
 }
 
-static const struct uptr_userptr_ops uptr_userptr_ops = {
+/*
+ * Every job publishes its fence on the reservation object of every BO
+ * it uses, under the notifier lock for a coherent userptr: no fence
+ * pending there means no job can touch the userptr's pages.
+ */
+static bool uptr_userptr_device_idle(struct uptr_userptr *up)
+{
+	struct uptr_bo *bo = container_of(up, struct uptr_bo, userptr);
+
+	return dma_resv_test_signaled(bo->base.resv, DMA_RESV_USAGE_BOOKKEEP);
+}
+
+/*
+ * Jobs never fault user memory nor take the notifier lock once published,
+ * so their fences always signal: the wait is bounded by the longest job.
+ */
+static void uptr_userptr_wait_idle(struct uptr_userptr *up)
+{
+	struct uptr_bo *bo = container_of(up, struct uptr_bo, userptr);
+
+	dma_resv_wait_timeout(bo->base.resv, DMA_RESV_USAGE_BOOKKEEP, false,
+			      MAX_SCHEDULE_TIMEOUT);
+}
+
+const struct uptr_userptr_ops uptr_bo_userptr_ops = {
 	.vma_is_device = uptr_vma_is_device,
+	.device_idle = uptr_userptr_device_idle,
+	.wait_idle = uptr_userptr_wait_idle,
 };
 
 /**
@@ -217,11 +243,6 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 			 args->user_ptr, args->user_size, ret);
 		return ret;
 	}
-	if (!(args->flags & DRM_UPTR_USERPTR_PINNED)) {
-		uptr_dbg(IOCTL, "coherent userptrs are not supported\n");
-		return -EOPNOTSUPP;
-	}
-
 	if (args->flags & DRM_UPTR_USERPTR_READ_ONLY)
 		core_flags |= UPTR_USERPTR_READ_ONLY;
 	if (args->flags & DRM_UPTR_USERPTR_PINNED)
@@ -229,7 +250,7 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 
 	if (args->flags & DRM_UPTR_USERPTR_PROBE) {
 		ret = uptr_userptr_probe(args->user_ptr, args->user_size,
-					 core_flags, &uptr_userptr_ops);
+					 core_flags, &uptr_bo_userptr_ops);
 		if (ret) {
 			uptr_dbg(IOCTL, "probe of %#llx+%#llx failed: %d\n",
 				 args->user_ptr, args->user_size, ret);
@@ -244,8 +265,8 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 	bo->uapi_flags = args->flags;
 	bo->base.funcs = &uptr_userptr_bo_funcs;
 
-	ret = uptr_userptr_init(&bo->userptr, dev->dev, args->user_ptr,
-				args->user_size, core_flags);
+	ret = uptr_userptr_init(&bo->userptr, &to_uptr_device(dev)->userptr_mgr,
+				args->user_ptr, args->user_size, core_flags);
 	if (ret) {
 		uptr_dbg(IOCTL, "userptr %#llx+%#llx: %d\n",
 			 args->user_ptr, args->user_size, ret);
@@ -323,7 +344,6 @@ int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 {
 	struct drm_uptr_bo_info *args = data;
 	u32 handle = args->handle;
-	struct sg_table *sgt;
 	struct uptr_bo *bo;
 
 	if (args->pad) {
@@ -339,17 +359,22 @@ int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 	args->handle = handle;
 	args->size = bo->base.size;
 	args->jobs = atomic64_read(&bo->jobs);
-	sgt = uptr_bo_sgt(bo);
-	args->sg_segments = sgt ? sgt->orig_nents : 0;
 	if (uptr_bo_is_userptr(bo)) {
+		struct uptr_userptr_stats st;
+
+		uptr_userptr_stats(&bo->userptr, &st);
 		args->kind = DRM_UPTR_BO_KIND_USERPTR;
 		args->flags = bo->uapi_flags;
 		args->user_ptr = bo->userptr.start;
-		args->pages_pinned = uptr_userptr_pinned_pages(&bo->userptr);
-		args->pages_resident = args->pages_pinned;
+		args->pages_pinned = st.pinned;
+		args->pages_resident = st.resident;
+		args->sg_segments = st.segments;
+		args->invalidations = st.invalidations;
+		args->pages_faulted = st.faulted;
 	} else {
 		args->kind = DRM_UPTR_BO_KIND_DEVICE;
 		args->pages_resident = bo->base.size >> PAGE_SHIFT;
+		args->sg_segments = bo->sgt->orig_nents;
 	}
 	drm_gem_object_put(&bo->base);
 	return 0;

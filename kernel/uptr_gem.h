@@ -54,6 +54,11 @@ static inline bool uptr_bo_is_userptr(const struct uptr_bo *bo)
 	return bo->kind == UPTR_BO_USERPTR;
 }
 
+static inline bool uptr_bo_is_coherent(const struct uptr_bo *bo)
+{
+	return uptr_bo_is_userptr(bo) && uptr_userptr_is_coherent(&bo->userptr);
+}
+
 static inline bool uptr_bo_is_read_only(const struct uptr_bo *bo)
 {
 	return uptr_bo_is_userptr(bo) &&
@@ -64,12 +69,18 @@ static inline bool uptr_bo_is_read_only(const struct uptr_bo *bo)
  * uptr_bo_sgt() - the sg table through which the engine reaches a BO
  * @bo: the BO, referenced by the caller
  *
- * Return: the BO's sg table; its CPU side (orig_nents) lists the pages.
+ * Return: the sg table of a device BO or a pinned userptr, whose CPU
+ * side (orig_nents) lists the pages; NULL for a coherent userptr, whose
+ * pages the engine takes from the userptr core's page cache.
  */
 static inline struct sg_table *uptr_bo_sgt(struct uptr_bo *bo)
 {
-	return uptr_bo_is_userptr(bo) ? &bo->userptr.sgt : bo->sgt;
+	if (!uptr_bo_is_userptr(bo))
+		return bo->sgt;
+	return uptr_bo_is_coherent(bo) ? NULL : &bo->userptr.sgt;
 }
+
+extern const struct uptr_userptr_ops uptr_bo_userptr_ops;
 
 struct uptr_bo *uptr_bo_lookup(struct drm_file *file, u32 handle);
 

@@ -2,19 +2,28 @@
 /*
  * uptr jobs: the submit ioctl.
  *
- * A job goes through three steps.  Validation copies the commands in,
+ * A job goes through four steps.  Validation copies the commands in,
  * checks every one of them and takes a reference on every BO it names;
- * a job refused there has had no effect.  Publication locks the BOs'
- * reservation objects and adds the job's fence to each of them (as a
- * writer where a command writes the BO, as a reader otherwise), so that
- * DRM_IOCTL_UPTR_BO_WAIT sees the BO busy.  Execution runs the commands
- * on the engine, then signals the fence and drops the BO references.
+ * a job refused there has had no effect.  Fault-in makes valid the pages
+ * of coherent userptrs that the commands touch, and only those.
+ * Publication locks the BOs' reservation objects and, under the userptr
+ * notifier lock, checks that those pages are still valid and adds the
+ * job's fence to every BO (as a writer where a command writes the BO, as
+ * a reader otherwise): from then on an invalidation of the pages waits
+ * for the job, and DRM_IOCTL_UPTR_BO_WAIT sees the BO busy.  If an
+ * invalidation came first, the job goes back to fault-in.  Execution
+ * runs the commands on the engine, then signals the fence and drops the
+ * BO references.
  *
- * From publication on, the fence is signalled on every path.
+ * Lock order: reservation objects (ww class), then the userptr notifier
+ * lock.  Nothing faults user memory with either held; a published job
+ * needs neither to complete.  From publication on, the fence is
+ * signalled on every path.
  */
 
 #include <linux/dma-resv.h>
 #include <linux/mm_types.h>
+#include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -29,6 +38,9 @@
 #include "uptr_engine.h"
 #include "uptr_gem.h"
 #include "uptr_job.h"
+
+/* Fault-in rounds a job gets before -EAGAIN, when invalidations keep winning. */
+#define UPTR_JOB_TRIES	16
 
 static const char *uptr_fence_get_driver_name(struct dma_fence *fence)
 {
@@ -208,7 +220,10 @@ static int uptr_job_add_cmd(struct uptr_job *job, struct drm_file *file,
 	cmd->dst_offset = c->dst_offset;
 	cmd->src_offset = c->src_offset;
 	cmd->size = c->size;
+	cmd->dst_len = dst_len;
 	cmd->value = lower_32_bits(c->value);
+	if (uptr_bo_is_coherent(cmd->dst) || (cmd->src && uptr_bo_is_coherent(cmd->src)))
+		job->coherent = true;
 	return 0;
 }
 
@@ -246,13 +261,73 @@ out:
 	return ret;
 }
 
+/* Page index and count of [offset, offset + len) in a BO. */
+static void uptr_page_span(u64 offset, u64 len, unsigned long *first,
+			   unsigned long *count)
+{
+	*first = offset >> PAGE_SHIFT;
+	*count = ((offset + len - 1) >> PAGE_SHIFT) - *first + 1;
+}
+
+/* Makes valid the pages of coherent userptrs that the commands touch. */
+static int uptr_job_fault(struct uptr_job *job)
+{
+	unsigned long first, count;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < job->nr_cmds; i++) {
+		const struct uptr_job_cmd *cmd = &job->cmds[i];
+
+		if (cmd->src && uptr_bo_is_coherent(cmd->src)) {
+			uptr_page_span(cmd->src_offset, cmd->size, &first, &count);
+			ret = uptr_userptr_fault(&cmd->src->userptr, first, count, false);
+			if (ret)
+				return ret;
+		}
+		if (uptr_bo_is_coherent(cmd->dst)) {
+			uptr_page_span(cmd->dst_offset, cmd->dst_len, &first, &count);
+			ret = uptr_userptr_fault(&cmd->dst->userptr, first, count, true);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Whether the pages of every coherent userptr of the job are still valid. */
+static bool __uptr_job_pages_valid(struct uptr_job *job)
+{
+	unsigned long first, count;
+	unsigned int i;
+
+	for (i = 0; i < job->nr_cmds; i++) {
+		const struct uptr_job_cmd *cmd = &job->cmds[i];
+
+		if (cmd->src && uptr_bo_is_coherent(cmd->src)) {
+			uptr_page_span(cmd->src_offset, cmd->size, &first, &count);
+			if (!__uptr_userptr_range_valid(&cmd->src->userptr, first, count, false))
+				return false;
+		}
+		if (uptr_bo_is_coherent(cmd->dst)) {
+			uptr_page_span(cmd->dst_offset, cmd->dst_len, &first, &count);
+			if (!__uptr_userptr_range_valid(&cmd->dst->userptr, first, count, true))
+				return false;
+		}
+	}
+	return true;
+}
+
 /*
- * Adds the job's fence to every BO's reservation object.  Nothing is
- * published when this fails, and the fence is then left uninitialised.
+ * Adds the job's fence to every BO's reservation object, unless an
+ * invalidation took pages of the job away since they were faulted in
+ * (-EAGAIN).  Nothing is published when this fails, and the fence is
+ * then left uninitialised.
  */
 static int uptr_job_publish(struct uptr_job *job)
 {
 	struct uptr_device *udev = job->udev;
+	struct mutex *notifier_lock = &udev->userptr_mgr.notifier_lock;
 	struct ww_acquire_ctx ctx;
 	unsigned int i;
 	int ret;
@@ -267,6 +342,19 @@ static int uptr_job_publish(struct uptr_job *job)
 			goto out_unlock;
 	}
 
+	/*
+	 * Checking the pages and publishing the fence under one hold of the
+	 * notifier lock is what keeps an invalidation from slipping between
+	 * them: it either ran before (the check fails) or will wait for us.
+	 */
+	if (job->coherent) {
+		mutex_lock(notifier_lock);
+		if (!__uptr_job_pages_valid(job)) {
+			ret = -EAGAIN;
+			goto out_unlock_notifier;
+		}
+	}
+
 	dma_fence_init(&job->fence, &uptr_fence_ops, &udev->fence_lock,
 		       udev->fence_context, atomic64_inc_return(&udev->fence_seqno));
 	atomic_inc(&uptr_live_objects);
@@ -274,6 +362,9 @@ static int uptr_job_publish(struct uptr_job *job)
 		dma_resv_add_fence(job->bos[i]->resv, &job->fence,
 				   job->bo_writes[i] ? DMA_RESV_USAGE_WRITE :
 						       DMA_RESV_USAGE_READ);
+out_unlock_notifier:
+	if (job->coherent)
+		mutex_unlock(notifier_lock);
 out_unlock:
 	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
 	return ret;
@@ -296,6 +387,7 @@ static void uptr_job_complete(struct uptr_job *job, int err)
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	struct drm_uptr_submit *args = data;
+	unsigned int tries;
 	struct uptr_job *job;
 	int ret;
 
@@ -318,9 +410,18 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	if (ret)
 		goto err_free;
 
-	ret = uptr_job_publish(job);
-	if (ret)
+	for (tries = 0; tries < UPTR_JOB_TRIES; tries++) {
+		ret = uptr_job_fault(job);
+		if (ret)
+			break;
+		ret = uptr_job_publish(job);
+		if (ret != -EAGAIN)
+			break;
+	}
+	if (ret) {
+		uptr_dbg(JOB, "job refused: %d\n", ret);
 		goto err_free;
+	}
 
 	ret = uptr_engine_run(job);
 	uptr_job_complete(job, ret);

@@ -30,8 +30,10 @@ struct uptr_job_cmd {
 	u64 dst_offset;
 	/** @src_offset: bytes into @src */
 	u64 src_offset;
-	/** @size: bytes covered */
+	/** @size: bytes covered (read from @src, or written) */
 	u64 size;
+	/** @dst_len: bytes written into @dst */
+	u64 dst_len;
 	/** @value: FILL pattern or STORE_DWORD value */
 	u32 value;
 };
@@ -61,6 +63,8 @@ struct uptr_job {
 	bool *bo_writes;
 	/** @nr_bos: number of @bos */
 	unsigned int nr_bos;
+	/** @coherent: whether a command uses a coherent userptr */
+	bool coherent;
 };
 
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file);

@@ -82,14 +82,14 @@ TEST_F(uptr, max_commands)
 	EXPECT_EQ((__u64)DRM_UPTR_MAX_COMMANDS, v);
 }
 
-/* Only pinned userptrs exist so far: coherent is not advertised. */
+/* Both kinds of userptr are advertised: pinned and coherent. */
 TEST_F(uptr, userptr_kinds)
 {
 	__u64 v = 0;
 
 	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_USERPTR_KINDS,
 				  &v));
-	EXPECT_EQ((__u64)DRM_UPTR_KIND_PINNED, v);
+	EXPECT_EQ((__u64)(DRM_UPTR_KIND_PINNED | DRM_UPTR_KIND_COHERENT), v);
 }
 
 /* Parameter 0 and parameters past the last one are refused. */

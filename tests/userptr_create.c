@@ -200,23 +200,31 @@ TEST_F(uptr, userptr_kernel_range)
 				       self->page, PINNED));
 }
 
-/* Without PINNED (a coherent userptr) creation is not supported yet. */
-TEST_F(uptr, userptr_coherent_unsupported)
+/* Without PINNED a userptr is coherent: created without pinning anything. */
+TEST_F(uptr, userptr_coherent_default)
 {
 	char *p = ut_alloc(3 * self->page);
+	struct drm_uptr_bo_info info;
+	__u32 h[3];
+	int i;
 
 	ASSERT_NE(NULL, p);
 	memset(p, 1, 3 * self->page);
-	EXPECT_EQ(-EOPNOTSUPP, userptr_raw(self->fd, 0, (uintptr_t)p,
-					   3 * self->page, 0));
-	EXPECT_EQ(-EOPNOTSUPP, userptr_raw(self->fd, 0, (uintptr_t)p,
-					   3 * self->page, RO));
-	EXPECT_EQ(-EOPNOTSUPP, userptr_raw(self->fd, 0, (uintptr_t)p,
-					   3 * self->page, PROBE));
-	/* The kind is checked before PROBE looks at the range. */
+	EXPECT_EQ(0, ut_userptr(self->fd, p, 3 * self->page, 0, &h[0]));
+	EXPECT_EQ(0, ut_userptr(self->fd, p, 3 * self->page, RO, &h[1]));
+	EXPECT_EQ(0, ut_userptr(self->fd, p, 3 * self->page, PROBE, &h[2]));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, ut_bo_info(self->fd, h[i], &info));
+		EXPECT_EQ((__u32)DRM_UPTR_BO_KIND_USERPTR, info.kind);
+		EXPECT_EQ(0ull, info.pages_pinned);
+		EXPECT_EQ(0ull, info.pages_resident);
+		EXPECT_EQ(0ull, info.pages_faulted);
+	}
+	/* PROBE looks at the range for a coherent userptr too. */
 	ASSERT_EQ(0, munmap(p + self->page, self->page));
-	EXPECT_EQ(-EOPNOTSUPP, userptr_raw(self->fd, 0, (uintptr_t)p,
-					   3 * self->page, PROBE));
+	EXPECT_EQ(-EFAULT, userptr_raw(self->fd, 0, (uintptr_t)p,
+				       3 * self->page, PROBE));
+	EXPECT_EQ(0, userptr_raw(self->fd, 0, (uintptr_t)p, 3 * self->page, 0));
 }
 
 /* PROBE refuses a range with an unmapped page in the middle. */

@@ -17,8 +17,11 @@
 extern "C" {
 #endif
 
-/* Bumped whenever an ioctl or a flag is added. */
-#define DRM_UPTR_API_VERSION		1
+/*
+ * Bumped whenever an ioctl, a flag or a behaviour is added.
+ * 2: coherent userptrs.
+ */
+#define DRM_UPTR_API_VERSION		2
 
 #define DRM_UPTR_GET_PARAM		0x00
 #define DRM_UPTR_BO_CREATE		0x01
@@ -110,9 +113,23 @@ struct drm_uptr_bo_create {
  * to the mapping afterwards ("unsynchronized" semantics): after munmap()
  * or a MAP_FIXED replacement, the device still sees the old pages.
  *
- * A userptr without PINNED is coherent: it follows the process's page
- * tables.  Until the driver advertises DRM_UPTR_KIND_COHERENT in
- * DRM_UPTR_PARAM_USERPTR_KINDS, creating one fails with -EOPNOTSUPP.
+ * A userptr without PINNED is coherent, the default: it follows the
+ * process's page tables, so the device always sees what the CPU would see
+ * at that address.  Creating one pins nothing and costs the same whatever
+ * the size (a sparse reservation is fine); a job faults in the pages its
+ * commands touch, and later jobs reuse them until the kernel changes the
+ * mapping (munmap, mremap, MAP_FIXED, madvise, mprotect, fork's
+ * copy-on-write, migration, swap, KSM, THP splits, truncation).  Such a
+ * change waits for the jobs using the userptr to complete before it takes
+ * effect; the device never touches the old pages again.  A job whose
+ * commands touch a page the CPU could not access the way the command
+ * needs (unmapped, PROT_NONE, a write to a read-only mapping, beyond the
+ * end of a file) fails with -EFAULT and nothing of it runs; the BO stays
+ * usable, and works again once memory is mapped there.  A device write
+ * into a copy-on-write page gives the process its own copy first, as a
+ * CPU write would.  A READ_ONLY coherent userptr never asks for write
+ * access, so it never breaks copy-on-write sharing.  Drivers list the
+ * kind in DRM_UPTR_PARAM_USERPTR_KINDS (DRM_UPTR_KIND_COHERENT).
  *
  * Errors, in the order they are checked:
  *  -EINVAL   unknown bit in @flags, non-zero @extensions or @pad,
@@ -120,7 +137,6 @@ struct drm_uptr_bo_create {
  *  -E2BIG    @user_ptr + @user_size overflows 64 bits, or @user_size is
  *            above DRM_UPTR_PARAM_MAX_USERPTR_SIZE;
  *  -EFAULT   the range is not inside the user address space;
- *  -EOPNOTSUPP  the requested kind is not supported (see above);
  *  -EFAULT   PROBE: some page of the range is unmapped or is not
  *            ordinary memory (VM_IO, VM_PFNMAP, VM_MIXEDMAP, or a mapping
  *            of a uptr BO); PINNED: some page cannot be pinned, or a
@@ -222,7 +238,12 @@ struct drm_uptr_cmd {
  * BO, or overlapping COPY ranges; -EFAULT when @commands cannot be read,
  * or when a userptr BO is used from a process other than its creator;
  * -ENOENT for an unknown handle; -EACCES for a command writing to a
- * READ_ONLY userptr; -ENOMEM when memory runs out.
+ * READ_ONLY userptr; -EFAULT when a command touches a page of a
+ * coherent userptr that the CPU cannot access as the command needs (see
+ * struct drm_uptr_userptr), or the process that created it has exited;
+ * -EAGAIN when the mappings of a coherent userptr kept changing while
+ * the job was being prepared (try again); -EINTR on a fatal signal
+ * while faulting pages in; -ENOMEM when memory runs out.
  */
 struct drm_uptr_submit {
 	/** @extensions: in, must be zero (reserved for chained extensions) */
@@ -284,15 +305,25 @@ struct drm_uptr_bo_info {
 	__u64 size;
 	/** @user_ptr: out, start address of a userptr, else zero */
 	__u64 user_ptr;
-	/** @pages_pinned: out, pages the BO holds pinned */
+	/** @pages_pinned: out, pages the BO holds pinned (0 if coherent) */
 	__u64 pages_pinned;
-	/** @pages_resident: out, pages the device can reach right now */
+	/**
+	 * @pages_resident: out, pages the device can reach right now
+	 * without faulting (coherent: valid pages kept for later jobs)
+	 */
 	__u64 pages_resident;
-	/** @sg_segments: out, segments of the BO's sg table (0 if none) */
+	/**
+	 * @sg_segments: out, runs of physically contiguous pages the device
+	 * sees: the segments of the sg table of a pinned or device BO, the
+	 * runs among the resident pages of a coherent userptr
+	 */
 	__u64 sg_segments;
-	/** @invalidations: out, invalidations of the range seen so far */
+	/**
+	 * @invalidations: out, coherent: invalidations of the range the BO
+	 * has seen (each munmap, mprotect, migration... overlapping it)
+	 */
 	__u64 invalidations;
-	/** @pages_faulted: out, pages faulted in for the device so far */
+	/** @pages_faulted: out, coherent: pages faulted in for jobs so far */
 	__u64 pages_faulted;
 	/** @jobs: out, jobs that used the BO so far */
 	__u64 jobs;
