@@ -124,7 +124,8 @@ struct drm_uptr_bo_create {
  * effect; the device never touches the old pages again.  A job whose
  * commands touch a page the CPU could not access the way the command
  * needs (unmapped, PROT_NONE, a write to a read-only mapping, beyond the
- * end of a file) fails with -EFAULT and nothing of it runs; the BO stays
+ * end of a file, not ordinary memory such as a mapping of a uptr BO)
+ * fails with -EFAULT and nothing of it runs; the BO stays
  * usable, and works again once memory is mapped there.  A device write
  * into a copy-on-write page gives the process its own copy first, as a
  * CPU write would.  A READ_ONLY coherent userptr never asks for write
@@ -137,10 +138,12 @@ struct drm_uptr_bo_create {
  *  -E2BIG    @user_ptr + @user_size overflows 64 bits, or @user_size is
  *            above DRM_UPTR_PARAM_MAX_USERPTR_SIZE;
  *  -EFAULT   the range is not inside the user address space;
- *  -EFAULT   PROBE: some page of the range is unmapped or is not
+ *  -EFAULT   PROBE: some page of the range is unmapped, is not
  *            ordinary memory (VM_IO, VM_PFNMAP, VM_MIXEDMAP, or a mapping
- *            of a uptr BO); PINNED: some page cannot be pinned, or a
- *            read-write userptr covers a mapping without PROT_WRITE;
+ *            of a uptr BO), or its mapping lacks PROT_READ (or PROT_WRITE,
+ *            for a userptr without READ_ONLY); PINNED: some page cannot
+ *            be pinned, or a read-write userptr covers a mapping without
+ *            PROT_WRITE;
  *  -ENOMEM   PINNED: RLIMIT_MEMLOCK would be exceeded (without
  *            CAP_IPC_LOCK), or memory ran out;
  *  -EINTR    PINNED: a fatal signal arrived while pinning.
