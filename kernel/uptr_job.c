@@ -318,6 +318,22 @@ static bool __uptr_job_pages_valid(struct uptr_job *job)
 	return true;
 }
 
+/* Marks the pages the job writes in coherent userptrs as written. */
+static void __uptr_job_mark_written(struct uptr_job *job)
+{
+	unsigned long first, count;
+	unsigned int i;
+
+	for (i = 0; i < job->nr_cmds; i++) {
+		const struct uptr_job_cmd *cmd = &job->cmds[i];
+
+		if (uptr_bo_is_coherent(cmd->dst)) {
+			uptr_page_span(cmd->dst_offset, cmd->dst_len, &first, &count);
+			__uptr_userptr_mark_written(&cmd->dst->userptr, first, count);
+		}
+	}
+}
+
 /*
  * Adds the job's fence to every BO's reservation object, unless an
  * invalidation took pages of the job away since they were faulted in
@@ -353,6 +369,7 @@ static int uptr_job_publish(struct uptr_job *job)
 			ret = -EAGAIN;
 			goto out_unlock_notifier;
 		}
+		__uptr_job_mark_written(job);
 	}
 
 	dma_fence_init(&job->fence, &uptr_fence_ops, &udev->fence_lock,

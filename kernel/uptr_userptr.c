@@ -97,6 +97,10 @@
  * - the driver takes it to check that its pages are still valid and to
  *   publish its work in one step.
  *
+ * A page that device work writes is marked so at the commit, and the
+ * notifier marks it dirty when it drops it: the device writes through the
+ * kernel mapping, which the CPU's dirty bits do not see.
+ *
  * A page that device work uses is therefore valid from the commit until
  * the work completes: an invalidation of it waits for the work before
  * dropping it, and nothing else replaces a valid page.  That is what lets
@@ -121,15 +125,18 @@
 #define UPTR_CHUNK_SHIFT	9
 #define UPTR_CHUNK_PAGES	BIT(UPTR_CHUNK_SHIFT)
 
-/* Low bit of a cached page pointer: the CPU mapping allows writes. */
+/* Low bits of a cached page pointer: the CPU mapping allows writes... */
 #define UPTR_ENTRY_WRITABLE	1UL
+/* ...and device work that writes the page was committed. */
+#define UPTR_ENTRY_DIRTY	2UL
+#define UPTR_ENTRY_FLAGS	(UPTR_ENTRY_WRITABLE | UPTR_ENTRY_DIRTY)
 
 /* hmm_range_fault() rounds after which a busy range gives -EAGAIN. */
 #define UPTR_FAULT_TRIES	64
 
 /**
  * struct uptr_chunk - UPTR_CHUNK_PAGES pages of a coherent page cache
- * @entries: struct page pointer | UPTR_ENTRY_WRITABLE, 0 if not valid
+ * @entries: struct page pointer | UPTR_ENTRY_*, 0 if not valid
  * @dma: DMA address of each valid page
  */
 struct uptr_chunk {
@@ -139,7 +146,7 @@ struct uptr_chunk {
 
 static inline struct page *uptr_entry_page(unsigned long entry)
 {
-	return (struct page *)(entry & ~UPTR_ENTRY_WRITABLE);
+	return (struct page *)(entry & ~UPTR_ENTRY_FLAGS);
 }
 
 static inline bool uptr_entry_ok(unsigned long entry, bool write)
@@ -341,9 +348,13 @@ err_uncharge:
 }
 
 /*
- * Drops the cached pages [first, last) of a coherent userptr.  Their
- * pages may be on their way to being freed: only the DMA mappings are
- * touched, never the pages.
+ * Drops the cached pages [first, last) of a coherent userptr.  Runs
+ * before the CPU mapping of the pages goes away (from the notifier, or
+ * at fini while the entries are still valid), so the pages are alive and
+ * their mapping stable, as in zap_pte_range(), and a page the device
+ * wrote can be marked dirty without its lock.  The device writes through
+ * the kernel mapping, which leaves the CPU's dirty bits alone: without
+ * this, reclaim could drop what it wrote.
  */
 static void __uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 				unsigned long last)
@@ -364,6 +375,8 @@ static void __uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 
 			if (!chunk->entries[i])
 				continue;
+			if (chunk->entries[i] & UPTR_ENTRY_DIRTY)
+				set_page_dirty(uptr_entry_page(chunk->entries[i]));
 			dma_unmap_page(dev, chunk->dma[i], PAGE_SIZE, dir);
 			WRITE_ONCE(chunk->entries[i], 0);
 			up->resident--;
@@ -694,6 +707,33 @@ bool __uptr_userptr_range_valid(struct uptr_userptr *up, unsigned long first,
 				return false;
 	}
 	return true;
+}
+
+/**
+ * __uptr_userptr_mark_written() - note that device work writes pages
+ * @up: a coherent userptr
+ * @first: index of the first page
+ * @count: number of pages, valid and writable
+ *
+ * Called when committing device work that writes the pages, so that they
+ * are marked dirty before the CPU mapping lets them go.
+ *
+ * Context: &uptr_userptr_mgr.notifier_lock held, after
+ * __uptr_userptr_range_valid() found the pages valid and writable.
+ */
+void __uptr_userptr_mark_written(struct uptr_userptr *up, unsigned long first,
+				 unsigned long count)
+{
+	unsigned long idx, end = first + count;
+
+	lockdep_assert_held(&up->mgr->notifier_lock);
+
+	for (idx = first; idx < end; idx++) {
+		struct uptr_chunk *chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
+
+		WRITE_ONCE(chunk->entries[i], chunk->entries[i] | UPTR_ENTRY_DIRTY);
+	}
 }
 
 /**

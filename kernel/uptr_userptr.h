@@ -147,6 +147,8 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		       unsigned long count, bool write);
 bool __uptr_userptr_range_valid(struct uptr_userptr *up, unsigned long first,
 				unsigned long count, bool write);
+void __uptr_userptr_mark_written(struct uptr_userptr *up, unsigned long first,
+				 unsigned long count);
 struct page *uptr_userptr_page(struct uptr_userptr *up, unsigned long idx);
 void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st);
 
