@@ -75,7 +75,7 @@ lint: $(BUILD)/checkpatch/checkpatch.pl
 check: deps
 	$(MAKE) all
 	$(MAKE) lint
-	vm/run --timeout 1500 -- tests/run
+	vm/run --numa --zram 512M --timeout 1500 -- tests/run
 
 demo: deps
 	$(MAKE) all
