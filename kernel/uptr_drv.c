@@ -119,8 +119,6 @@ static int uptr_probe(struct platform_device *pdev)
 		return PTR_ERR(udev);
 
 	spin_lock_init(&udev->fence_lock);
-	udev->fence_context = dma_fence_context_alloc(UPTR_ENGINE_COUNT);
-	atomic64_set(&udev->fence_seqno, 0);
 	uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops);
 	platform_set_drvdata(pdev, udev);
 

@@ -37,10 +37,6 @@ extern unsigned int uptr_debug;
 struct uptr_device {
 	/** @drm: the DRM device */
 	struct drm_device drm;
-	/** @fence_context: dma_fence context of the engine */
-	u64 fence_context;
-	/** @fence_seqno: last seqno handed out on @fence_context */
-	atomic64_t fence_seqno;
 	/** @fence_lock: lock of every job fence of the engine */
 	spinlock_t fence_lock;
 	/** @userptr_mgr: what the userptrs of the device share */

@@ -372,8 +372,14 @@ static int uptr_job_publish(struct uptr_job *job)
 		__uptr_job_mark_written(job);
 	}
 
+	/*
+	 * Jobs run in their submitters' threads and complete in any order,
+	 * so each is a timeline of its own: on a shared context,
+	 * dma_resv_add_fence() would let a later job's fence replace a
+	 * running one's, and waiters would stop seeing the running job.
+	 */
 	dma_fence_init(&job->fence, &uptr_fence_ops, &udev->fence_lock,
-		       udev->fence_context, atomic64_inc_return(&udev->fence_seqno));
+		       dma_fence_context_alloc(1), 1);
 	atomic_inc(&uptr_live_objects);
 	for (i = 0; i < job->nr_bos; i++)
 		dma_resv_add_fence(job->bos[i]->resv, &job->fence,
