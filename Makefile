@@ -5,6 +5,8 @@
 # make demo     install what is missing, build, run the demonstration in the VM
 # make deps     install the Debian packages the project needs
 # make lint     W=1, sparse and checkpatch on kernel/
+# make stress   the stress programs, for longer (UPTR_STRESS_SECONDS)
+# make bench    the benchmarks in the VM
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
@@ -23,7 +25,7 @@ TEST_SRCS := $(sort $(wildcard tests/*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/*.h) include/uapi/drm/uptr_drm.h
 
-.PHONY: all module tests deps check lint demo clean
+.PHONY: all module tests deps check lint demo stress bench clean
 
 all: module tests
 
@@ -75,11 +77,22 @@ lint: $(BUILD)/checkpatch/checkpatch.pl
 check: deps
 	$(MAKE) all
 	$(MAKE) lint
-	vm/run --numa --zram 512M --timeout 1500 -- tests/run
+	vm/run --numa --zram 512M --timeout 1500 -- tests/run check
 
 demo: deps
 	$(MAKE) all
 	vm/run -- $(BUILD)/tests/demo
+
+# Longer stress run (UPTR_STRESS_SECONDS, default 120 here).
+stress: deps
+	$(MAKE) all
+	UPTR_STRESS_SECONDS=$${UPTR_STRESS_SECONDS:-120} \
+		vm/run --numa --zram 512M --timeout 3600 -- tests/run stress
+
+# Benchmarks: ratios measured in one guest run; nothing is asserted.
+bench: deps
+	$(MAKE) all
+	vm/run --mem 4G --timeout 1800 -- tests/run bench
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Description: benchmarks of coherent userptrs over UPTR_BENCH_MIB
+ * (default 1024) MiB of anonymous memory the CPU populated first (a
+ * 1 GiB run needs vm/run --mem 4G).  Each figure is a ratio against a
+ * baseline measured in the same run:
+ *
+ *   a. fault_vs_pin: creating a pinned userptr of the range, against the
+ *      fault-in a first whole-range job of a coherent userptr costs over
+ *      the same job once warm (target >= 0.8);
+ *   b. small_job_big_vs_small: a 4 KiB job on a warm big coherent
+ *      userptr against the same job on a 4 KiB one, medians (<= 1.2);
+ *   c. munmap_registered_vs_not: munmap of a range under a warm
+ *      coherent userptr against munmap of an unregistered one (<= 1.5);
+ *   d. refault_after_dontneed: pages faulted again by a whole-range job
+ *      after madvise(DONTNEED) of one page (== 1).
+ *
+ * The memory is made of 4 KiB pages (MADV_NOHUGEPAGE), the case where
+ * per-page costs show; UPTR_BENCH_THP=1 leaves transparent huge pages
+ * on.  d. is also reported for a THP-backed range, for information: there
+ * the kernel itself invalidates the whole 2 MiB it splits.
+ *
+ * Prints one line per measurement and one "ratio" line per target; it
+ * judges no timing.  KTAP: one test, which fails only if an operation
+ * fails.  UPTR_BENCH_REPS (default 5) repeats a. and c. (medians).
+ */
+#include "uptr_test.h"
+
+#define COHERENT	0u
+#define PINNED		DRM_UPTR_USERPTR_PINNED
+#define SMALL_JOB_REPS	2000
+
+static size_t page_size;
+static bool thp;
+static int failed;
+
+#define CHECK(call) do {						\
+	int __ret = (call);						\
+									\
+	if (__ret) {							\
+		printf("# %s:%d: %s failed: %s\n", __FILE__, __LINE__,	\
+		       #call, strerror(__ret < 0 ? -__ret : __ret));	\
+		failed = 1;						\
+		goto out;						\
+	}								\
+} while (0)
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * Anonymous memory of @size bytes, populated by CPU writes; of 4 KiB
+ * pages unless @huge.
+ */
+static void *populated_thp(size_t size, bool huge)
+{
+	unsigned char *p = ut_alloc(size);
+	size_t i;
+
+	if (!p)
+		return NULL;
+	if (madvise(p, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) && !huge) {
+		munmap(p, size);
+		return NULL;
+	}
+	for (i = 0; i < size; i += page_size)
+		p[i] = (unsigned char)(i / page_size);
+	return p;
+}
+
+static void *populated(size_t size)
+{
+	return populated_thp(size, thp);
+}
+
+static void print_time(const char *what, double s)
+{
+	if (s < 1e-3)
+		printf("%-52s %10.1f us\n", what, s * 1e6);
+	else
+		printf("%-52s %10.3f ms\n", what, s * 1e3);
+}
+
+/* A whole-range job: FILL every byte. */
+static int whole_job(int fd, __u32 u, size_t size, double *t)
+{
+	double t0 = ut_now();
+	int ret = ut_fill(fd, u, 0, size, 0x5a5a5a5a);
+
+	*t = ut_now() - t0;
+	return ret;
+}
+
+static long anon_huge_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int env_int(const char *name, int def)
+{
+	const char *e = getenv(name);
+	int v = e && *e ? atoi(e) : def;
+
+	return v > 0 ? v : def;
+}
+
+/* a. pinned create against the fault-in of a first coherent job. */
+static int bench_fault_vs_pin(int fd, size_t size, int reps)
+{
+	double pin[16], create[16], first[16], warm[16], fault[16];
+	struct drm_uptr_bo_info info;
+	unsigned char *p = populated(size);
+	char what[128];
+	int r;
+	__u32 u;
+
+	if (!p) {
+		printf("# cannot map %zu MiB\n", size >> 20);
+		failed = 1;
+		return -1;
+	}
+	printf("# a. %zu MiB populated by the CPU (AnonHugePages %ld kB)\n",
+	       size >> 20, anon_huge_kb());
+	for (r = 0; r < reps; r++) {
+		double t0 = ut_now();
+
+		CHECK(ut_userptr(fd, p, size, PINNED, &u));
+		pin[r] = ut_now() - t0;
+		CHECK(ut_gem_close(fd, u));
+
+		t0 = ut_now();
+		CHECK(ut_userptr(fd, p, size, COHERENT, &u));
+		create[r] = ut_now() - t0;
+		CHECK(whole_job(fd, u, size, &first[r]));
+		CHECK(whole_job(fd, u, size, &warm[r]));
+		CHECK(whole_job(fd, u, size, &t0));
+		if (t0 < warm[r])
+			warm[r] = t0;
+		CHECK(ut_bo_info(fd, u, &info));
+		CHECK(ut_gem_close(fd, u));
+		fault[r] = first[r] - warm[r];
+
+		snprintf(what, sizeof(what), "a. rep %d: pin, first, warm, fault-in (ms); faulted", r);
+		printf("%-52s %.1f %.1f %.1f %.1f; %llu of %zu pages\n", what,
+		       pin[r] * 1e3, first[r] * 1e3, warm[r] * 1e3,
+		       fault[r] * 1e3, (unsigned long long)info.pages_faulted,
+		       size / page_size);
+	}
+	print_time("a. pinned userptr create (median)", median(pin, reps));
+	print_time("a. coherent userptr create (median)", median(create, reps));
+	print_time("a. coherent first whole-range FILL (median)", median(first, reps));
+	print_time("a. coherent warm whole-range FILL (median of min of 2)", median(warm, reps));
+	print_time("a. coherent fault-in = first - warm (median)", median(fault, reps));
+	printf("%-52s %10.0f MiB/s\n", "a. pinned create throughput",
+	       (size >> 20) / median(pin, reps));
+	printf("%-52s %10.0f MiB/s\n", "a. coherent fault-in throughput",
+	       (size >> 20) / median(fault, reps));
+	printf("ratio fault_vs_pin %.2f (target >= 0.8)\n",
+	       median(pin, reps) / median(fault, reps));
+out:
+	munmap(p, size);
+	return failed ? -1 : 0;
+}
+
+/* b. a 4 KiB job on a warm big coherent userptr against a 4 KiB one. */
+static int bench_small_job(int fd, size_t size)
+{
+	static double big[SMALL_JOB_REPS], small[SMALL_JOB_REPS];
+	unsigned char *p = populated(size), *q = populated(page_size);
+	size_t off = (size / 2) & ~(page_size - 1);
+	double mb, ms;
+	__u32 ub, us;
+	int r;
+
+	if (!p || !q) {
+		printf("# cannot map %zu MiB\n", size >> 20);
+		failed = 1;
+		return -1;
+	}
+	CHECK(ut_userptr(fd, p, size, COHERENT, &ub));
+	CHECK(ut_userptr(fd, q, page_size, COHERENT, &us));
+	/* Warm: every page of both faulted in. */
+	CHECK(ut_fill(fd, ub, 0, size, 1));
+	CHECK(ut_fill(fd, us, 0, page_size, 1));
+	for (r = 0; r < SMALL_JOB_REPS; r++) {
+		double t0 = ut_now();
+
+		CHECK(ut_fill(fd, ub, off, page_size, r));
+		big[r] = ut_now() - t0;
+		t0 = ut_now();
+		CHECK(ut_fill(fd, us, 0, page_size, r));
+		small[r] = ut_now() - t0;
+	}
+	mb = median(big, SMALL_JOB_REPS);
+	ms = median(small, SMALL_JOB_REPS);
+	print_time("b. 4 KiB FILL, warm big userptr (median)", mb);
+	print_time("b. 4 KiB FILL, warm 4 KiB userptr (median)", ms);
+	printf("ratio small_job_big_vs_small %.2f (target <= 1.2)\n", mb / ms);
+	CHECK(ut_gem_close(fd, ub));
+	CHECK(ut_gem_close(fd, us));
+out:
+	munmap(p, size);
+	munmap(q, page_size);
+	return failed ? -1 : 0;
+}
+
+/* c. munmap under a warm coherent userptr against an unregistered one. */
+static int bench_munmap(int fd, size_t size, int reps)
+{
+	double plain[16], reg[16], t0, t;
+	unsigned char *p;
+	int r;
+	__u32 u;
+
+	for (r = 0; r < reps; r++) {
+		p = populated(size);
+		if (!p)
+			goto nomem;
+		t0 = ut_now();
+		CHECK(munmap(p, size) ? -errno : 0);
+		plain[r] = ut_now() - t0;
+
+		p = populated(size);
+		if (!p)
+			goto nomem;
+		CHECK(ut_userptr(fd, p, size, COHERENT, &u));
+		CHECK(whole_job(fd, u, size, &t));
+		t0 = ut_now();
+		CHECK(munmap(p, size) ? -errno : 0);
+		reg[r] = ut_now() - t0;
+		CHECK(ut_gem_close(fd, u));
+	}
+	print_time("c. munmap, unregistered (median)", median(plain, reps));
+	print_time("c. munmap, warm coherent userptr (median)", median(reg, reps));
+	printf("ratio munmap_registered_vs_not %.2f (target <= 1.5)\n",
+	       median(reg, reps) / median(plain, reps));
+	return 0;
+nomem:
+	printf("# cannot map %zu MiB\n", size >> 20);
+out:
+	failed = 1;
+	return -1;
+}
+
+/* d. pages faulted again after madvise(DONTNEED) of one page. */
+static int bench_refault(int fd, size_t size, bool huge)
+{
+	const char *tag = huge ? "d. (THP)" : "d.";
+	struct drm_uptr_bo_info a, b;
+	unsigned char *p = populated_thp(size, huge);
+	char what[128];
+	double t_warm, t_after;
+	__u32 u;
+
+	if (!p) {
+		printf("# cannot map %zu MiB\n", size >> 20);
+		failed = 1;
+		return -1;
+	}
+	CHECK(ut_userptr(fd, p, size, COHERENT, &u));
+	CHECK(whole_job(fd, u, size, &t_warm));
+	CHECK(whole_job(fd, u, size, &t_warm));
+	CHECK(ut_bo_info(fd, u, &a));
+	CHECK(madvise(p + size / 2 + 5 * page_size, page_size, MADV_DONTNEED) ?
+	      -errno : 0);
+	CHECK(whole_job(fd, u, size, &t_after));
+	CHECK(ut_bo_info(fd, u, &b));
+	snprintf(what, sizeof(what), "%s warm whole-range FILL", tag);
+	print_time(what, t_warm);
+	snprintf(what, sizeof(what), "%s whole-range FILL after DONTNEED of 4 KiB", tag);
+	print_time(what, t_after);
+	snprintf(what, sizeof(what), "%s invalidations seen", tag);
+	printf("%-52s %10llu\n", what,
+	       (unsigned long long)(b.invalidations - a.invalidations));
+	if (huge)
+		printf("%-52s %10llu\n", "d. (THP) pages faulted again",
+		       (unsigned long long)(b.pages_faulted - a.pages_faulted));
+	else
+		printf("ratio refault_after_dontneed %llu (target == 1)\n",
+		       (unsigned long long)(b.pages_faulted - a.pages_faulted));
+	CHECK(ut_gem_close(fd, u));
+out:
+	munmap(p, size);
+	return failed ? -1 : 0;
+}
+
+int main(void)
+{
+	size_t size = (size_t)env_int("UPTR_BENCH_MIB", 1024) * UT_MIB;
+	int reps = env_int("UPTR_BENCH_REPS", 5);
+	__u64 kinds = 0, v = 0;
+	double t0 = ut_now();
+	int fd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n1..1\n");
+	if (reps > 16)
+		reps = 16;
+	fd = ut_open();
+	if (fd < 0) {
+		printf("# no render node of driver \"uptr\"\nnot ok 1 bench_coherent\n");
+		return 1;
+	}
+	if (ut_get_param(fd, DRM_UPTR_PARAM_USERPTR_KINDS, &kinds) ||
+	    !(kinds & DRM_UPTR_KIND_COHERENT) ||
+	    ut_get_param(fd, DRM_UPTR_PARAM_PAGE_SIZE, &v)) {
+		printf("# the driver does not list DRM_UPTR_KIND_COHERENT\nnot ok 1 bench_coherent\n");
+		return 1;
+	}
+	page_size = v;
+	thp = env_int("UPTR_BENCH_THP", 0) == 1;
+	printf("# bench_coherent: %zu MiB of %s, %d reps, %ld CPUs\n",
+	       size >> 20, thp ? "transparent huge pages" : "4 KiB pages",
+	       reps, sysconf(_SC_NPROCESSORS_ONLN));
+
+	if (!bench_fault_vs_pin(fd, size, reps) &&
+	    !bench_small_job(fd, size) &&
+	    !bench_munmap(fd, size, reps) &&
+	    !bench_refault(fd, size, false))
+		bench_refault(fd, size, true);
+
+	close(fd);
+	printf("# %.1f s\n", ut_now() - t0);
+	printf("%s 1 bench_coherent\n", failed ? "not ok" : "ok");
+	return failed;
+}
