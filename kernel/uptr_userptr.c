@@ -154,6 +154,18 @@ static inline bool uptr_entry_ok(unsigned long entry, bool write)
 	return entry && (!write || (entry & UPTR_ENTRY_WRITABLE));
 }
 
+/*
+ * The chunk that holds page @idx, NULL if none was allocated; *@cend gets
+ * the end of that chunk's part of [@idx, @end).  Loops over a range walk
+ * it with "for (; idx < end; idx = cend)".
+ */
+static struct uptr_chunk *uptr_chunk_span(struct uptr_userptr *up, unsigned long idx,
+					  unsigned long end, unsigned long *cend)
+{
+	*cend = min(end, round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
+	return xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+}
+
 /**
  * uptr_userptr_mgr_init() - set up what the userptrs of a device share
  * @mgr: the manager, embedded in the driver's device
@@ -361,15 +373,13 @@ static void __uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 {
 	struct device *dev = up->mgr->dma_dev;
 	enum dma_data_direction dir = uptr_userptr_dma_dir(up);
-	unsigned long idx = first;
+	unsigned long idx = first, cend;
+	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->mgr->notifier_lock);
 
-	while (idx < last) {
-		unsigned long cend = min(last, round_down(idx, UPTR_CHUNK_PAGES) +
-					 UPTR_CHUNK_PAGES);
-		struct uptr_chunk *chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-
+	for (; idx < last; idx = cend) {
+		chunk = uptr_chunk_span(up, idx, last, &cend);
 		for (; chunk && idx < cend; idx++) {
 			unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
 
@@ -381,7 +391,6 @@ static void __uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			WRITE_ONCE(chunk->entries[i], 0);
 			up->resident--;
 		}
-		idx = cend;
 	}
 }
 
@@ -389,21 +398,18 @@ static void __uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 static bool __uptr_userptr_any_valid(struct uptr_userptr *up, unsigned long first,
 				     unsigned long last)
 {
-	unsigned long idx = first;
+	unsigned long idx = first, cend;
+	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->mgr->notifier_lock);
 
 	if (!up->resident)
 		return false;
-	while (idx < last) {
-		unsigned long cend = min(last, round_down(idx, UPTR_CHUNK_PAGES) +
-					 UPTR_CHUNK_PAGES);
-		struct uptr_chunk *chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-
+	for (; idx < last; idx = cend) {
+		chunk = uptr_chunk_span(up, idx, last, &cend);
 		for (; chunk && idx < cend; idx++)
 			if (chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)])
 				return true;
-		idx = cend;
 	}
 	return false;
 }
@@ -691,15 +697,13 @@ out:
 bool __uptr_userptr_range_valid(struct uptr_userptr *up, unsigned long first,
 				unsigned long count, bool write)
 {
-	unsigned long idx = first, end = first + count;
+	unsigned long idx = first, end = first + count, cend;
+	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->mgr->notifier_lock);
 
-	while (idx < end) {
-		unsigned long cend = min(end, round_down(idx, UPTR_CHUNK_PAGES) +
-					 UPTR_CHUNK_PAGES);
-		struct uptr_chunk *chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-
+	for (; idx < end; idx = cend) {
+		chunk = uptr_chunk_span(up, idx, end, &cend);
 		if (!chunk)
 			return false;
 		for (; idx < cend; idx++)
@@ -724,15 +728,18 @@ bool __uptr_userptr_range_valid(struct uptr_userptr *up, unsigned long first,
 void __uptr_userptr_mark_written(struct uptr_userptr *up, unsigned long first,
 				 unsigned long count)
 {
-	unsigned long idx, end = first + count;
+	unsigned long idx = first, end = first + count, cend;
+	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->mgr->notifier_lock);
 
-	for (idx = first; idx < end; idx++) {
-		struct uptr_chunk *chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
+	for (; idx < end; idx = cend) {
+		chunk = uptr_chunk_span(up, idx, end, &cend);
+		for (; idx < cend; idx++) {
+			unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
 
-		WRITE_ONCE(chunk->entries[i], chunk->entries[i] | UPTR_ENTRY_DIRTY);
+			WRITE_ONCE(chunk->entries[i], chunk->entries[i] | UPTR_ENTRY_DIRTY);
+		}
 	}
 }
 
