@@ -109,52 +109,6 @@ static unsigned char *anon(size_t size)
 	return p;
 }
 
-/* A "Key:" line of /proc/meminfo, in kB; -1 if absent. */
-static long meminfo_kb(const char *key)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			kb = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
-
-/* kB of AnonHugePages in the mappings overlapping [@start, @end). */
-static long anon_huge_kb(unsigned long start, unsigned long end)
-{
-	char line[512];
-	bool in = false;
-	long kb = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		long v;
-
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = s < end && start < e;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
-			kb += v;
-	}
-	fclose(f);
-	return kb;
-}
-
 /* The /proc/self/pagemap entry of @addr in @e; 0 or -errno. */
 static int pagemap_entry(const void *addr, __u64 *e)
 {
@@ -168,25 +122,6 @@ static int pagemap_entry(const void *addr, __u64 *e)
 	n = pread(fd, e, sizeof(*e), off);
 	close(fd);
 	return n == sizeof(*e) ? 0 : -EIO;
-}
-
-/* Creates and opens a temporary file in $TMPDIR, /tmp or /dev/shm. */
-static int make_tmpfile(char *path, size_t len)
-{
-	const char *dirs[] = { getenv("TMPDIR"), "/tmp", "/dev/shm" };
-	unsigned int i;
-	int fd = -ENOENT;
-
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		if (!dirs[i] || !dirs[i][0])
-			continue;
-		snprintf(path, len, "%s/uptr-coherent-XXXXXX", dirs[i]);
-		fd = mkstemp(path);
-		if (fd >= 0)
-			return fd;
-		fd = -errno;
-	}
-	return fd;
 }
 
 /* One byte through a pipe, between a test and the child it forked. */
@@ -210,18 +145,6 @@ static int get_byte(int fd)
 		n = read(fd, &c, 1);
 	} while (n < 0 && errno == EINTR);
 	return n == 1 ? c : -1;
-}
-
-/* Exit status of child @pid, 128 + signal if it was killed; -1 on error. */
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 /* Fills @buf of @len bytes with the 32-bit @v, as FILL does. */
@@ -315,11 +238,11 @@ TEST_F(coherent, sparse_1tib)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ASSERT_NE(MAP_FAILED, r);
 
-	avail = meminfo_kb("MemAvailable");
+	avail = ut_proc_kb("/proc/meminfo", "MemAvailable");
 	t = ut_now();
 	USERPTR(u, r, total, 0);
 	t = ut_now() - t;
-	used = avail - meminfo_kb("MemAvailable");
+	used = avail - ut_proc_kb("/proc/meminfo", "MemAvailable");
 	EXPECT_GT(1.0, t) {
 		TH_LOG("creating a 1 TiB coherent userptr took %.3f s", t);
 	}
@@ -922,7 +845,7 @@ TEST_F(coherent, fork_cow_private)
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x5a5a5a5a));
 	EXPECT_EQ(-1, ut_find_not(p, size, 0x5a));
 	ASSERT_EQ(0, put_byte(go[1], 'b'));
-	EXPECT_EQ(0, wait_child(pid)) {
+	EXPECT_EQ(0, ut_wait_child(pid)) {
 		TH_LOG("device writes reached the child's copy");
 	}
 	INFO(u, i);
@@ -980,7 +903,7 @@ TEST_F(coherent, fork_shared)
 	ASSERT_EQ(0, ut_fill(self->fd, u, 2 * page, page, 0x88888888));
 	EXPECT_EQ(-1, ut_find_not(p + 2 * page, page, 0x88));
 	ASSERT_EQ(0, put_byte(go[1], 'b'));
-	EXPECT_EQ(0, wait_child(pid)) {
+	EXPECT_EQ(0, ut_wait_child(pid)) {
 		TH_LOG("the child does not see the device's second write");
 	}
 	close(go[1]);
@@ -1027,7 +950,7 @@ TEST_F(coherent, fork_child_handle)
 	}
 	close(rep[1]);
 	ASSERT_EQ((ssize_t)sizeof(res), read(rep[0], &res, sizeof(res)));
-	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, ut_wait_child(pid));
 	close(rep[0]);
 
 	EXPECT_EQ(-EFAULT, res.err[0]);
@@ -1141,7 +1064,7 @@ TEST_F(coherent, neighbours_thp)
 	h = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
 	ASSERT_EQ(0, madvise(h, 2 * HPAGE, MADV_HUGEPAGE));
 	ut_pattern(h, 2 * HPAGE, 17);
-	huge_kb = anon_huge_kb((uintptr_t)h, (uintptr_t)h + 2 * HPAGE);
+	huge_kb = ut_anon_huge_kb((uintptr_t)h, (uintptr_t)h + 2 * HPAGE);
 	ASSERT_LE(2048, huge_kb) {
 		TH_LOG("no transparent huge page in a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
 		       huge_kb);
@@ -1282,7 +1205,7 @@ TEST_F(coherent, tmpfile_truncate)
 {
 	struct statfs sfs;
 	char path[256];
-	int tfd = make_tmpfile(path, sizeof(path));
+	int tfd = ut_make_tmpfile(path, sizeof(path));
 
 	ASSERT_LE(0, tfd) {
 		TH_LOG("cannot create a file in $TMPDIR, /tmp or /dev/shm: %s",
@@ -1422,7 +1345,7 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 	EXPECT_EQ(0, memcmp(self->map + 4, ref + 4, 4));
 
 	ASSERT_EQ(0, put_byte(go[1], 'x'));
-	EXPECT_EQ(0, wait_child(pid)) {
+	EXPECT_EQ(0, ut_wait_child(pid)) {
 		TH_LOG("the child's copy changed");
 	}
 	close(go[1]);
@@ -1526,7 +1449,7 @@ TEST_F(coherent, private_file_cow)
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, file_ref);
-	tfd = make_tmpfile(path, sizeof(path));
+	tfd = ut_make_tmpfile(path, sizeof(path));
 	ASSERT_LE(0, tfd);
 	unlink(path);
 	ut_pattern(file_ref, size, 24);
@@ -1581,7 +1504,7 @@ TEST_F(coherent, thp_split)
 	ASSERT_EQ(0, madvise(h, HPAGE, MADV_HUGEPAGE));
 	ut_pattern(h, HPAGE, 26);
 	memcpy(ref, h, HPAGE);
-	huge_kb = anon_huge_kb((uintptr_t)h, (uintptr_t)h + HPAGE);
+	huge_kb = ut_anon_huge_kb((uintptr_t)h, (uintptr_t)h + HPAGE);
 	ASSERT_EQ(2048, huge_kb) {
 		TH_LOG("no transparent huge page in a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
 		       huge_kb);
@@ -1652,7 +1575,7 @@ TEST_F(coherent, sg_segments)
 	t = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
 	ASSERT_EQ(0, madvise(t, tsize, MADV_HUGEPAGE));
 	memset(t, 0x5f, tsize);
-	huge_kb = anon_huge_kb((uintptr_t)t, (uintptr_t)t + tsize);
+	huge_kb = ut_anon_huge_kb((uintptr_t)t, (uintptr_t)t + tsize);
 	ASSERT_LE(2048, huge_kb) {
 		TH_LOG("no transparent huge page in a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
 		       huge_kb);

@@ -135,32 +135,6 @@ static int numa_nodes(void)
 	return n;
 }
 
-/* kB of AnonHugePages in the mappings overlapping [@start, @end). */
-static long anon_huge_kb(unsigned long start, unsigned long end)
-{
-	char line[512];
-	bool in = false;
-	long kb = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		long v;
-
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = s < end && start < e;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
-			kb += v;
-	}
-	fclose(f);
-	return kb;
-}
-
 /* ---- page-table views: pagemap, move_pages ---- */
 
 /* The /proc/self/pagemap entry of the page at @addr; 0 if unreadable. */
@@ -1100,7 +1074,7 @@ static unsigned char *thp_region(struct __test_metadata *_metadata,
 	p = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
 	ASSERT_EQ(0, madvise(p, size, MADV_HUGEPAGE));
 	ut_pattern(p, size, seed);
-	kb = anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
+	kb = ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
 	ASSERT_EQ((long)(size / 1024), kb) {
 		TH_LOG("THP backs %ld kB of a %zu kB MADV_HUGEPAGE range", kb,
 		       size / 1024);
@@ -1147,7 +1121,7 @@ TEST_F(coherent, thp_sg_segments)
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, HPAGE - 4096, 8192));
 	EXPECT_EQ(ut_fnv1a(p + HPAGE - 4096, 8192), *(__u64 *)map);
 	EXPECT_EQ((long)(size / 1024),
-		  anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
+		  ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 	INFO(u, i);
 	EXPECT_EQ(n, i.pages_resident);
 	EXPECT_GE(size / HPAGE, i.sg_segments);
@@ -1300,7 +1274,7 @@ TEST_F(coherent, thp_collapse)
 	ASSERT_EQ(0, madvise(p, size, MADV_NOHUGEPAGE));
 	ut_pattern(p, size, 1105);
 	memcpy(ref, p, size);
-	ASSERT_EQ(0, anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
+	ASSERT_EQ(0, ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 	ASSERT_EQ(0, madvise(p, size, MADV_HUGEPAGE));
 
 	COHERENT(u, p, size, 0);
@@ -1323,7 +1297,7 @@ TEST_F(coherent, thp_collapse)
 		       strerror(-ret));
 	}
 	ASSERT_EQ((long)(size / 1024),
-		  anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
+		  ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 	EXPECT_NE(pfn0, pfn_of(p));
 	INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations) {
@@ -1347,7 +1321,7 @@ TEST_F(coherent, thp_collapse)
 	EXPECT_EQ(-1, ut_find_not_dword(p + page, size - 2 * page, 0x1e1e1e1e));
 	EXPECT_EQ(-1, ut_find_diff(p + size - page, ref + size - page, page));
 	EXPECT_EQ((long)(size / 1024),
-		  anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
+		  ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 	free(ref);
 }
 

@@ -124,34 +124,14 @@ static int wait_child_timeout(pid_t pid, double secs)
 	}
 }
 
-/* A "Name:" line of /proc/meminfo, in kB; -1 if absent. */
-static long meminfo_kb(const char *key)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			kb = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
-
 /*
  * Memory that is free or only caches files, in kB: what a process gives
  * back at exit shows there, whatever the page cache does meanwhile.
  */
 static long free_kb(void)
 {
-	long f = meminfo_kb("MemFree"), c = meminfo_kb("Cached");
-	long b = meminfo_kb("Buffers");
+	long f = ut_proc_kb("/proc/meminfo", "MemFree"), c = ut_proc_kb("/proc/meminfo", "Cached");
+	long b = ut_proc_kb("/proc/meminfo", "Buffers");
 
 	return f < 0 || c < 0 || b < 0 ? -1 : f + c + b;
 }

@@ -20,17 +20,6 @@ static void *shared_alloc(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
 /* 10 000 create/destroy cycles of a pinned userptr, within 60 s, leaving nothing pinned. */
 TEST_F_TIMEOUT(uptr, create_destroy_cycles, 120)
 {
@@ -137,7 +126,7 @@ TEST_F(uptr, exit_with_live_bos)
 			_exit(13);
 		_exit(0);
 	}
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, ut_wait_child(pid));
 	/* The fd the child inherited still works for the parent. */
 	ASSERT_EQ(0, ut_bo_create(self->fd, size, &d));
 	EXPECT_EQ(0, ut_fill(self->fd, d, 0, size, 2));
@@ -169,7 +158,7 @@ TEST_F(uptr, child_userptr_after_exit)
 				_exit(11 + i);
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, ut_wait_child(pid));
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, ut_bo_info(self->fd, handles[i], &info));
 		EXPECT_EQ((__u32)DRM_UPTR_BO_KIND_USERPTR, info.kind);
@@ -215,7 +204,7 @@ TEST_F(uptr, fork_child_userptr_efault)
 		res[4] = ut_copy(self->fd, d2, 0, d1, 0, size);
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, ut_wait_child(pid));
 	EXPECT_EQ(-EFAULT, res[0]);
 	EXPECT_EQ(-EFAULT, res[1]);
 	EXPECT_EQ(-EFAULT, res[2]);

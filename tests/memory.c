@@ -16,51 +16,6 @@
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
 #define HPAGE		(2 * UT_MIB)
 
-/* Creates and opens a temporary file in $TMPDIR, /tmp or /dev/shm. */
-static int make_tmpfile(char *path, size_t len)
-{
-	const char *dirs[] = { getenv("TMPDIR"), "/tmp", "/dev/shm" };
-	unsigned int i;
-	int fd = -ENOENT;
-
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		if (!dirs[i] || !dirs[i][0])
-			continue;
-		snprintf(path, len, "%s/uptr-memory-XXXXXX", dirs[i]);
-		fd = mkstemp(path);
-		if (fd >= 0)
-			return fd;
-		fd = -errno;
-	}
-	return fd;
-}
-
-/* kB of AnonHugePages in the mappings overlapping [@start, @end). */
-static long anon_huge_kb(unsigned long start, unsigned long end)
-{
-	char line[512];
-	bool in = false;
-	long kb = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		long v;
-
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = s < end && start < e;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
-			kb += v;
-	}
-	fclose(f);
-	return kb;
-}
-
 /* A device BO of @size bytes, mapped. */
 #define DEVICE_BO(h, map, size) \
 	ASSERT_EQ(0, ut_bo_create_map(self->fd, (size), &(h), (void **)&(map)))
@@ -132,7 +87,7 @@ TEST_F(uptr, tmpfile_shared)
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, ref);
-	tfd = make_tmpfile(path, sizeof(path));
+	tfd = ut_make_tmpfile(path, sizeof(path));
 	ASSERT_LE(0, tfd) {
 		TH_LOG("cannot create a file in $TMPDIR, /tmp or /dev/shm: %s",
 		       strerror(-tfd));
@@ -177,7 +132,7 @@ TEST_F(uptr, tmpfile_readonly)
 	int tfd, rfd;
 
 	ASSERT_NE(NULL, ref);
-	tfd = make_tmpfile(path, sizeof(path));
+	tfd = ut_make_tmpfile(path, sizeof(path));
 	ASSERT_LE(0, tfd);
 	ut_pattern(ref, size, 53);
 	ASSERT_EQ((ssize_t)size, pwrite(tfd, ref, size, 0));
@@ -226,7 +181,7 @@ TEST_F(uptr, thp_sg_segments)
 	p = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
 	ASSERT_EQ(0, madvise(p, size, MADV_HUGEPAGE));
 	memset(p, 0x3c, size);
-	huge_kb = anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
+	huge_kb = ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
 	ASSERT_LE(2048, huge_kb) {
 		TH_LOG("THP gave no huge page to a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
 		       huge_kb);

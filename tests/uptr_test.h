@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -368,16 +369,13 @@ static inline double ut_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * A "Vm*:" line of /proc/self/status, in kB (e.g. "VmPin", "VmLck");
- * -1 if absent.
- */
-static inline long ut_proc_status_kb(const char *key)
+/* A "Key:" line of a /proc file such as /proc/meminfo, in kB; -1 if absent. */
+static inline long ut_proc_kb(const char *path, const char *key)
 {
 	char line[256];
 	size_t klen = strlen(key);
 	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -389,6 +387,69 @@ static inline long ut_proc_status_kb(const char *key)
 	}
 	fclose(f);
 	return kb;
+}
+
+/* A "Vm*:" line of /proc/self/status, in kB (e.g. "VmPin"); -1 if absent. */
+static inline long ut_proc_status_kb(const char *key)
+{
+	return ut_proc_kb("/proc/self/status", key);
+}
+
+/* kB of AnonHugePages in this process's mappings overlapping [@start, @end). */
+static inline long ut_anon_huge_kb(unsigned long start, unsigned long end)
+{
+	char line[512];
+	bool in = false;
+	long kb = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		long v;
+
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = s < end && start < e;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* Exit status of child @pid, 128 + signal if it was killed; -1 on error. */
+static inline int ut_wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Creates and opens a temporary file in $TMPDIR, /tmp or /dev/shm. */
+static inline int ut_make_tmpfile(char *path, size_t len)
+{
+	const char *dirs[] = { getenv("TMPDIR"), "/tmp", "/dev/shm" };
+	unsigned int i;
+	int fd = -ENOENT;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (!dirs[i] || !dirs[i][0])
+			continue;
+		snprintf(path, len, "%s/uptr-test-XXXXXX", dirs[i]);
+		fd = mkstemp(path);
+		if (fd >= 0)
+			return fd;
+		fd = -errno;
+	}
+	return fd;
 }
 
 /* kB of memory the process has pinned or locked (VmPin + VmLck). */
