@@ -3,7 +3,10 @@
  * Description: a guided tour of uptr.  Opens the device, shows what it
  * offers, wraps a malloc'd buffer in a pinned userptr and lets the engine
  * work on that memory in place: fill it, copy it into a device BO, and
- * checksum it, each result checked on the CPU.  Exits 0 on success.
+ * checksum it, each result checked on the CPU.  Then a coherent userptr,
+ * the default kind: it pins nothing, faults in only what jobs touch, and
+ * follows the CPU when the memory under it is replaced or unmapped.
+ * Exits 0 on success.
  */
 #include "uptr_test.h"
 
@@ -56,12 +59,12 @@ int main(void)
 	};
 	struct drm_uptr_bo_info info;
 	struct drm_uptr_cmd cmds[3];
-	unsigned char *buf, *ref, *map = NULL;
+	unsigned char *buf, *ref, *reg, *map = NULL;
 	void *mem = NULL;
 	char name[64];
 	__u64 sum, want;
 	unsigned int i;
-	__u32 u, d;
+	__u32 u, d, c;
 	long page;
 	int fd, ret;
 
@@ -154,7 +157,62 @@ int main(void)
 	printf("    the userptr has been used by %" PRIu64 " jobs\n",
 	       (uint64_t)info.jobs);
 
+	step("Wrap fresh mmap'd memory in a coherent userptr (the default: no PINNED flag)");
+	reg = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (reg == MAP_FAILED)
+		return die("mmap", -errno);
+	memset(reg, 0x11, SIZE);
+	ret = ut_userptr(fd, reg, SIZE, 0, &c);
+	if (ret)
+		return die("DRM_IOCTL_UPTR_USERPTR", ret);
+	ret = ut_bo_info(fd, c, &info);
+	if (ret)
+		return die("DRM_IOCTL_UPTR_BO_INFO", ret);
+	check(info.pages_pinned == 0 && info.pages_resident == 0,
+	      "creating it pinned nothing and looked at no page");
+
+	step("A job faults in only the pages it touches (hmm_range_fault)");
+	ret = ut_store(fd, c, SIZE - 4, 0xfeedf00d);
+	if (!ret)
+		ret = ut_bo_info(fd, c, &info);
+	if (ret)
+		return die("STORE_DWORD", ret);
+	check(*(__u32 *)(reg + SIZE - 4) == 0xfeedf00d && info.pages_faulted == 1,
+	      "one STORE_DWORD faulted one page, and the CPU sees the store");
+	ret = ut_copy(fd, d, 0, c, 0, SIZE);
+	if (!ret)
+		ret = ut_copy(fd, d, 0, c, 0, SIZE);
+	if (!ret)
+		ret = ut_bo_info(fd, c, &info);
+	if (ret)
+		return die("COPY", ret);
+	printf("    two whole-range copies faulted %" PRIu64 " pages of %ld\n",
+	       (uint64_t)info.pages_faulted, SIZE / sysconf(_SC_PAGESIZE));
+	check(info.pages_faulted == (__u64)(SIZE / sysconf(_SC_PAGESIZE)),
+	      "the second job reused the pages the first one faulted in");
+
+	step("Map new memory over it (mmap MAP_FIXED): the device follows the CPU");
+	if (mmap(reg, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		 -1, 0) == MAP_FAILED)
+		return die("mmap MAP_FIXED", -errno);
+	memset(reg, 0x22, SIZE);
+	ret = ut_copy(fd, d, 0, c, 0, SIZE);
+	if (!ret)
+		ret = ut_bo_info(fd, c, &info);
+	if (ret)
+		return die("COPY", ret);
+	check(ut_find_not(map, SIZE, 0x22) == -1,
+	      "the engine read the new memory, not the pages that were there");
+	printf("    invalidations seen by the userptr: %" PRIu64 "\n",
+	       (uint64_t)info.invalidations);
+
+	step("Unmap it: a job on it fails with -EFAULT, the BO stays usable");
+	munmap(reg, SIZE);
+	check(ut_copy(fd, d, 0, c, 0, SIZE) == -EFAULT,
+	      "the job was refused with -EFAULT and the device touched nothing");
+
 	step("Release everything");
+	check(ut_gem_close(fd, c) == 0, "the coherent userptr destroyed");
 	munmap(map, SIZE);
 	check(ut_gem_close(fd, d) == 0 && ut_gem_close(fd, u) == 0,
 	      "both BOs destroyed");
