@@ -68,7 +68,7 @@ deps:
 
 lint: $(BUILD)/checkpatch/checkpatch.pl
 	$(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean
-	$(MAKE) -C $(KDIR) M=$(ROOT)/kernel W=1 C=1 CHECK="sparse -Wno-unknown-attribute" modules 2>&1 | tee $(BUILD)/lint.log
+	set -o pipefail; $(MAKE) -C $(KDIR) M=$(ROOT)/kernel W=1 C=1 CHECK="sparse -Wno-unknown-attribute" modules 2>&1 | tee $(BUILD)/lint.log
 	@! grep -E 'warning:|error:' $(BUILD)/lint.log
 	perl $(BUILD)/checkpatch/checkpatch.pl --strict --no-tree --show-types \
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f \
