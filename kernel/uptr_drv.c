@@ -73,6 +73,9 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 	case DRM_UPTR_PARAM_USERPTR_KINDS:
 		args->value = DRM_UPTR_KIND_PINNED | DRM_UPTR_KIND_COHERENT;
 		break;
+	case DRM_UPTR_PARAM_MAX_JOB_BYTES:
+		args->value = DRM_UPTR_MAX_JOB_BYTES;
+		break;
 	default:
 		uptr_dbg(IOCTL, "unknown param %u\n", args->param);
 		return -EINVAL;
@@ -142,6 +145,8 @@ static struct platform_driver uptr_platform_driver = {
 	.remove = uptr_remove,
 	.driver = {
 		.name = UPTR_DRIVER_NAME,
+		/* The device lives as long as the module: no unbind under open files. */
+		.suppress_bind_attrs = true,
 	},
 };
 

@@ -98,7 +98,17 @@ static void uptr_cursor_advance(struct uptr_cursor *c, size_t len)
 	}
 }
 
-static void uptr_engine_copy(const struct uptr_job_cmd *cmd)
+/*
+ * A job never waits for anything, but it may be long: a process being
+ * killed stops its job between pages, with the fence still signalled.
+ */
+static int uptr_engine_yield(void)
+{
+	cond_resched();
+	return fatal_signal_pending(current) ? -EINTR : 0;
+}
+
+static int uptr_engine_copy(const struct uptr_job_cmd *cmd)
 {
 	struct uptr_cursor src, dst;
 	u64 left = cmd->size;
@@ -118,11 +128,13 @@ static void uptr_engine_copy(const struct uptr_job_cmd *cmd)
 		uptr_cursor_advance(&src, n);
 		uptr_cursor_advance(&dst, n);
 		left -= n;
-		cond_resched();
+		if (uptr_engine_yield())
+			return -EINTR;
 	}
+	return 0;
 }
 
-static void uptr_engine_fill(const struct uptr_job_cmd *cmd)
+static int uptr_engine_fill(const struct uptr_job_cmd *cmd)
 {
 	struct uptr_cursor dst;
 	u64 left = cmd->size;
@@ -138,8 +150,10 @@ static void uptr_engine_fill(const struct uptr_job_cmd *cmd)
 		kunmap_local(d);
 		uptr_cursor_advance(&dst, n);
 		left -= n;
-		cond_resched();
+		if (uptr_engine_yield())
+			return -EINTR;
 	}
+	return 0;
 }
 
 /* Writes @len bytes (4 or 8, naturally aligned: within one page). */
@@ -155,7 +169,7 @@ static void uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, s
 	kunmap_local(d);
 }
 
-static u64 uptr_engine_checksum(const struct uptr_job_cmd *cmd)
+static int uptr_engine_checksum(const struct uptr_job_cmd *cmd, u64 *sum)
 {
 	u64 hash = UPTR_FNV64_OFFSET;
 	struct uptr_cursor src;
@@ -174,9 +188,11 @@ static u64 uptr_engine_checksum(const struct uptr_job_cmd *cmd)
 		kunmap_local(s);
 		uptr_cursor_advance(&src, n);
 		left -= n;
-		cond_resched();
+		if (uptr_engine_yield())
+			return -EINTR;
 	}
-	return hash;
+	*sum = hash;
+	return 0;
 }
 
 /**
@@ -185,33 +201,37 @@ static u64 uptr_engine_checksum(const struct uptr_job_cmd *cmd)
  *
  * Context: process context, may sleep.
  *
- * Return: 0; every command of a validated job can run.
+ * Return: 0 once every command ran; -EINTR if a fatal signal stopped the
+ * job early, having run its commands in part.
  */
 int uptr_engine_run(struct uptr_job *job)
 {
 	unsigned int i;
+	int ret = 0;
 
-	for (i = 0; i < job->nr_cmds; i++) {
+	for (i = 0; i < job->nr_cmds && !ret; i++) {
 		const struct uptr_job_cmd *cmd = &job->cmds[i];
 		u64 sum;
 
 		switch (cmd->op) {
 		case DRM_UPTR_OP_COPY:
-			uptr_engine_copy(cmd);
+			ret = uptr_engine_copy(cmd);
 			break;
 		case DRM_UPTR_OP_FILL:
-			uptr_engine_fill(cmd);
+			ret = uptr_engine_fill(cmd);
 			break;
 		case DRM_UPTR_OP_STORE_DWORD:
 			uptr_engine_write(cmd->dst, cmd->dst_offset, &cmd->value,
 					  sizeof(cmd->value));
 			break;
 		case DRM_UPTR_OP_CHECKSUM:
-			sum = uptr_engine_checksum(cmd);
-			uptr_engine_write(cmd->dst, cmd->dst_offset, &sum, sizeof(sum));
+			ret = uptr_engine_checksum(cmd, &sum);
+			if (!ret)
+				uptr_engine_write(cmd->dst, cmd->dst_offset, &sum, sizeof(sum));
 			break;
 		}
 	}
-	uptr_dbg(JOB, "job %llu: %u commands done\n", job->fence.seqno, job->nr_cmds);
-	return 0;
+	uptr_dbg(JOB, "job on context %llu: %u commands, %d\n", job->fence.context,
+		 job->nr_cmds, ret);
+	return ret;
 }

@@ -231,6 +231,7 @@ static int uptr_job_validate(struct uptr_job *job, struct drm_file *file,
 			     const struct drm_uptr_submit *args)
 {
 	struct drm_uptr_cmd *ucmds;
+	u64 bytes = 0;
 	unsigned int i;
 	int ret;
 
@@ -253,6 +254,18 @@ static int uptr_job_validate(struct uptr_job *job, struct drm_file *file,
 		ret = uptr_job_add_cmd(job, file, &ucmds[i], i);
 		if (ret)
 			goto out;
+		/*
+		 * Bounds how long an invalidation of a coherent userptr may
+		 * wait for the job.  No overflow: sizes are checked against
+		 * their BOs, and there are at most DRM_UPTR_MAX_COMMANDS.
+		 */
+		bytes += ucmds[i].size;
+		if (bytes > DRM_UPTR_MAX_JOB_BYTES) {
+			uptr_dbg(IOCTL, "commands cover more than %llu bytes\n",
+				 DRM_UPTR_MAX_JOB_BYTES);
+			ret = -E2BIG;
+			goto out;
+		}
 	}
 	job->nr_cmds = args->count;
 	ret = 0;

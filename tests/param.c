@@ -92,6 +92,15 @@ TEST_F(uptr, userptr_kinds)
 	EXPECT_EQ((__u64)(DRM_UPTR_KIND_PINNED | DRM_UPTR_KIND_COHERENT), v);
 }
 
+/* The bytes one job may cover are those of the uAPI header. */
+TEST_F(uptr, max_job_bytes)
+{
+	__u64 v = 0;
+
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_MAX_JOB_BYTES, &v));
+	EXPECT_EQ((__u64)DRM_UPTR_MAX_JOB_BYTES, v);
+}
+
 /* Parameter 0 and parameters past the last one are refused. */
 TEST_F(uptr, unknown_param)
 {
@@ -99,7 +108,7 @@ TEST_F(uptr, unknown_param)
 
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd, 0, &v));
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd,
-					DRM_UPTR_PARAM_USERPTR_KINDS + 1, &v));
+					DRM_UPTR_PARAM_MAX_JOB_BYTES + 1, &v));
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd, 0x80000000u, &v));
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd, 0xffffffffu, &v));
 	EXPECT_EQ(0xdeadbeefull, v);
@@ -123,7 +132,7 @@ TEST_F(uptr, all_params_stable)
 {
 	__u32 p;
 
-	for (p = DRM_UPTR_PARAM_API_VERSION; p <= DRM_UPTR_PARAM_USERPTR_KINDS;
+	for (p = DRM_UPTR_PARAM_API_VERSION; p <= DRM_UPTR_PARAM_MAX_JOB_BYTES;
 	     p++) {
 		__u64 a = 0, b = 1;
 

@@ -299,6 +299,27 @@ TEST_F(job, value_above_32_bits)
 	EXPECT_EQ(-1, ut_find_not(self->map + 4, self->size - 4, 0));
 }
 
+/* A job covering more than DRM_UPTR_MAX_JOB_BYTES in all is refused; that much runs. */
+TEST_F(job, too_many_bytes)
+{
+	static struct drm_uptr_cmd c[DRM_UPTR_MAX_COMMANDS];
+	__u64 each = DRM_UPTR_MAX_JOB_BYTES / 64;
+	unsigned char *map = NULL;
+	__u32 big;
+	int i;
+
+	ASSERT_EQ(0, ut_bo_create_map(self->fd, each, &big, (void **)&map));
+	for (i = 0; i < 65; i++)
+		c[i] = ut_cmd_fill(big, 0, each, (__u32)i + 1);
+	EXPECT_EQ(-E2BIG, ut_submit(self->fd, c, 65));
+	EXPECT_EQ(-1, ut_find_not(map, each, 0));
+	EXPECT_EQ(0ull, bo_jobs(self->fd, big));
+	/* Exactly the limit runs: the last FILL wins. */
+	EXPECT_EQ(0, ut_submit(self->fd, c, 64));
+	EXPECT_EQ(-1, ut_find_not_dword(map, each, 64));
+	munmap(map, each);
+}
+
 /* A member the op does not use must be zero. */
 TEST_F(job, unused_member)
 {

@@ -43,6 +43,8 @@ extern "C" {
  * @DRM_UPTR_PARAM_MAX_BO_SIZE: largest device-local BO, in bytes
  * @DRM_UPTR_PARAM_USERPTR_KINDS: mask of DRM_UPTR_KIND_* this driver
  *	can create
+ * @DRM_UPTR_PARAM_MAX_JOB_BYTES: most bytes the commands of one job may
+ *	cover in all (the sum of their @size)
  */
 enum drm_uptr_param {
 	DRM_UPTR_PARAM_API_VERSION = 1,
@@ -53,6 +55,7 @@ enum drm_uptr_param {
 	DRM_UPTR_PARAM_MAX_COMMANDS,
 	DRM_UPTR_PARAM_MAX_BO_SIZE,
 	DRM_UPTR_PARAM_USERPTR_KINDS,
+	DRM_UPTR_PARAM_MAX_JOB_BYTES,
 };
 
 /* Bits of DRM_UPTR_PARAM_USERPTR_KINDS. */
@@ -124,8 +127,8 @@ struct drm_uptr_bo_create {
  * effect; the device never touches the old pages again.  A job whose
  * commands touch a page the CPU could not access the way the command
  * needs (unmapped, PROT_NONE, a write to a read-only mapping, beyond the
- * end of a file, not ordinary memory such as a mapping of a uptr BO)
- * fails with -EFAULT and nothing of it runs; the BO stays
+ * end of a file, VM_IO or VM_PFNMAP memory such as a mapping of a uptr
+ * BO) fails with -EFAULT and none of its commands runs; the BO stays
  * usable, and works again once memory is mapped there.  A device write
  * into a copy-on-write page gives the process its own copy first, as a
  * CPU write would.  A READ_ONLY coherent userptr never asks for write
@@ -142,8 +145,11 @@ struct drm_uptr_bo_create {
  *            ordinary memory (VM_IO, VM_PFNMAP, VM_MIXEDMAP, or a mapping
  *            of a uptr BO), or its mapping lacks PROT_READ (or PROT_WRITE,
  *            for a userptr without READ_ONLY); PINNED: some page cannot
- *            be pinned, or a read-write userptr covers a mapping without
- *            PROT_WRITE;
+ *            be pinned, a read-write userptr covers a mapping without
+ *            PROT_WRITE, or a read-write userptr covers a MAP_SHARED
+ *            mapping of a file other than shmem (tmpfs, memfd) or
+ *            hugetlbfs, whose filesystem may write back and release the
+ *            pages while the device writes them;
  *  -ENOMEM   PINNED: RLIMIT_MEMLOCK would be exceeded (without
  *            CAP_IPC_LOCK), or memory ran out;
  *  -EINTR    PINNED: a fatal signal arrived while pinning.
@@ -223,12 +229,19 @@ struct drm_uptr_cmd {
 
 /* Most commands one job may carry. */
 #define DRM_UPTR_MAX_COMMANDS		256
+/*
+ * Most bytes the commands of one job may cover in all: it bounds how long
+ * a change to the mapping of a coherent userptr waits for the device.
+ */
+#define DRM_UPTR_MAX_JOB_BYTES		(1ull << 30)
 
 /**
  * struct drm_uptr_submit - DRM_IOCTL_UPTR_SUBMIT
  *
  * Runs a job: the commands, in order.  Every command is validated before
- * any runs, so a refused job has no effect.  The job holds a reference on
+ * any runs, so a refused job writes nothing (pages of coherent userptrs
+ * that it faulted in stay faulted in, as a CPU access would have left
+ * them).  The job holds a reference on
  * every BO it names until it completes; its fence is published on every
  * BO (see DRM_IOCTL_UPTR_BO_WAIT).  The ioctl returns once the job has
  * completed.
@@ -245,8 +258,11 @@ struct drm_uptr_cmd {
  * coherent userptr that the CPU cannot access as the command needs (see
  * struct drm_uptr_userptr), or the process that created it has exited;
  * -EAGAIN when the mappings of a coherent userptr kept changing while
- * the job was being prepared (try again); -EINTR on a fatal signal
- * while faulting pages in; -ENOMEM when memory runs out.
+ * the job was being prepared (try again); -E2BIG when the commands
+ * cover more than DRM_UPTR_PARAM_MAX_JOB_BYTES in all; -EINTR or
+ * -ERESTARTSYS on a signal before the job started, -EINTR when a fatal
+ * signal ended it early (the commands may have run in part); -ENOMEM
+ * when memory runs out.
  */
 struct drm_uptr_submit {
 	/** @extensions: in, must be zero (reserved for chained extensions) */
