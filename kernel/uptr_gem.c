@@ -37,7 +37,8 @@ static void uptr_bo_free(struct drm_gem_object *obj)
 	if (uptr_bo_is_userptr(bo)) {
 		uptr_userptr_fini(&bo->userptr);
 	} else {
-		dma_unmap_sgtable(obj->dev->dev, bo->sgt, DMA_BIDIRECTIONAL, 0);
+		dma_unmap_sgtable(obj->dev->dev, bo->sgt, DMA_BIDIRECTIONAL,
+				  DMA_ATTR_SKIP_CPU_SYNC);
 		sg_free_table(bo->sgt);
 		kfree(bo->sgt);
 		drm_gem_put_pages(obj, bo->pages, true, true);
@@ -52,9 +53,9 @@ static vm_fault_t uptr_device_bo_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct uptr_bo *bo = to_uptr_bo(vma->vm_private_data);
-	pgoff_t pgoff = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
+	/* The offset counts from the BO's fake offset, also after a split. */
+	pgoff_t pgoff = vmf->pgoff - drm_vma_node_start(&bo->base.vma_node);
 
-	/* vm_pgoff holds the fake offset: index the BO from vm_start. */
 	if (pgoff >= bo->base.size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
 	return vmf_insert_pfn(vma, vmf->address, page_to_pfn(bo->pages[pgoff]));
@@ -76,29 +77,26 @@ static int uptr_device_bo_mmap(struct drm_gem_object *obj, struct vm_area_struct
 	return 0;
 }
 
-static struct sg_table *uptr_device_bo_get_sg_table(struct drm_gem_object *obj)
+/*
+ * No BO is exported as a dma-buf yet: that needs jobs to honour the
+ * fences other drivers add, and the job fences to outlive the module.
+ */
+static struct dma_buf *uptr_bo_export(struct drm_gem_object *obj, int flags)
 {
-	struct uptr_bo *bo = to_uptr_bo(obj);
-
-	return drm_prime_pages_to_sg(obj->dev, bo->pages, obj->size >> PAGE_SHIFT);
+	uptr_dbg(IOCTL, "BOs cannot be exported\n");
+	return ERR_PTR(-EINVAL);
 }
 
 static const struct drm_gem_object_funcs uptr_device_bo_funcs = {
 	.free = uptr_bo_free,
-	.get_sg_table = uptr_device_bo_get_sg_table,
+	.export = uptr_bo_export,
 	.mmap = uptr_device_bo_mmap,
 	.vm_ops = &uptr_device_bo_vm_ops,
 };
 
-static struct dma_buf *uptr_userptr_bo_export(struct drm_gem_object *obj, int flags)
-{
-	uptr_dbg(IOCTL, "userptr BOs cannot be exported\n");
-	return ERR_PTR(-EINVAL);
-}
-
 static const struct drm_gem_object_funcs uptr_userptr_bo_funcs = {
 	.free = uptr_bo_free,
-	.export = uptr_userptr_bo_export,
+	.export = uptr_bo_export,
 };
 
 static bool uptr_vma_is_device(const struct vm_area_struct *vma)
@@ -203,7 +201,8 @@ int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 		goto err_put_pages;
 	}
 
-	ret = dma_map_sgtable(dev->dev, bo->sgt, DMA_BIDIRECTIONAL, 0);
+	/* The engine is the CPU: no bounce buffer or cache sync is wanted. */
+	ret = dma_map_sgtable(dev->dev, bo->sgt, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto err_free_sgt;
 

@@ -5,12 +5,14 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/hmm.h>
+#include <linux/hugetlb.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
@@ -262,6 +264,14 @@ int uptr_userptr_probe(unsigned long start, unsigned long size,
 	return ret;
 }
 
+/*
+ * The pages stay DMA-mapped while the CPU and the engine, which is the CPU
+ * too, use them: no bounce-buffer copy or cache maintenance may run at map
+ * or unmap time, or it would overwrite what was written since.  A device
+ * that does real DMA syncs around each job instead.
+ */
+#define UPTR_DMA_ATTRS	DMA_ATTR_SKIP_CPU_SYNC
+
 static enum dma_data_direction uptr_userptr_dma_dir(const struct uptr_userptr *up)
 {
 	return up->flags & UPTR_USERPTR_READ_ONLY ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL;
@@ -291,6 +301,35 @@ static void uptr_userptr_uncharge(struct mm_struct *mm, unsigned long npages)
 	atomic64_sub(npages, &mm->pinned_vm);
 }
 
+/*
+ * 6.1 lets FOLL_LONGTERM pin the pages of any file, but a filesystem with
+ * writeback may clean such a page and release its buffers while the
+ * device keeps writing it, and unpinning then dirties a page it no longer
+ * expects.  A read-write pinned userptr may cover shared mappings of
+ * shmem and hugetlbfs only; private mappings get anonymous copies.
+ */
+static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
+{
+	VMA_ITERATOR(vmi, up->mm, up->start);
+	struct vm_area_struct *vma;
+	int ret = 0;
+
+	if (up->flags & UPTR_USERPTR_READ_ONLY)
+		return 0;
+	if (mmap_read_lock_killable(up->mm))
+		return -EINTR;
+	for_each_vma_range(vmi, vma, up->start + (up->npages << PAGE_SHIFT)) {
+		if ((vma->vm_flags & VM_SHARED) && vma->vm_file &&
+		    !shmem_mapping(vma->vm_file->f_mapping) &&
+		    !is_vm_hugetlb_page(vma)) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	mmap_read_unlock(up->mm);
+	return ret;
+}
+
 static int uptr_userptr_pin(struct uptr_userptr *up)
 {
 	unsigned int gup = FOLL_LONGTERM;
@@ -301,11 +340,16 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 	if (!(up->flags & UPTR_USERPTR_READ_ONLY))
 		gup |= FOLL_WRITE;
 
+	ret = uptr_userptr_check_pinnable(up);
+	if (ret)
+		return ret;
+
 	ret = uptr_userptr_charge(up->mm, up->npages);
 	if (ret)
 		return ret;
 
-	pages = kvmalloc_array(up->npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	/* Past INT_MAX bytes kvmalloc fails: say -ENOMEM without a warning. */
+	pages = kvmalloc_array(up->npages, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pages) {
 		ret = -ENOMEM;
 		goto err_uncharge;
@@ -342,7 +386,8 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 	if (ret)
 		goto err_unpin;
 
-	ret = dma_map_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up), 0);
+	ret = dma_map_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
+			      UPTR_DMA_ATTRS);
 	if (ret)
 		goto err_free_sgt;
 
@@ -387,7 +432,7 @@ static void __uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 				continue;
 			if (chunk->entries[i] & UPTR_ENTRY_DIRTY)
 				set_page_dirty(uptr_entry_page(chunk->entries[i]));
-			dma_unmap_page(dev, chunk->dma[i], PAGE_SIZE, dir);
+			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE, dir, UPTR_DMA_ATTRS);
 			WRITE_ONCE(chunk->entries[i], 0);
 			up->resident--;
 		}
@@ -511,7 +556,7 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 			WRITE_ONCE(chunk->entries[i], chunk->entries[i] | entry);
 			continue;
 		}
-		dma = dma_map_page(dev, page, 0, PAGE_SIZE, dir);
+		dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE, dir, UPTR_DMA_ATTRS);
 		if (dma_mapping_error(dev, dma))
 			return -ENOMEM;
 		chunk->dma[i] = dma;
@@ -575,17 +620,14 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	bool fixed_up = false;
 	int ret;
 
-	chunk = uptr_userptr_chunk(up, idx);
-	if (IS_ERR(chunk))
-		return PTR_ERR(chunk);
-
 	/* Only the span of pages not valid yet; rechecked under the lock. */
-	while (idx < end && uptr_entry_ok(READ_ONCE(chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)]),
-					  write))
+	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+	while (chunk && idx < end &&
+	       uptr_entry_ok(READ_ONCE(chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)]), write))
 		idx++;
-	while (end > idx && uptr_entry_ok(READ_ONCE(chunk->entries[(end - 1) &
-								    (UPTR_CHUNK_PAGES - 1)]),
-					  write))
+	while (chunk && end > idx &&
+	       uptr_entry_ok(READ_ONCE(chunk->entries[(end - 1) & (UPTR_CHUNK_PAGES - 1)]),
+			     write))
 		end--;
 	if (idx == end)
 		return 0;
@@ -613,9 +655,22 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		mmap_read_unlock(up->mm);
 		if (ret == -EBUSY)
 			continue;
+		if (ret == -EFAULT && fixed_up) {
+			/* Zapped again before hmm saw it: let the handler refill it. */
+			fixed_up = false;
+			continue;
+		}
 		if (ret)
 			/* -EPERM: a write to a mapping without PROT_WRITE. */
 			return ret == -EPERM ? -EFAULT : ret;
+
+		/*
+		 * Only now that the pages exist does the range get a chunk:
+		 * failed jobs on a sparse range leave no memory behind.
+		 */
+		chunk = uptr_userptr_chunk(up, idx);
+		if (IS_ERR(chunk))
+			return PTR_ERR(chunk);
 
 		mutex_lock(lock);
 		if (mmu_interval_read_retry(&up->notifier, range.notifier_seq)) {
@@ -883,7 +938,8 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 			kfree(chunk);
 		xa_destroy(&up->chunks);
 	} else {
-		dma_unmap_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up), 0);
+		dma_unmap_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
+				  UPTR_DMA_ATTRS);
 		sg_free_table(&up->sgt);
 		unpin_user_pages_dirty_lock(up->pages, up->npages,
 					    !(up->flags & UPTR_USERPTR_READ_ONLY));

@@ -8,6 +8,7 @@
 #include "uptr_harness.h"
 
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
@@ -559,6 +560,26 @@ TEST_F(uptr, bo_create_info)
 	EXPECT_EQ(0, munmap(map, size));
 }
 
+/* A mapping of part of a BO, left after munmap of its head, still shows the right pages. */
+TEST_F(uptr, bo_mmap_split)
+{
+	size_t size = 4 * self->page;
+	unsigned char *map = NULL;
+	__u32 h;
+	size_t i;
+
+	ASSERT_EQ(0, ut_bo_create_map(self->fd, size, &h, (void **)&map));
+	for (i = 0; i < 4; i++)
+		memset(map + i * self->page, 0x10 + (int)i, self->page);
+	ASSERT_EQ(0, munmap(map, size));
+	ASSERT_EQ(0, ut_bo_mmap(self->fd, h, size, (void **)&map));
+	ASSERT_EQ(0, munmap(map, 2 * self->page));
+	/* The remaining VMA starts at BO page 2, faulted afresh. */
+	EXPECT_EQ(-1, ut_find_not(map + 2 * self->page, self->page, 0x12));
+	EXPECT_EQ(-1, ut_find_not(map + 3 * self->page, self->page, 0x13));
+	EXPECT_EQ(0, munmap(map + 2 * self->page, 2 * self->page));
+}
+
 /* BO_MMAP_OFFSET refuses a userptr: map the user memory itself. */
 TEST_F(uptr, mmap_offset_userptr)
 {
@@ -614,6 +635,63 @@ TEST_F(uptr, prime_export_userptr)
 	/* The BO is still there. */
 	ut_check_pinned_info(_metadata, self->fd, h, p, self->page, PINNED,
 			     self->page);
+}
+
+/* A device BO cannot be exported as a dma-buf either, for now. */
+TEST_F(uptr, prime_export_device_bo)
+{
+	struct drm_prime_handle ph = { .flags = DRM_CLOEXEC | DRM_RDWR,
+				       .fd = -1 };
+	__u32 h;
+
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &h));
+	ph.handle = h;
+	EXPECT_EQ(-EINVAL, ut_ioctl(self->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph));
+	EXPECT_EQ(-1, ph.fd);
+}
+
+/*
+ * A read-write pinned userptr refuses a shared mapping of a file whose
+ * filesystem is neither shmem nor hugetlbfs (here ramfs); read-only, or
+ * coherent, it is fine.
+ */
+TEST_F(uptr, pinned_shared_file_refused)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], path[300];
+	unsigned char *p;
+	static __u32 h;
+	long before;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/uptr-ramfs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("none", dir, "ramfs", 0, NULL)) {
+		TH_LOG("mount ramfs on %s: %s", dir, strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 4 * self->page));
+	p = mmap(NULL, 4 * self->page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x3c, 4 * self->page);
+
+	before = ut_pinned_kb();
+	EXPECT_EQ(-EFAULT, userptr_raw(self->fd, 0, (uintptr_t)p, 4 * self->page, PINNED));
+	EXPECT_EQ(before, ut_pinned_kb());
+	EXPECT_EQ(0, ut_userptr(self->fd, p, 4 * self->page, PINNED | RO, &h));
+	EXPECT_EQ(0, ut_gem_close(self->fd, h));
+	EXPECT_EQ(0, ut_userptr(self->fd, p, 4 * self->page, 0, &h));
+	EXPECT_EQ(0, ut_fill(self->fd, h, 0, self->page, 0x01020304));
+	EXPECT_EQ(0x01020304u, *(__u32 *)p);
+	EXPECT_EQ(0, ut_gem_close(self->fd, h));
+
+	munmap(p, 4 * self->page);
+	close(fd);
+	unlink(path);
+	EXPECT_EQ(0, umount(dir));
+	rmdir(dir);
 }
 
 /* BO_INFO refuses an unknown handle and a non-zero pad. */
