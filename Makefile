@@ -70,8 +70,7 @@ lint: $(BUILD)/checkpatch/checkpatch.pl
 	$(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean
 	set -o pipefail; $(MAKE) -C $(KDIR) M=$(ROOT)/kernel W=1 C=1 CHECK="sparse -Wno-unknown-attribute" modules 2>&1 | tee $(BUILD)/lint.log
 	@! grep -E 'warning:|error:' $(BUILD)/lint.log
-	perl $(BUILD)/checkpatch/checkpatch.pl --strict --no-tree --show-types \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f \
+	perl $(BUILD)/checkpatch/checkpatch.pl --strict --no-tree --show-types -f \
 		$(filter-out %.mod.c,$(wildcard kernel/*.c)) kernel/*.h include/uapi/drm/uptr_drm.h
 
 check: deps
