@@ -22,6 +22,7 @@
  */
 
 #include <linux/dma-resv.h>
+#include <linux/lockdep.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
@@ -314,6 +315,8 @@ static bool __uptr_job_pages_valid(struct uptr_job *job)
 	unsigned long first, count;
 	unsigned int i;
 
+	lockdep_assert_held(&job->udev->userptr_mgr.notifier_lock);
+
 	for (i = 0; i < job->nr_cmds; i++) {
 		const struct uptr_job_cmd *cmd = &job->cmds[i];
 
@@ -336,6 +339,8 @@ static void __uptr_job_mark_written(struct uptr_job *job)
 {
 	unsigned long first, count;
 	unsigned int i;
+
+	lockdep_assert_held(&job->udev->userptr_mgr.notifier_lock);
 
 	for (i = 0; i < job->nr_cmds; i++) {
 		const struct uptr_job_cmd *cmd = &job->cmds[i];
