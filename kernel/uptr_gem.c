@@ -11,6 +11,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
@@ -113,6 +114,7 @@ static bool uptr_userptr_device_idle(struct uptr_userptr *up)
 {
 	struct uptr_bo *bo = container_of(up, struct uptr_bo, userptr);
 
+	lockdep_assert_held(&up->mgr->notifier_lock);
 	return dma_resv_test_signaled(bo->base.resv, DMA_RESV_USAGE_BOOKKEEP);
 }
 
@@ -124,6 +126,7 @@ static void uptr_userptr_wait_idle(struct uptr_userptr *up)
 {
 	struct uptr_bo *bo = container_of(up, struct uptr_bo, userptr);
 
+	lockdep_assert_held(&up->mgr->notifier_lock);
 	dma_resv_wait_timeout(bo->base.resv, DMA_RESV_USAGE_BOOKKEEP, false,
 			      MAX_SCHEDULE_TIMEOUT);
 }

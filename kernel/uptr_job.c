@@ -275,81 +275,82 @@ out:
 	return ret;
 }
 
-/* Page index and count of [offset, offset + len) in a BO. */
-static void uptr_page_span(u64 offset, u64 len, unsigned long *first,
-			   unsigned long *count)
+/**
+ * struct uptr_job_span - pages of a coherent userptr that a command touches
+ * @up: the userptr
+ * @first: index of the first page
+ * @count: number of pages
+ * @write: the command writes them
+ */
+struct uptr_job_span {
+	struct uptr_userptr *up;
+	unsigned long first;
+	unsigned long count;
+	bool write;
+};
+
+/*
+ * Steps *@pos, from 0, through the coherent userptr ranges of @job: the
+ * source, then the destination, of each command.  Fills @s and returns
+ * true for each, false at the end.
+ */
+static bool uptr_job_next_span(const struct uptr_job *job, unsigned int *pos,
+			       struct uptr_job_span *s)
 {
-	*first = offset >> PAGE_SHIFT;
-	*count = ((offset + len - 1) >> PAGE_SHIFT) - *first + 1;
+	while (*pos < 2 * job->nr_cmds) {
+		const struct uptr_job_cmd *cmd = &job->cmds[*pos / 2];
+		bool write = *pos & 1;
+		struct uptr_bo *bo = write ? cmd->dst : cmd->src;
+		u64 offset = write ? cmd->dst_offset : cmd->src_offset;
+		u64 len = write ? cmd->dst_len : cmd->size;
+
+		(*pos)++;
+		if (!bo || !uptr_bo_is_coherent(bo))
+			continue;
+		s->up = &bo->userptr;
+		s->first = offset >> PAGE_SHIFT;
+		s->count = ((offset + len - 1) >> PAGE_SHIFT) - s->first + 1;
+		s->write = write;
+		return true;
+	}
+	return false;
 }
 
 /* Makes valid the pages of coherent userptrs that the commands touch. */
 static int uptr_job_fault(struct uptr_job *job)
 {
-	unsigned long first, count;
-	unsigned int i;
+	struct uptr_job_span s;
+	unsigned int pos = 0;
 	int ret;
 
-	for (i = 0; i < job->nr_cmds; i++) {
-		const struct uptr_job_cmd *cmd = &job->cmds[i];
-
-		if (cmd->src && uptr_bo_is_coherent(cmd->src)) {
-			uptr_page_span(cmd->src_offset, cmd->size, &first, &count);
-			ret = uptr_userptr_fault(&cmd->src->userptr, first, count, false);
-			if (ret)
-				return ret;
-		}
-		if (uptr_bo_is_coherent(cmd->dst)) {
-			uptr_page_span(cmd->dst_offset, cmd->dst_len, &first, &count);
-			ret = uptr_userptr_fault(&cmd->dst->userptr, first, count, true);
-			if (ret)
-				return ret;
-		}
+	while (uptr_job_next_span(job, &pos, &s)) {
+		ret = uptr_userptr_fault(s.up, s.first, s.count, s.write);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
-/* Whether the pages of every coherent userptr of the job are still valid. */
-static bool __uptr_job_pages_valid(struct uptr_job *job)
+/*
+ * Whether the pages of every coherent userptr of the job are still valid,
+ * and if so marks those the job writes, so that they are marked dirty
+ * when the CPU lets them go.
+ */
+static bool __uptr_job_pages_commit(struct uptr_job *job)
 {
-	unsigned long first, count;
-	unsigned int i;
+	struct uptr_job_span s;
+	unsigned int pos = 0;
 
 	lockdep_assert_held(&job->udev->userptr_mgr.notifier_lock);
 
-	for (i = 0; i < job->nr_cmds; i++) {
-		const struct uptr_job_cmd *cmd = &job->cmds[i];
-
-		if (cmd->src && uptr_bo_is_coherent(cmd->src)) {
-			uptr_page_span(cmd->src_offset, cmd->size, &first, &count);
-			if (!__uptr_userptr_range_valid(&cmd->src->userptr, first, count, false))
-				return false;
-		}
-		if (uptr_bo_is_coherent(cmd->dst)) {
-			uptr_page_span(cmd->dst_offset, cmd->dst_len, &first, &count);
-			if (!__uptr_userptr_range_valid(&cmd->dst->userptr, first, count, true))
-				return false;
-		}
-	}
+	while (uptr_job_next_span(job, &pos, &s))
+		if (!__uptr_userptr_range_valid(s.up, s.first, s.count, s.write))
+			return false;
+	pos = 0;
+	while (uptr_job_next_span(job, &pos, &s))
+		if (s.write)
+			__uptr_userptr_mark_written(s.up, s.first, s.count);
 	return true;
-}
-
-/* Marks the pages the job writes in coherent userptrs as written. */
-static void __uptr_job_mark_written(struct uptr_job *job)
-{
-	unsigned long first, count;
-	unsigned int i;
-
-	lockdep_assert_held(&job->udev->userptr_mgr.notifier_lock);
-
-	for (i = 0; i < job->nr_cmds; i++) {
-		const struct uptr_job_cmd *cmd = &job->cmds[i];
-
-		if (uptr_bo_is_coherent(cmd->dst)) {
-			uptr_page_span(cmd->dst_offset, cmd->dst_len, &first, &count);
-			__uptr_userptr_mark_written(&cmd->dst->userptr, first, count);
-		}
-	}
 }
 
 /*
@@ -383,11 +384,10 @@ static int uptr_job_publish(struct uptr_job *job)
 	 */
 	if (job->coherent) {
 		mutex_lock(notifier_lock);
-		if (!__uptr_job_pages_valid(job)) {
+		if (!__uptr_job_pages_commit(job)) {
 			ret = -EAGAIN;
 			goto out_unlock_notifier;
 		}
-		__uptr_job_mark_written(job);
 	}
 
 	/*

@@ -43,7 +43,8 @@
  * 3. uptr_userptr_init(), which records the creating mm and then
  *
  *    - for a %UPTR_USERPTR_PINNED userptr, pins the pages with
- *      %FOLL_LONGTERM (never %FOLL_FORCE), charges them to the process's
+ *      %FOLL_LONGTERM and never forces access the mapping does not
+ *      grant, charges them to the process's
  *      locked memory the way RDMA does (``mm->pinned_vm`` against
  *      ``RLIMIT_MEMLOCK`` unless the caller has ``CAP_IPC_LOCK``) and
  *      DMA-maps them into &uptr_userptr.sgt;
@@ -470,6 +471,7 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 				    unsigned long cur_seq)
 {
 	struct uptr_userptr *up = container_of(mni, struct uptr_userptr, notifier);
+	bool blockable = mmu_notifier_range_blockable(range);
 	struct uptr_userptr_mgr *mgr = up->mgr;
 	unsigned long first, last;
 	bool busy;
@@ -478,7 +480,7 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	last = (min(range->end, up->start + (up->npages << PAGE_SHIFT)) -
 		up->start) >> PAGE_SHIFT;
 
-	if (mmu_notifier_range_blockable(range))
+	if (blockable)
 		mutex_lock(&mgr->notifier_lock);
 	else if (!mutex_trylock(&mgr->notifier_lock))
 		return false;
@@ -488,7 +490,7 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	 * until it completes: with none in the range, none uses it.
 	 */
 	busy = __uptr_userptr_any_valid(up, first, last);
-	if (busy && !mmu_notifier_range_blockable(range) && !mgr->ops->device_idle(up)) {
+	if (busy && !blockable && !mgr->ops->device_idle(up)) {
 		mutex_unlock(&mgr->notifier_lock);
 		return false;
 	}
@@ -496,7 +498,7 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	mmu_interval_set_seq(mni, cur_seq);
 	if (busy) {
 		/* Not blockable: device_idle() said there is nothing to wait for. */
-		if (mmu_notifier_range_blockable(range))
+		if (blockable)
 			mgr->ops->wait_idle(up);
 		__uptr_userptr_drop(up, first, last);
 	}
@@ -712,6 +714,7 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 	unsigned long *pfns;
 	int ret = 0;
 
+	lockdep_assert_not_held(&up->mgr->notifier_lock);
 	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || end > up->npages || end < first))
 		return -EINVAL;
 	if (!mmget_not_zero(up->mm))
