@@ -19,7 +19,7 @@ extern "C" {
 
 /*
  * Bumped whenever an ioctl, a flag or a behaviour is added.
- * 2: coherent userptrs.
+ * 2: coherent userptrs, DRM_UPTR_PARAM_MAX_JOB_BYTES.
  */
 #define DRM_UPTR_API_VERSION		2
 
@@ -150,9 +150,9 @@ struct drm_uptr_bo_create {
  *            mapping of a file other than shmem (tmpfs, memfd) or
  *            hugetlbfs, whose filesystem may write back and release the
  *            pages while the device writes them;
- *  -ENOMEM   PINNED: RLIMIT_MEMLOCK would be exceeded (without
- *            CAP_IPC_LOCK), or memory ran out;
- *  -EINTR    PINNED: a fatal signal arrived while pinning.
+ *  -ENOMEM   memory ran out, or PINNED: RLIMIT_MEMLOCK would be
+ *            exceeded (without CAP_IPC_LOCK);
+ *  -EINTR    a fatal signal arrived while probing or pinning.
  */
 struct drm_uptr_userptr {
 	/** @extensions: in, must be zero (reserved for chained extensions) */
