@@ -462,6 +462,32 @@ static void check_after_move(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(n, pages_on_node(p, n, page, to));
 }
 
+/*
+ * Pattern @seed in the @n pages at @p (a copy in @ref), a coherent
+ * userptr *@u over them and a device BO *@d mapped at *@map, warmed by one
+ * whole-range copy checked on the CPU: every page resident.
+ */
+static void warm_copy(struct __test_metadata *_metadata, int fd, unsigned char *p,
+		      unsigned char *ref, size_t n, size_t page, int seed,
+		      __u32 *u, __u32 *d, unsigned char **map)
+{
+	size_t size = n * page;
+	int ret;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, ref);
+	ut_pattern(p, size, seed);
+	memcpy(ref, p, size);
+	ret = ut_userptr(fd, p, size, 0, u);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("creating a coherent userptr: %s", strerror(-ret));
+	}
+	ASSERT_EQ(0, ut_bo_create_map(fd, size, d, (void **)map));
+	ASSERT_EQ(0, ut_copy(fd, *d, 0, *u, 0, size));
+	EXPECT_EQ(-1, ut_find_diff(*map, ref, size));
+	check_all_resident(_metadata, fd, *u, n);
+}
+
 /* move_pages(2) to the other node between jobs: the device follows the pages. */
 TEST_F(coherent, migrate_move_pages)
 {
@@ -472,20 +498,11 @@ TEST_F(coherent, migrate_move_pages)
 	__u32 u, d;
 
 	need_two_nodes(_metadata);
-	ASSERT_NE(NULL, p);
-	ASSERT_NE(NULL, ref);
-	ut_pattern(p, size, 801);
-	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, size);
-
-	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
-	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
+	warm_copy(_metadata, self->fd, p, ref, n, self->page, 801, &u, &d, &map);
 	INFO(u, i0);
 	EXPECT_EQ(1ull, i0.jobs);
 	EXPECT_EQ(n, i0.pages_faulted);
 	EXPECT_EQ(0ull, i0.invalidations);
-	check_all_resident(_metadata, self->fd, u, n);
 
 	from = node_of(p);
 	ASSERT_LE(0, from);
@@ -516,15 +533,7 @@ TEST_F(coherent, migrate_mbind)
 	__u32 u, d;
 
 	need_two_nodes(_metadata);
-	ASSERT_NE(NULL, p);
-	ASSERT_NE(NULL, ref);
-	ut_pattern(p, size, 802);
-	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, size);
-	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
-	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
-	check_all_resident(_metadata, self->fd, u, n);
+	warm_copy(_metadata, self->fd, p, ref, n, self->page, 802, &u, &d, &map);
 	INFO(u, i0);
 
 	from = node_of(p);
@@ -597,17 +606,9 @@ TEST_F_TIMEOUT(coherent, migrate_compact, 90)
 	size_t k;
 	__u32 u, d;
 
-	ASSERT_NE(NULL, p);
-	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, pfn0);
 	ASSERT_NE(NULL, pfn1);
-	ut_pattern(p, size, 803);
-	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, size);
-	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
-	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
-	check_all_resident(_metadata, self->fd, u, n);
+	warm_copy(_metadata, self->fd, p, ref, n, self->page, 803, &u, &d, &map);
 
 	for (round = 0; round < 3; round++) {
 		filler = fragment(flen, self->page);

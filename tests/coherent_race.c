@@ -1028,6 +1028,34 @@ static void live_child(int fd, size_t size, struct child_report *rep)
 }
 
 /*
+ * Waits for a child running live_child() to exit, then checks that the
+ * memory it faulted came back: free memory may fall short of
+ * @free_before, measured after a child without the driver, by at most a
+ * quarter of @size.
+ */
+static void check_child_gave_back(struct __test_metadata *_metadata, pid_t pid,
+				  const struct child_report *rep, size_t size,
+				  size_t page, long free_before)
+{
+	long free_after;
+	int status;
+
+	status = wait_child_timeout(pid, CHILD_EXIT_SECONDS);
+	ASSERT_TRUE(status != -1 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0) {
+		TH_LOG("child status %#x, setup step %d", status, rep->setup);
+	}
+	EXPECT_LE((__u64)(size / page), rep->faulted);
+	free_after = free_kb();
+	TH_LOG("free + cached %ld kB after a child without the driver, %ld kB after this one",
+	       free_before, free_after);
+	EXPECT_LE(free_before - (long)(size / 4 / 1024), free_after) {
+		TH_LOG("%ld kB of the child's memory did not come back (held by its userptrs?)",
+		       free_before - free_after);
+	}
+}
+
+/*
  * A process exiting with live, faulted coherent userptrs on its own fd
  * gives all its memory back.
  */
@@ -1035,8 +1063,7 @@ TEST_F_TIMEOUT(uptr, exit_live_coherent_userptrs, 120)
 {
 	const size_t size = 256 * UT_MIB;
 	struct child_report *rep = shared_alloc(self->page);
-	long free_before, free_after;
-	int status;
+	long free_before;
 	pid_t pid;
 
 	REQUIRE_COHERENT();
@@ -1052,19 +1079,7 @@ TEST_F_TIMEOUT(uptr, exit_live_coherent_userptrs, 120)
 			_exit(rep->setup = 9);
 		live_child(fd, size, rep);
 	}
-	status = wait_child_timeout(pid, CHILD_EXIT_SECONDS);
-	ASSERT_TRUE(status != -1 && WIFEXITED(status) &&
-		    WEXITSTATUS(status) == 0) {
-		TH_LOG("child status %#x, setup step %d", status, rep->setup);
-	}
-	EXPECT_LE((__u64)(size / self->page), rep->faulted);
-	free_after = free_kb();
-	TH_LOG("free + cached %ld kB after a child without the driver, %ld kB after this one",
-	       free_before, free_after);
-	EXPECT_LE(free_before - (long)(size / 4 / 1024), free_after) {
-		TH_LOG("%ld kB of the child's memory did not come back",
-		       free_before - free_after);
-	}
+	check_child_gave_back(_metadata, pid, rep, size, self->page, free_before);
 }
 
 /*
@@ -1078,9 +1093,8 @@ TEST_F_TIMEOUT(uptr, exit_live_coherent_userptrs_shared_fd, 120)
 	const size_t size = 256 * UT_MIB;
 	struct child_report *rep = shared_alloc(self->page);
 	struct drm_uptr_bo_info info;
-	long free_before, free_after;
+	long free_before;
 	unsigned int i;
-	int status;
 	pid_t pid;
 	__u32 d;
 
@@ -1093,19 +1107,7 @@ TEST_F_TIMEOUT(uptr, exit_live_coherent_userptrs_shared_fd, 120)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		live_child(self->fd, size, rep);
-	status = wait_child_timeout(pid, CHILD_EXIT_SECONDS);
-	ASSERT_TRUE(status != -1 && WIFEXITED(status) &&
-		    WEXITSTATUS(status) == 0) {
-		TH_LOG("child status %#x, setup step %d", status, rep->setup);
-	}
-	EXPECT_LE((__u64)(size / self->page), rep->faulted);
-	free_after = free_kb();
-	TH_LOG("free + cached %ld kB after a child without the driver, %ld kB after this one",
-	       free_before, free_after);
-	EXPECT_LE(free_before - (long)(size / 4 / 1024), free_after) {
-		TH_LOG("%ld kB of the child's memory are held by its userptrs",
-		       free_before - free_after);
-	}
+	check_child_gave_back(_metadata, pid, rep, size, self->page, free_before);
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, ut_bo_info(self->fd, rep->handles[i], &info));
 		EXPECT_EQ((__u32)DRM_UPTR_BO_KIND_USERPTR, info.kind);
