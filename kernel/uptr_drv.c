@@ -19,6 +19,7 @@
 #include <drm/drm_prime.h>
 #include <drm/uptr_drm.h>
 
+#include "uptr_compat.h"
 #include "uptr_drv.h"
 #include "uptr_engine.h"
 #include "uptr_gem.h"
@@ -116,6 +117,14 @@ static int uptr_probe(struct platform_device *pdev)
 	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;
+	/*
+	 * The engine takes segments of any length: say so, or the DMA layer
+	 * assumes 64 KiB and sg tables built with longer segments break the
+	 * device's declared limits (the DMA-API debug checks report it).
+	 */
+	ret = uptr_dma_set_max_seg_size(&pdev->dev, UINT_MAX);
+	if (ret)
+		return ret;
 
 	udev = devm_drm_dev_alloc(&pdev->dev, &uptr_driver, struct uptr_device, drm);
 	if (IS_ERR(udev))
@@ -131,13 +140,13 @@ static int uptr_probe(struct platform_device *pdev)
 	return ret;
 }
 
-static int uptr_remove(struct platform_device *pdev)
+static uptr_remove_ret_t uptr_remove(struct platform_device *pdev)
 {
 	struct uptr_device *udev = platform_get_drvdata(pdev);
 
 	drm_dev_unregister(&udev->drm);
 	uptr_userptr_mgr_fini(&udev->userptr_mgr);
-	return 0;
+	return UPTR_REMOVE_OK;
 }
 
 static struct platform_driver uptr_platform_driver = {

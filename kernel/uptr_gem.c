@@ -21,6 +21,7 @@
 #include <drm/drm_vma_manager.h>
 #include <drm/uptr_drm.h>
 
+#include "uptr_compat.h"
 #include "uptr_drv.h"
 #include "uptr_gem.h"
 
@@ -73,7 +74,7 @@ static int uptr_device_bo_mmap(struct drm_gem_object *obj, struct vm_area_struct
 	/* A private mapping would copy device pages on write: refuse it. */
 	if (is_cow_mapping(vma->vm_flags))
 		return -EINVAL;
-	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	uptr_vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <linux/userfaultfd_k.h>
 #include <linux/xarray.h>
 
+#include "uptr_compat.h"
 #include "uptr_userptr.h"
 
 /**
@@ -278,10 +279,16 @@ static enum dma_data_direction uptr_userptr_dma_dir(const struct uptr_userptr *u
 	return up->flags & UPTR_USERPTR_READ_ONLY ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL;
 }
 
-/* Largest sg segment @dev can map, a whole number of pages. */
+/*
+ * Largest sg segment @dev can map, a whole number of pages: within both
+ * what the DMA layer can map at once and the segment size the device
+ * declared (dma_set_max_seg_size(); 64 KiB when it declared none).
+ */
 static unsigned int uptr_userptr_max_segment(struct device *dev)
 {
-	return min_t(size_t, dma_max_mapping_size(dev), UINT_MAX) & PAGE_MASK;
+	size_t max = min_t(size_t, dma_max_mapping_size(dev), dma_get_max_seg_size(dev));
+
+	return min_t(size_t, max, UINT_MAX) & PAGE_MASK;
 }
 
 static int uptr_userptr_charge(struct mm_struct *mm, unsigned long npages)
@@ -576,7 +583,7 @@ static bool uptr_userptr_uffd_armed(struct mm_struct *mm, unsigned long start,
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
 
-	mmap_assert_locked(mm);
+	uptr_mmap_assert_locked(mm);
 	for_each_vma_range(vmi, vma, end)
 		if (userfaultfd_armed(vma))
 			return true;

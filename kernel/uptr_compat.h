@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * uptr: the differences between the kernels uptr builds for (Debian's
+ * 6.1 and 6.12), kept in this one header so that the rest of the code
+ * reads the same on both.  Each entry says which kernel changed what.
+ */
+#ifndef _UPTR_COMPAT_H_
+#define _UPTR_COMPAT_H_
+
+#include <linux/bug.h>
+#include <linux/dma-mapping.h>
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/rwsem.h>
+#include <linux/version.h>
+
+/* 6.3 made vma->vm_flags read-only: writers go through vm_flags_set(). */
+static inline void uptr_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/*
+ * 6.11 made platform_driver.remove return void.  A remove callback is
+ * declared "static uptr_remove_ret_t" and ends with "return UPTR_REMOVE_OK;".
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+typedef void uptr_remove_ret_t;
+#define UPTR_REMOVE_OK
+#else
+typedef int uptr_remove_ret_t;
+#define UPTR_REMOVE_OK	0
+#endif
+
+/* 6.11 made dma_set_max_seg_size() return void: it cannot fail there. */
+static inline int uptr_dma_set_max_seg_size(struct device *dev, unsigned int size)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	dma_set_max_seg_size(dev, size);
+	return 0;
+#else
+	return dma_set_max_seg_size(dev, size);
+#endif
+}
+
+/**
+ * uptr_mmap_assert_locked() - assert that @mm's mmap_lock is held
+ * @mm: the address space
+ *
+ * mmap_assert_locked() with CONFIG_DEBUG_VM calls dump_mm(), which 6.1
+ * does not export to modules, so a module using it does not link against
+ * a DEBUG_VM kernel.  This is the same check in a form that links:
+ * lockdep where it is built in, and a warning under CONFIG_DEBUG_VM.
+ */
+static inline void uptr_mmap_assert_locked(struct mm_struct *mm)
+{
+	lockdep_assert_held(&mm->mmap_lock);
+	if (IS_ENABLED(CONFIG_DEBUG_VM))
+		WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+
+#endif /* _UPTR_COMPAT_H_ */
