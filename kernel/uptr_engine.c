@@ -7,16 +7,26 @@
  * pinned userptrs) or the userptr core's page cache (coherent userptrs),
  * one page at a time through kmap_local_page(), and never through a user
  * address.  A userptr whose bookkeeping were wrong would therefore show
- * wrong data in the tests, not silently right data.  The pages of a
- * coherent userptr stay valid while the job runs: an invalidation waits
- * for the job's fence before it drops them.
+ * wrong data in the tests, not silently right data.
+ *
+ * For a coherent userptr it is a device with replayable page faults.
+ * Each step touches at most one page of each BO, inside the critical
+ * section of the userptr's lock, after checking that the page is valid
+ * (writable, for the destination); the MMU notifier takes the same lock
+ * to drop pages, so it waits for that one step and never for the job.
+ * A page found invalid is faulted in again outside the lock, and the
+ * step is retried; a page that cannot be reached the way the command
+ * needs ends the job there with -EFAULT, what it wrote before staying
+ * written.
  *
  * It runs in the context of the submitting thread for now; it needs
- * nothing from that context but the job, which holds its BOs, so that it
- * can move to a thread of its own.
+ * nothing from that context but the job, which holds its BOs (so no BO
+ * is freed under it), so that it can move to a thread of its own.
  */
 
 #include <linux/highmem.h>
+#include <linux/hmm.h>
+#include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
@@ -37,15 +47,20 @@
  * @bo: the BO
  * @sg: BO with an sg table: current segment; NULL for a coherent userptr
  * @off: bytes into @sg, or into the BO for a coherent userptr
+ * @end: coherent userptr: end of the bytes the command touches in the BO
+ * @write: the command writes through this cursor
  */
 struct uptr_cursor {
 	struct uptr_bo *bo;
 	struct scatterlist *sg;
 	u64 off;
+	u64 end;
+	bool write;
 };
 
-/* Positions @c at byte @offset of @bo; the caller validated the offset. */
-static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offset)
+/* Positions @c at byte @offset of @bo for @len bytes; the caller validated them. */
+static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offset,
+			     u64 len, bool write)
 {
 	struct sg_table *sgt = uptr_bo_sgt(bo);
 	struct scatterlist *sg;
@@ -54,6 +69,8 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
 	c->bo = bo;
 	c->sg = NULL;
 	c->off = offset;
+	c->end = offset + len;
+	c->write = write;
 	if (!sgt)
 		return;
 	for_each_sgtable_sg(sgt, sg, i) {
@@ -66,27 +83,51 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
 	}
 }
 
-/*
- * Maps the page under the cursor; *len gets how many bytes from there
- * are contiguous in that page, at most @max.  Undo with kunmap_local().
- */
-static void *uptr_cursor_map(const struct uptr_cursor *c, u64 max, size_t *len)
+/* The coherent userptr under the cursor, or NULL. */
+static struct uptr_userptr *uptr_cursor_userptr(const struct uptr_cursor *c)
 {
-	struct page *page;
-	size_t in_page;
-	u64 pos;
+	return c && !c->sg ? &c->bo->userptr : NULL;
+}
 
-	if (!c->sg) {
-		page = uptr_userptr_page(&c->bo->userptr, c->off >> PAGE_SHIFT);
-		in_page = offset_in_page(c->off);
-		*len = min(max, (u64)(PAGE_SIZE - in_page));
-		return kmap_local_page(page) + in_page;
-	}
-	pos = c->sg->offset + c->off;
-	page = nth_page(sg_page(c->sg), pos >> PAGE_SHIFT);
-	in_page = offset_in_page(pos);
-	*len = min3(max, (u64)(PAGE_SIZE - in_page), (u64)c->sg->length - c->off);
-	return kmap_local_page(page) + in_page;
+/* Bytes from the cursor that are contiguous in one page, at most @max. */
+static u64 uptr_cursor_contig(const struct uptr_cursor *c, u64 max)
+{
+	if (!c)
+		return max;
+	if (!c->sg)
+		return min(max, (u64)(PAGE_SIZE - offset_in_page(c->off)));
+	return min3(max, (u64)(PAGE_SIZE - offset_in_page(c->sg->offset + c->off)),
+		    (u64)c->sg->length - c->off);
+}
+
+/*
+ * The page under the cursor; for a coherent userptr, with its lock held,
+ * NULL when the page is not valid (writable, if the cursor writes).
+ */
+static struct page *uptr_cursor_page(const struct uptr_cursor *c)
+{
+	struct uptr_userptr *up = uptr_cursor_userptr(c);
+
+	if (up)
+		return __uptr_userptr_page(up, c->off >> PAGE_SHIFT, c->write);
+	return nth_page(sg_page(c->sg), (c->sg->offset + c->off) >> PAGE_SHIFT);
+}
+
+/* Kernel address of the byte under the cursor in @page. */
+static void *uptr_cursor_kmap(const struct uptr_cursor *c, struct page *page)
+{
+	u64 pos = c->sg ? c->sg->offset + c->off : c->off;
+
+	return kmap_local_page(page) + offset_in_page(pos);
+}
+
+/* Faults in again the page under a coherent cursor, and what follows it. */
+static int uptr_cursor_fault(const struct uptr_cursor *c)
+{
+	unsigned long idx = c->off >> PAGE_SHIFT;
+	unsigned long last = (c->end - 1) >> PAGE_SHIFT;
+
+	return uptr_userptr_replay(&c->bo->userptr, idx, last - idx + 1, c->write);
 }
 
 static void uptr_cursor_advance(struct uptr_cursor *c, size_t len)
@@ -99,6 +140,46 @@ static void uptr_cursor_advance(struct uptr_cursor *c, size_t len)
 }
 
 /*
+ * Takes the locks of the coherent userptrs under @a and @b (either may be
+ * NULL or not coherent, and both may be the same userptr): the lower
+ * address first, so that two steps in opposite directions between the
+ * same two userptrs cannot deadlock.
+ */
+static void uptr_engine_lock(struct uptr_userptr *a, struct uptr_userptr *b)
+	__acquires(a) __acquires(b)
+{
+	if (b == a)
+		b = NULL;
+	if (!a)
+		swap(a, b);
+	else if (b && a > b)
+		swap(a, b);
+	/* sparse counts two acquisitions on every path. */
+	if (a)
+		uptr_userptr_notifier_lock(a);
+	else
+		__acquire(a);
+	if (b)
+		uptr_userptr_notifier_lock_nested(b);
+	else
+		__acquire(b);
+}
+
+/* Releases what uptr_engine_lock() took for the same @a and @b. */
+static void uptr_engine_unlock(struct uptr_userptr *a, struct uptr_userptr *b)
+	__releases(a) __releases(b)
+{
+	if (a)
+		uptr_userptr_notifier_unlock(a);
+	else
+		__release(a);
+	if (b && b != a)
+		uptr_userptr_notifier_unlock(b);
+	else
+		__release(b);
+}
+
+/*
  * A job never waits for anything, but it may be long: a process being
  * killed stops its job between pages, with the fence still signalled.
  */
@@ -108,91 +189,170 @@ static int uptr_engine_yield(void)
 	return fatal_signal_pending(current) ? -EINTR : 0;
 }
 
-static int uptr_engine_copy(const struct uptr_job_cmd *cmd)
+/**
+ * typedef uptr_engine_fn - what one step of a command does
+ * @dst: kernel address of the destination bytes, NULL without destination
+ * @src: kernel address of the source bytes, NULL without source
+ * @len: bytes, all in one page of each
+ * @ctx: the command's state
+ *
+ * Runs with the userptr locks of the step held: must not sleep.
+ */
+typedef void (*uptr_engine_fn)(void *dst, const void *src, size_t len, void *ctx);
+
+/*
+ * One step: at most one page of @dst and of @src (either may be NULL),
+ * and at most @max bytes.  For a coherent userptr the step runs inside
+ * the critical section of its lock, once its page was found valid; a
+ * page found invalid is faulted in again, outside the lock, for as long
+ * as HMM_RANGE_DEFAULT_TIMEOUT lets the CPU keep taking it away.
+ *
+ * Return: bytes done, or -EFAULT (a page cannot be reached as the
+ * command needs), -EAGAIN (it kept changing), -EINTR, -ENOMEM.
+ */
+static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u64 max,
+			    uptr_engine_fn fn, void *ctx)
 {
-	struct uptr_cursor src, dst;
-	u64 left = cmd->size;
+	struct uptr_userptr *dup = uptr_cursor_userptr(dst);
+	struct uptr_userptr *sup = uptr_cursor_userptr(src);
+	u64 len = uptr_cursor_contig(src, uptr_cursor_contig(dst, max));
+	unsigned long timeout = 0;
+	struct page *dpage = NULL, *spage = NULL;
+	void *d = NULL, *s = NULL;
+	int ret;
 
-	uptr_cursor_init(&src, cmd->src, cmd->src_offset);
-	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset);
-	while (left) {
-		size_t slen, dlen, n;
-		void *s, *d;
+	for (;;) {
+		struct uptr_cursor *invalid = NULL;
 
-		s = uptr_cursor_map(&src, left, &slen);
-		d = uptr_cursor_map(&dst, slen, &dlen);
-		n = dlen;
-		memcpy(d, s, n);
+		uptr_engine_lock(dup, sup);
+		if (src) {
+			spage = uptr_cursor_page(src);
+			if (!spage)
+				invalid = src;
+		}
+		if (dst && !invalid) {
+			dpage = uptr_cursor_page(dst);
+			if (!dpage)
+				invalid = dst;
+		}
+		if (!invalid)
+			break;
+		uptr_engine_unlock(dup, sup);
+
+		/* The replayable fault: no lock held, the job's BOs referenced. */
+		ret = uptr_cursor_fault(invalid);
+		if (ret)
+			return ret;
+		if (!timeout)
+			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+		else if (time_after(jiffies, timeout))
+			return -EAGAIN;
+		ret = uptr_engine_yield();
+		if (ret)
+			return ret;
+	}
+
+	if (spage)
+		s = uptr_cursor_kmap(src, spage);
+	if (dpage)
+		d = uptr_cursor_kmap(dst, dpage);
+	fn(d, s, len, ctx);
+	if (d)
 		kunmap_local(d);
+	if (s)
 		kunmap_local(s);
-		uptr_cursor_advance(&src, n);
-		uptr_cursor_advance(&dst, n);
-		left -= n;
+	uptr_engine_unlock(dup, sup);
+
+	if (src)
+		uptr_cursor_advance(src, len);
+	if (dst)
+		uptr_cursor_advance(dst, len);
+	return len;
+}
+
+/* Runs @fn over @size bytes of @dst and/or @src, a step at a time. */
+static int uptr_engine_walk(struct uptr_cursor *dst, struct uptr_cursor *src, u64 size,
+			    uptr_engine_fn fn, void *ctx)
+{
+	while (size) {
+		s64 n = uptr_engine_step(dst, src, size, fn, ctx);
+
+		if (n < 0)
+			return n;
+		size -= n;
 		if (uptr_engine_yield())
 			return -EINTR;
 	}
 	return 0;
+}
+
+static void uptr_engine_copy_fn(void *dst, const void *src, size_t len, void *ctx)
+{
+	memcpy(dst, src, len);
+}
+
+static int uptr_engine_copy(const struct uptr_job_cmd *cmd)
+{
+	struct uptr_cursor src, dst;
+
+	uptr_cursor_init(&src, cmd->src, cmd->src_offset, cmd->size, false);
+	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset, cmd->size, true);
+	return uptr_engine_walk(&dst, &src, cmd->size, uptr_engine_copy_fn, NULL);
+}
+
+static void uptr_engine_fill_fn(void *dst, const void *src, size_t len, void *ctx)
+{
+	/* Offset and size are multiples of 4: len is too. */
+	memset32(dst, *(const u32 *)ctx, len / sizeof(u32));
 }
 
 static int uptr_engine_fill(const struct uptr_job_cmd *cmd)
 {
 	struct uptr_cursor dst;
-	u64 left = cmd->size;
+	u32 value = cmd->value;
 
-	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset);
-	while (left) {
-		size_t n;
-		void *d;
+	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset, cmd->size, true);
+	return uptr_engine_walk(&dst, NULL, cmd->size, uptr_engine_fill_fn, &value);
+}
 
-		/* Offset and size are multiples of 4: n is too. */
-		d = uptr_cursor_map(&dst, left, &n);
-		memset32(d, cmd->value, n / sizeof(u32));
-		kunmap_local(d);
-		uptr_cursor_advance(&dst, n);
-		left -= n;
-		if (uptr_engine_yield())
-			return -EINTR;
-	}
-	return 0;
+static void uptr_engine_store_fn(void *dst, const void *src, size_t len, void *ctx)
+{
+	memcpy(dst, ctx, len);
 }
 
 /* Writes @len bytes (4 or 8, naturally aligned: within one page). */
-static void uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, size_t len)
+static int uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, size_t len)
 {
 	struct uptr_cursor dst;
-	size_t n;
-	void *d;
 
-	uptr_cursor_init(&dst, bo, offset);
-	d = uptr_cursor_map(&dst, len, &n);
-	memcpy(d, val, n);
-	kunmap_local(d);
+	uptr_cursor_init(&dst, bo, offset, len, true);
+	return uptr_engine_walk(&dst, NULL, len, uptr_engine_store_fn, (void *)val);
 }
 
-static int uptr_engine_checksum(const struct uptr_job_cmd *cmd, u64 *sum)
+static void uptr_engine_checksum_fn(void *dst, const void *src, size_t len, void *ctx)
+{
+	const u8 *s = src;
+	u64 hash = *(u64 *)ctx;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		hash ^= s[i];
+		hash *= UPTR_FNV64_PRIME;
+	}
+	*(u64 *)ctx = hash;
+}
+
+static int uptr_engine_checksum(const struct uptr_job_cmd *cmd)
 {
 	u64 hash = UPTR_FNV64_OFFSET;
 	struct uptr_cursor src;
-	u64 left = cmd->size;
+	int ret;
 
-	uptr_cursor_init(&src, cmd->src, cmd->src_offset);
-	while (left) {
-		const u8 *s;
-		size_t n, i;
-
-		s = uptr_cursor_map(&src, left, &n);
-		for (i = 0; i < n; i++) {
-			hash ^= s[i];
-			hash *= UPTR_FNV64_PRIME;
-		}
-		kunmap_local(s);
-		uptr_cursor_advance(&src, n);
-		left -= n;
-		if (uptr_engine_yield())
-			return -EINTR;
-	}
-	*sum = hash;
-	return 0;
+	uptr_cursor_init(&src, cmd->src, cmd->src_offset, cmd->size, false);
+	ret = uptr_engine_walk(NULL, &src, cmd->size, uptr_engine_checksum_fn, &hash);
+	if (ret)
+		return ret;
+	return uptr_engine_write(cmd->dst, cmd->dst_offset, &hash, sizeof(hash));
 }
 
 /**
@@ -201,8 +361,11 @@ static int uptr_engine_checksum(const struct uptr_job_cmd *cmd, u64 *sum)
  *
  * Context: process context, may sleep.
  *
- * Return: 0 once every command ran; -EINTR if a fatal signal stopped the
- * job early, having run its commands in part.
+ * Return: 0 once every command ran.  Otherwise the job stopped early,
+ * having run its commands in part (what it wrote stays written): -EFAULT
+ * at the first page of a coherent userptr it could no longer reach the
+ * way the command needs; -EAGAIN if such a page kept being taken away
+ * for HMM_RANGE_DEFAULT_TIMEOUT; -EINTR on a fatal signal; -ENOMEM.
  */
 int uptr_engine_run(struct uptr_job *job)
 {
@@ -211,7 +374,6 @@ int uptr_engine_run(struct uptr_job *job)
 
 	for (i = 0; i < job->nr_cmds && !ret; i++) {
 		const struct uptr_job_cmd *cmd = &job->cmds[i];
-		u64 sum;
 
 		switch (cmd->op) {
 		case DRM_UPTR_OP_COPY:
@@ -221,13 +383,11 @@ int uptr_engine_run(struct uptr_job *job)
 			ret = uptr_engine_fill(cmd);
 			break;
 		case DRM_UPTR_OP_STORE_DWORD:
-			uptr_engine_write(cmd->dst, cmd->dst_offset, &cmd->value,
-					  sizeof(cmd->value));
+			ret = uptr_engine_write(cmd->dst, cmd->dst_offset, &cmd->value,
+						sizeof(cmd->value));
 			break;
 		case DRM_UPTR_OP_CHECKSUM:
-			ret = uptr_engine_checksum(cmd, &sum);
-			if (!ret)
-				uptr_engine_write(cmd->dst, cmd->dst_offset, &sum, sizeof(sum));
+			ret = uptr_engine_checksum(cmd);
 			break;
 		}
 	}

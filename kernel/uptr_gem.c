@@ -11,7 +11,6 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/jiffies.h>
-#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
@@ -106,36 +105,8 @@ static bool uptr_vma_is_device(const struct vm_area_struct *vma)
 	return vma->vm_ops == &uptr_device_bo_vm_ops;
 }
 
-/*
- * Every job publishes its fence on the reservation object of every BO
- * it uses, under the notifier lock for a coherent userptr: no fence
- * pending there means no job can touch the userptr's pages.
- */
-static bool uptr_userptr_device_idle(struct uptr_userptr *up)
-{
-	struct uptr_bo *bo = container_of(up, struct uptr_bo, userptr);
-
-	lockdep_assert_held(&up->mgr->notifier_lock);
-	return dma_resv_test_signaled(bo->base.resv, DMA_RESV_USAGE_BOOKKEEP);
-}
-
-/*
- * Jobs never fault user memory nor take the notifier lock once published,
- * so their fences always signal: the wait is bounded by the longest job.
- */
-static void uptr_userptr_wait_idle(struct uptr_userptr *up)
-{
-	struct uptr_bo *bo = container_of(up, struct uptr_bo, userptr);
-
-	lockdep_assert_held(&up->mgr->notifier_lock);
-	dma_resv_wait_timeout(bo->base.resv, DMA_RESV_USAGE_BOOKKEEP, false,
-			      MAX_SCHEDULE_TIMEOUT);
-}
-
 const struct uptr_userptr_ops uptr_bo_userptr_ops = {
 	.vma_is_device = uptr_vma_is_device,
-	.device_idle = uptr_userptr_device_idle,
-	.wait_idle = uptr_userptr_wait_idle,
 };
 
 /**

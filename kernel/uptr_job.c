@@ -5,26 +5,24 @@
  * A job goes through four steps.  Validation copies the commands in,
  * checks every one of them and takes a reference on every BO it names;
  * a job refused there has had no effect.  Fault-in makes valid the pages
- * of coherent userptrs that the commands touch, and only those.
- * Publication locks the BOs' reservation objects and, under the userptr
- * notifier lock, checks that those pages are still valid and adds the
+ * of coherent userptrs that the commands touch, and only those; a job
+ * that touches a page it cannot reach is refused there, having written
+ * nothing.  Publication locks the BOs' reservation objects and adds the
  * job's fence to every BO (as a writer where a command writes the BO, as
- * a reader otherwise): from then on an invalidation of the pages waits
- * for the job, and DRM_IOCTL_UPTR_BO_WAIT sees the BO busy.  If an
- * invalidation came first, the job goes back to fault-in.  Execution
- * runs the commands on the engine, then signals the fence and drops the
- * BO references.
+ * a reader otherwise), for DRM_IOCTL_UPTR_BO_WAIT.  Execution runs the
+ * commands on the engine, which takes replayable faults: a page the CPU
+ * took away meanwhile is faulted in again, and the job stops at the
+ * first page it cannot reach any more.  Then the fence is signalled and
+ * the BO references dropped.
  *
- * Lock order: reservation objects (ww class), then the userptr notifier
- * lock.  Nothing faults user memory with either held; a published job
- * needs neither to complete.  From publication on, the fence is
- * signalled on every path.
+ * The MMU notifier never waits for a job, so the fence plays no part in
+ * keeping pages alive: each page access is made under the userptr's own
+ * lock (see uptr_engine.c and DOC: Locking in uptr_userptr.c).  From
+ * publication on, the fence is signalled on every path.
  */
 
 #include <linux/dma-resv.h>
-#include <linux/lockdep.h>
 #include <linux/mm_types.h>
-#include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -39,9 +37,6 @@
 #include "uptr_engine.h"
 #include "uptr_gem.h"
 #include "uptr_job.h"
-
-/* Fault-in rounds a job gets before -EAGAIN, when invalidations keep winning. */
-#define UPTR_JOB_TRIES	16
 
 static const char *uptr_fence_get_driver_name(struct dma_fence *fence)
 {
@@ -256,9 +251,9 @@ static int uptr_job_validate(struct uptr_job *job, struct drm_file *file,
 		if (ret)
 			goto out;
 		/*
-		 * Bounds how long an invalidation of a coherent userptr may
-		 * wait for the job.  No overflow: sizes are checked against
-		 * their BOs, and there are at most DRM_UPTR_MAX_COMMANDS.
+		 * Bounds the work one ioctl does.  No overflow: sizes are
+		 * checked against their BOs, and there are at most
+		 * DRM_UPTR_MAX_COMMANDS.
 		 */
 		bytes += ucmds[i].size;
 		if (bytes > DRM_UPTR_MAX_JOB_BYTES) {
@@ -332,37 +327,14 @@ static int uptr_job_fault(struct uptr_job *job)
 }
 
 /*
- * Whether the pages of every coherent userptr of the job are still valid,
- * and if so marks those the job writes, so that they are marked dirty
- * when the CPU lets them go.
- */
-static bool __uptr_job_pages_commit(struct uptr_job *job)
-{
-	struct uptr_job_span s;
-	unsigned int pos = 0;
-
-	lockdep_assert_held(&job->udev->userptr_mgr.notifier_lock);
-
-	while (uptr_job_next_span(job, &pos, &s))
-		if (!__uptr_userptr_range_valid(s.up, s.first, s.count, s.write))
-			return false;
-	pos = 0;
-	while (uptr_job_next_span(job, &pos, &s))
-		if (s.write)
-			__uptr_userptr_mark_written(s.up, s.first, s.count);
-	return true;
-}
-
-/*
- * Adds the job's fence to every BO's reservation object, unless an
- * invalidation took pages of the job away since they were faulted in
- * (-EAGAIN).  Nothing is published when this fails, and the fence is
- * then left uninitialised.
+ * Adds the job's fence to every BO's reservation object, for BO_WAIT and
+ * for the BO's other users; the MMU notifier does not look at it.
+ * Nothing is published when this fails, and the fence is then left
+ * uninitialised.
  */
 static int uptr_job_publish(struct uptr_job *job)
 {
 	struct uptr_device *udev = job->udev;
-	struct mutex *notifier_lock = &udev->userptr_mgr.notifier_lock;
 	struct ww_acquire_ctx ctx;
 	unsigned int i;
 	int ret;
@@ -378,19 +350,6 @@ static int uptr_job_publish(struct uptr_job *job)
 	}
 
 	/*
-	 * Checking the pages and publishing the fence under one hold of the
-	 * notifier lock is what keeps an invalidation from slipping between
-	 * them: it either ran before (the check fails) or will wait for us.
-	 */
-	if (job->coherent) {
-		mutex_lock(notifier_lock);
-		if (!__uptr_job_pages_commit(job)) {
-			ret = -EAGAIN;
-			goto out_unlock_notifier;
-		}
-	}
-
-	/*
 	 * Jobs run in their submitters' threads and complete in any order,
 	 * so each is a timeline of its own: on a shared context,
 	 * dma_resv_add_fence() would let a later job's fence replace a
@@ -403,9 +362,6 @@ static int uptr_job_publish(struct uptr_job *job)
 		dma_resv_add_fence(job->bos[i]->resv, &job->fence,
 				   job->bo_writes[i] ? DMA_RESV_USAGE_WRITE :
 						       DMA_RESV_USAGE_READ);
-out_unlock_notifier:
-	if (job->coherent)
-		mutex_unlock(notifier_lock);
 out_unlock:
 	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
 	return ret;
@@ -428,7 +384,6 @@ static void uptr_job_complete(struct uptr_job *job, int err)
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	struct drm_uptr_submit *args = data;
-	unsigned int tries;
 	struct uptr_job *job;
 	int ret;
 
@@ -451,14 +406,14 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	if (ret)
 		goto err_free;
 
-	for (tries = 0; tries < UPTR_JOB_TRIES; tries++) {
-		ret = uptr_job_fault(job);
-		if (ret)
-			break;
+	/*
+	 * Fault everything in first: a job that could not run at all is
+	 * refused here, having written nothing, and a job that can runs in
+	 * one fault pass unless the CPU changes its memory meanwhile.
+	 */
+	ret = uptr_job_fault(job);
+	if (!ret)
 		ret = uptr_job_publish(job);
-		if (ret != -EAGAIN)
-			break;
-	}
 	if (ret) {
 		uptr_dbg(JOB, "job refused: %d\n", ret);
 		goto err_free;

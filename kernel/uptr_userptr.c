@@ -55,66 +55,109 @@
  * A pinned userptr keeps the pages it pinned for its whole life, whatever
  * the process later does to the mapping ("unsynchronized" semantics).
  *
- * A coherent userptr follows the process's page tables.  Before the
- * device uses a range of it, the driver calls uptr_userptr_fault(), which
- * makes the pages valid in the userptr's page cache (hmm_range_fault()),
- * faulting in only what is not valid already.  It then commits its work
- * under &uptr_userptr_mgr.notifier_lock, after checking with
- * __uptr_userptr_range_valid() that no invalidation took the pages away
- * in the meantime; from then on the device may use the pages through
- * uptr_userptr_page() until the work completes.  When the kernel changes
- * the mapping, the notifier waits for that work (&uptr_userptr_ops.wait_idle)
- * and drops the pages of the invalidated range only, synchronously: when
- * the notifier returns, the device will not touch those pages again.
+ * A coherent userptr follows the process's page tables, the way a device
+ * with replayable page faults does (and as KVM's gfn_to_pfn_cache does
+ * for a CPU reading guest memory).  Before the device uses a range of it,
+ * the driver may call uptr_userptr_fault(), which makes the pages valid
+ * in the userptr's page cache (hmm_range_fault()), faulting in only what
+ * is not valid already: it is what makes the common case one fault pass,
+ * and what lets the driver refuse work that could not run at all.  The
+ * device then reaches each page inside a short critical section of the
+ * userptr's lock: uptr_userptr_notifier_lock(), __uptr_userptr_page(),
+ * one page access, uptr_userptr_notifier_unlock().  When the page is not
+ * valid (any more), the driver leaves the critical section, calls
+ * uptr_userptr_replay() and tries again.  When the kernel changes the
+ * mapping, the notifier takes the same lock and drops the pages of the
+ * invalidated range, synchronously: it waits for the one page access in
+ * progress, never for device work, and when it returns the device will
+ * not touch those pages again.
  *
  * Either way uptr_userptr_fini() gives everything back.  The caller must
  * refuse to use a userptr from an mm other than &uptr_userptr.mm.
  *
- * Example, the submit path of a driver::
+ * Example, the submit path and the fault path of a driver::
  *
+ *	// submit: fault everything in once; refuse work that cannot run
  *	ret = uptr_userptr_fault(up, first, count, write);
  *	if (ret)
  *		return ret;
- *	mutex_lock(&mgr->notifier_lock);
- *	if (!__uptr_userptr_range_valid(up, first, count, write)) {
- *		mutex_unlock(&mgr->notifier_lock);
- *		goto retry;
+ *	publish_work(job);	// only for the driver's own waiters
+ *
+ *	// execution, for each page idx the work touches
+ *	for (;;) {
+ *		uptr_userptr_notifier_lock(up);
+ *		page = __uptr_userptr_page(up, idx, write);
+ *		if (page)
+ *			break;
+ *		uptr_userptr_notifier_unlock(up);
+ *		ret = uptr_userptr_replay(up, idx, left, write);
+ *		if (ret)
+ *			return ret;	// the work stops at this page
  *	}
- *	publish_work(job);	// what ops->device_idle() and ->wait_idle() see
- *	mutex_unlock(&mgr->notifier_lock);
- *	run(job);		// pages from uptr_userptr_page()
+ *	access_one_page(page);	// kmap_local_page(), no sleeping
+ *	uptr_userptr_notifier_unlock(up);
  */
 
 /**
  * DOC: Locking
  *
- * &uptr_userptr_mgr.notifier_lock, one per device, protects the page
- * cache and the counters of every coherent userptr of the device, and
- * orders the commit of device work against invalidations:
+ * Each coherent userptr has a lock of its own, &uptr_userptr.lock, a
+ * spinlock taken through uptr_userptr_notifier_lock().  It protects the
+ * entries of the page cache, the counters, and orders stores into the
+ * cache against the notifier sequence.  No lock is shared between
+ * userptrs, let alone between processes: an invalidation of one process's
+ * memory never waits for anything another process holds.
  *
- * - the invalidate callback takes it (or, when it may not block, tries
- *   to), sets the notifier sequence, waits for the device, then drops the
- *   invalidated pages;
- * - uptr_userptr_fault() takes it to store pages, and stores them only
- *   if mmu_interval_read_retry() shows no invalidation since it read
- *   them;
- * - the driver takes it to check that its pages are still valid and to
- *   publish its work in one step.
+ * Who takes it, and for how long:
  *
- * A page that device work writes is marked so at the commit, and the
- * notifier marks it dirty when it drops it: the device writes through the
- * kernel mapping, which the CPU's dirty bits do not see.
+ * - the device (the driver's engine), around each access of one page:
+ *   check the entry is valid (and writable, for a write) with
+ *   __uptr_userptr_page(), which marks a written page so that it is
+ *   marked dirty when dropped, then copy at most one page through
+ *   kmap_local_page().  A copy between two coherent userptrs holds both
+ *   locks, the lower address first (uptr_userptr_notifier_lock_nested());
+ * - the fault path, to store what hmm_range_fault() found for at most
+ *   one chunk of pages, and only if mmu_interval_read_retry() shows no
+ *   invalidation since it read them;
+ * - the invalidate callback, to call mmu_interval_set_seq() and then to
+ *   drop the entries of the invalidated range, one chunk per hold
+ *   (DMA unmap; set_page_dirty() for a page the device wrote);
+ * - uptr_userptr_stats() and uptr_userptr_fini(), one chunk per hold.
  *
- * A page that device work uses is therefore valid from the commit until
- * the work completes: an invalidation of it waits for the work before
- * dropping it, and nothing else replaces a valid page.  That is what lets
- * uptr_userptr_page() read the cache without the lock.
+ * Who waits for whom: the invalidate callback waits for the lock, that
+ * is for at most one page access, one store of a chunk or one drop of a
+ * chunk, whatever device work is running; it never waits for device work
+ * to complete, takes no other lock of the driver, allocates nothing and
+ * does not sleep, so it behaves the same when the range is not blockable
+ * (the OOM reaper): it spins for that short while and always succeeds.
+ * The device, in turn, finds a page the callback dropped invalid and
+ * faults it in again (uptr_userptr_replay()) outside the lock, with the
+ * mmap lock for read and no lock of this file held; like a CPU fault, it
+ * may wait in mmu_interval_read_begin() for the mapping change in
+ * progress to end.  If the page cannot be reached the way the work
+ * needs, the work stops there.
  *
- * The callback runs in reclaim, so nothing may allocate memory that can
- * recurse into reclaim while holding the notifier lock; lockdep is taught
- * so at uptr_userptr_mgr_init().  The driver's reservation locks, if any,
- * nest outside it.  The cache holds no page references: it relies on the
- * notifier, like the CPU's own page tables.
+ * Why a spinlock rather than a mutex: the critical sections are a page
+ * copy at most, and a non-blockable invalidation must not fail just
+ * because the device is working, which a mutex_trylock() would make it
+ * do.  On PREEMPT_RT the spinlock sleeps (with priority inheritance),
+ * which non-blockable notifiers may do there too.
+ *
+ * The device writes through the kernel mapping, which the CPU's dirty
+ * bits do not see, hence the mark in the entry and set_page_dirty() when
+ * the entry goes, while the CPU mapping still holds the page.
+ *
+ * A page is valid from a store until the invalidate callback drops it,
+ * and the callback runs before the CPU mapping lets the page go; so a
+ * page found valid under the lock is alive until the lock is released.
+ * The cache holds no page references: like the CPU's own page tables, it
+ * relies on the notifier.  Chunks are never freed before
+ * uptr_userptr_fini(), so a chunk pointer from the xarray needs no lock.
+ *
+ * The lock is taken in reclaim, so nothing may allocate memory that can
+ * recurse into reclaim while holding it; lockdep is taught so when each
+ * userptr is created.  The driver's reservation locks and the mmap lock
+ * are never taken under it.
  *
  * A pinned &struct uptr_userptr is immutable between uptr_userptr_init()
  * and uptr_userptr_fini(): readers need no lock, only a reference on the
@@ -131,12 +174,9 @@
 
 /* Low bits of a cached page pointer: the CPU mapping allows writes... */
 #define UPTR_ENTRY_WRITABLE	1UL
-/* ...and device work that writes the page was committed. */
+/* ...and the device wrote the page (set under the lock, at each access). */
 #define UPTR_ENTRY_DIRTY	2UL
 #define UPTR_ENTRY_FLAGS	(UPTR_ENTRY_WRITABLE | UPTR_ENTRY_DIRTY)
-
-/* hmm_range_fault() rounds after which a busy range gives -EAGAIN. */
-#define UPTR_FAULT_TRIES	64
 
 /**
  * struct uptr_chunk - UPTR_CHUNK_PAGES pages of a coherent page cache
@@ -158,18 +198,6 @@ static inline bool uptr_entry_ok(unsigned long entry, bool write)
 	return entry && (!write || (entry & UPTR_ENTRY_WRITABLE));
 }
 
-/*
- * The chunk that holds page @idx, NULL if none was allocated; *@cend gets
- * the end of that chunk's part of [@idx, @end).  Loops over a range walk
- * it with "for (; idx < end; idx = cend)".
- */
-static struct uptr_chunk *uptr_chunk_span(struct uptr_userptr *up, unsigned long idx,
-					  unsigned long end, unsigned long *cend)
-{
-	*cend = min(end, round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
-	return xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-}
-
 /**
  * uptr_userptr_mgr_init() - set up what the userptrs of a device share
  * @mgr: the manager, embedded in the driver's device
@@ -181,12 +209,6 @@ void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
 {
 	mgr->dma_dev = dma_dev;
 	mgr->ops = ops;
-	mutex_init(&mgr->notifier_lock);
-
-	/* The notifier takes the lock in reclaim: tell lockdep at once. */
-	fs_reclaim_acquire(GFP_KERNEL);
-	might_lock(&mgr->notifier_lock);
-	fs_reclaim_release(GFP_KERNEL);
 }
 
 /**
@@ -195,7 +217,6 @@ void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
  */
 void uptr_userptr_mgr_fini(struct uptr_userptr_mgr *mgr)
 {
-	mutex_destroy(&mgr->notifier_lock);
 }
 
 /* Pages pinned per call, so that a huge range can be interrupted. */
@@ -413,104 +434,103 @@ err_uncharge:
 }
 
 /*
- * Drops the cached pages [first, last) of a coherent userptr.  Runs
- * before the CPU mapping of the pages goes away (from the notifier, or
- * at fini while the entries are still valid), so the pages are alive and
- * their mapping stable, as in zap_pte_range(), and a page the device
- * wrote can be marked dirty without its lock.  The device writes through
- * the kernel mapping, which leaves the CPU's dirty bits alone: without
- * this, reclaim could drop what it wrote.
+ * Drops entry @i of @chunk.  Runs before the CPU mapping of the page goes
+ * away (from the notifier, or at fini while the entry is still valid), so
+ * the page is alive and its mapping stable, as in zap_pte_range(), and a
+ * page the device wrote can be marked dirty without its lock.  The device
+ * writes through the kernel mapping, which leaves the CPU's dirty bits
+ * alone: without this, reclaim could drop what it wrote.
  */
-static void __uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
-				unsigned long last)
+static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
+			      unsigned long i)
 {
-	struct device *dev = up->mgr->dma_dev;
-	enum dma_data_direction dir = uptr_userptr_dma_dir(up);
-	unsigned long idx = first, cend;
-	struct uptr_chunk *chunk;
+	unsigned long entry = chunk->entries[i];
 
-	lockdep_assert_held(&up->mgr->notifier_lock);
+	lockdep_assert_held(&up->lock);
 
-	for (; idx < last; idx = cend) {
-		chunk = uptr_chunk_span(up, idx, last, &cend);
-		for (; chunk && idx < cend; idx++) {
-			unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
+	if (entry & UPTR_ENTRY_DIRTY)
+		set_page_dirty(uptr_entry_page(entry));
+	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
+			     uptr_userptr_dma_dir(up), UPTR_DMA_ATTRS);
+	WRITE_ONCE(chunk->entries[i], 0);
+	up->resident--;
+}
 
-			if (!chunk->entries[i])
-				continue;
-			if (chunk->entries[i] & UPTR_ENTRY_DIRTY)
-				set_page_dirty(uptr_entry_page(chunk->entries[i]));
-			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE, dir, UPTR_DMA_ATTRS);
-			WRITE_ONCE(chunk->entries[i], 0);
-			up->resident--;
-		}
+/* Drops the valid entries of pages [idx, end) of @chunk. */
+static void __uptr_chunk_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
+			      unsigned long idx, unsigned long end)
+{
+	lockdep_assert_held(&up->lock);
+
+	for (; idx < end && up->resident; idx++) {
+		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
+
+		if (chunk->entries[i])
+			__uptr_entry_drop(up, chunk, i);
 	}
 }
 
-/* Whether any page of [first, last) is cached. */
-static bool __uptr_userptr_any_valid(struct uptr_userptr *up, unsigned long first,
-				     unsigned long last)
+/*
+ * Drops the cached pages [first, last) of a coherent userptr, one chunk
+ * per hold of its lock, so that a device access waits at most for one
+ * chunk; @can_sleep lets it yield between chunks.  Only chunks that
+ * exist are visited.  Entries not dropped yet may still be used by the
+ * device meanwhile: their pages stay alive until the caller (the
+ * notifier) returns.
+ */
+static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
+			      unsigned long last, bool can_sleep)
 {
-	unsigned long idx = first, cend;
 	struct uptr_chunk *chunk;
+	unsigned long ci;
 
-	lockdep_assert_held(&up->mgr->notifier_lock);
+	if (first >= last)
+		return;
+	xa_for_each_range(&up->chunks, ci, chunk, first >> UPTR_CHUNK_SHIFT,
+			  (last - 1) >> UPTR_CHUNK_SHIFT) {
+		unsigned long cstart = ci << UPTR_CHUNK_SHIFT;
 
-	if (!up->resident)
-		return false;
-	for (; idx < last; idx = cend) {
-		chunk = uptr_chunk_span(up, idx, last, &cend);
-		for (; chunk && idx < cend; idx++)
-			if (chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)])
-				return true;
+		uptr_userptr_notifier_lock(up);
+		__uptr_chunk_drop(up, chunk, max(first, cstart),
+				  min(last, cstart + UPTR_CHUNK_PAGES));
+		uptr_userptr_notifier_unlock(up);
+		if (can_sleep)
+			cond_resched();
 	}
-	return false;
 }
 
 /*
  * The MMU notifier of a coherent userptr.  Runs in the context of
- * whatever changes the mapping (munmap, reclaim, migration, exit...),
- * with the mmap lock possibly held for write: it must finish the job
- * itself, synchronously.
+ * whatever changes the mapping (munmap, reclaim, writeback, migration,
+ * the OOM reaper, exit...), with the mmap lock possibly held for write:
+ * it finishes the job itself, synchronously, and waits for nothing but
+ * the userptr's lock, which is held for one page access at a time.  So
+ * it never fails, blockable or not.
  */
 static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 				    const struct mmu_notifier_range *range,
 				    unsigned long cur_seq)
 {
 	struct uptr_userptr *up = container_of(mni, struct uptr_userptr, notifier);
-	bool blockable = mmu_notifier_range_blockable(range);
-	struct uptr_userptr_mgr *mgr = up->mgr;
+	unsigned long end = up->start + (up->npages << PAGE_SHIFT);
 	unsigned long first, last;
-	bool busy;
 
+	/* Round out: a partial page is a page the CPU changes. */
 	first = (max(range->start, up->start) - up->start) >> PAGE_SHIFT;
-	last = (min(range->end, up->start + (up->npages << PAGE_SHIFT)) -
-		up->start) >> PAGE_SHIFT;
-
-	if (blockable)
-		mutex_lock(&mgr->notifier_lock);
-	else if (!mutex_trylock(&mgr->notifier_lock))
-		return false;
+	last = DIV_ROUND_UP(min(range->end, end) - up->start, PAGE_SIZE);
 
 	/*
-	 * Device work only ever uses valid pages, and keeps them valid
-	 * until it completes: with none in the range, none uses it.
+	 * From here on, a fault that read the page tables before cannot
+	 * store (mmu_interval_read_retry() under the lock), and no fault
+	 * reads them again until the CPU change is over
+	 * (mmu_interval_read_begin() waits for it).
 	 */
-	busy = __uptr_userptr_any_valid(up, first, last);
-	if (busy && !blockable && !mgr->ops->device_idle(up)) {
-		mutex_unlock(&mgr->notifier_lock);
-		return false;
-	}
-
+	uptr_userptr_notifier_lock(up);
 	mmu_interval_set_seq(mni, cur_seq);
-	if (busy) {
-		/* Not blockable: device_idle() said there is nothing to wait for. */
-		if (blockable)
-			mgr->ops->wait_idle(up);
-		__uptr_userptr_drop(up, first, last);
-	}
 	up->invalidations++;
-	mutex_unlock(&mgr->notifier_lock);
+	uptr_userptr_notifier_unlock(up);
+
+	uptr_userptr_drop(up, first, last, mmu_notifier_range_blockable(range));
 	return true;
 }
 
@@ -547,7 +567,7 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 	struct device *dev = up->mgr->dma_dev;
 	enum dma_data_direction dir = uptr_userptr_dma_dir(up);
 
-	lockdep_assert_held(&up->mgr->notifier_lock);
+	lockdep_assert_held(&up->lock);
 
 	for (; idx < end; idx++, pfns++) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
@@ -623,13 +643,12 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		.default_flags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
 		.hmm_pfns = pfns,
 	};
-	struct mutex *lock = &up->mgr->notifier_lock;
+	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct uptr_chunk *chunk;
-	unsigned int tries = 0;
 	bool fixed_up = false;
 	int ret;
 
-	/* Only the span of pages not valid yet; rechecked under the lock. */
+	/* Only the span of pages not valid yet: a hint, rechecked under the lock. */
 	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
 	while (chunk && idx < end &&
 	       uptr_entry_ok(READ_ONCE(chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)]), write))
@@ -646,7 +665,8 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		if (++tries > UPTR_FAULT_TRIES)
+		/* Bounded in time, not in rounds, as hmm_range_fault() users are. */
+		if (time_after(jiffies, timeout))
 			return -EAGAIN;
 
 		range.notifier_seq = mmu_interval_read_begin(&up->notifier);
@@ -658,6 +678,8 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			if (ret)
 				return ret;
 			fixed_up = true;
+			/* The handler took its time; the range did not change. */
+			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 			continue;
 		}
 		ret = hmm_range_fault(&range);
@@ -681,15 +703,39 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		if (IS_ERR(chunk))
 			return PTR_ERR(chunk);
 
-		mutex_lock(lock);
+		uptr_userptr_notifier_lock(up);
 		if (mmu_interval_read_retry(&up->notifier, range.notifier_seq)) {
-			mutex_unlock(lock);
+			uptr_userptr_notifier_unlock(up);
 			continue;
 		}
 		ret = __uptr_userptr_store(up, chunk, idx, end, pfns);
-		mutex_unlock(lock);
+		uptr_userptr_notifier_unlock(up);
 		return ret;
 	}
+}
+
+/* Faults [first, first + count) in, one chunk at a time; mm referenced. */
+static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first,
+				    unsigned long count, bool write)
+{
+	unsigned long idx = first, end = first + count;
+	unsigned long *pfns;
+	int ret = 0;
+
+	pfns = kmalloc_array(min_t(unsigned long, count, UPTR_CHUNK_PAGES),
+			     sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	while (idx < end && !ret) {
+		unsigned long cend = min(end, round_down(idx, UPTR_CHUNK_PAGES) +
+					 UPTR_CHUNK_PAGES);
+
+		ret = uptr_userptr_fault_chunk(up, idx, cend, write, pfns);
+		idx = cend;
+		cond_resched();
+	}
+	kfree(pfns);
+	return ret;
 }
 
 /**
@@ -702,142 +748,117 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
  * Faults in the pages of the range that are not valid yet (not writable
  * yet, if @write), as the CPU would: a device write to a copy-on-write
  * page gets the process its own copy first.  Pages already valid are not
- * faulted again.  The pages may be invalidated again at once, so the
- * caller checks with __uptr_userptr_range_valid() under the notifier lock
- * before it uses them.
+ * faulted again.  The pages may be invalidated again at once: the device
+ * checks each page under the lock (__uptr_userptr_page()) when it uses
+ * it, and faults it again with uptr_userptr_replay() if need be.
  *
- * Context: process context of the userptr's mm, no mmap lock or notifier
- * lock held.
+ * Context: process context, no mmap lock and no userptr lock held.
  *
  * Return: 0 on success; -EFAULT if a page cannot be accessed as asked
  * (unmapped, no permission, not ordinary memory, beyond the end of a
- * file) or the process is exiting; -EAGAIN if the range kept changing;
- * -EINTR on a fatal signal; -ENOMEM.
+ * file) or the process is exiting; -EAGAIN if the range kept changing
+ * for HMM_RANGE_DEFAULT_TIMEOUT; -EINTR on a fatal signal; -ENOMEM.
  */
 int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		       unsigned long count, bool write)
 {
-	unsigned long idx = first, end = first + count;
-	unsigned long *pfns;
-	int ret = 0;
+	unsigned long end = first + count;
+	int ret;
 
-	lockdep_assert_not_held(&up->mgr->notifier_lock);
+	lockdep_assert_not_held(&up->lock);
 	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || end > up->npages || end < first))
 		return -EINVAL;
+	if (!count)
+		return 0;
 	if (!mmget_not_zero(up->mm))
 		return -EFAULT;
-
-	pfns = kmalloc_array(UPTR_CHUNK_PAGES, sizeof(*pfns), GFP_KERNEL);
-	if (!pfns) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (idx < end && !ret) {
-		unsigned long cend = min(end, round_down(idx, UPTR_CHUNK_PAGES) +
-					 UPTR_CHUNK_PAGES);
-
-		ret = uptr_userptr_fault_chunk(up, idx, cend, write, pfns);
-		idx = cend;
-		cond_resched();
-	}
-	kfree(pfns);
-out:
+	ret = uptr_userptr_fault_range(up, first, count, write);
 	mmput(up->mm);
 	return ret;
 }
 
 /**
- * __uptr_userptr_range_valid() - whether pages of a coherent userptr are valid
+ * uptr_userptr_replay() - fault a page in again for device work that runs
  * @up: a coherent userptr
- * @first: index of the first page
- * @count: number of pages
- * @write: they must also be writable
+ * @idx: the page the device found invalid (or read-only, for @write)
+ * @count: pages from @idx the work will touch next, at least 1
+ * @write: the device will write them
  *
- * Context: &uptr_userptr_mgr.notifier_lock held; the pages stay valid
- * until it is released, and, if device work that uses them is published
- * before that, until that work completes.
+ * The replayable fault of the device: faults in @idx and, to save rounds,
+ * the pages after it up to @count or the end of @idx's chunk.  If that
+ * range cannot all be reached, faults @idx alone, so that work stops at
+ * the first page it cannot reach, not before.
  *
- * Return: true if every page of the range is valid (and writable).
+ * Context: process context, no mmap lock and no userptr lock held.
+ *
+ * Return: as uptr_userptr_fault(), for page @idx.
  */
-bool __uptr_userptr_range_valid(struct uptr_userptr *up, unsigned long first,
-				unsigned long count, bool write)
+int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
+			unsigned long count, bool write)
 {
-	unsigned long idx = first, end = first + count, cend;
-	struct uptr_chunk *chunk;
+	unsigned long cend = round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES;
+	int ret;
 
-	lockdep_assert_held(&up->mgr->notifier_lock);
-
-	for (; idx < end; idx = cend) {
-		chunk = uptr_chunk_span(up, idx, end, &cend);
-		if (!chunk)
-			return false;
-		for (; idx < cend; idx++)
-			if (!uptr_entry_ok(chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)], write))
-				return false;
-	}
-	return true;
+	lockdep_assert_not_held(&up->lock);
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages || !count))
+		return -EINVAL;
+	count = min3(count, up->npages - idx, cend - idx);
+	if (!mmget_not_zero(up->mm))
+		return -EFAULT;
+	ret = uptr_userptr_fault_range(up, idx, count, write);
+	if (ret == -EFAULT && count > 1)
+		ret = uptr_userptr_fault_range(up, idx, 1, write);
+	mmput(up->mm);
+	return ret;
 }
 
 /**
- * __uptr_userptr_mark_written() - note that device work writes pages
+ * __uptr_userptr_page() - a valid page of a coherent userptr, for the device
  * @up: a coherent userptr
- * @first: index of the first page
- * @count: number of pages, valid and writable
+ * @idx: page index, below &uptr_userptr.npages
+ * @write: the device will write the page
  *
- * Called when committing device work that writes the pages, so that they
- * are marked dirty before the CPU mapping lets them go.
+ * The check a device access makes as the last step before it touches
+ * the page.  For @write, the page is marked written, so that it is marked
+ * dirty before the CPU mapping lets it go.
  *
- * Context: &uptr_userptr_mgr.notifier_lock held, after
- * __uptr_userptr_range_valid() found the pages valid and writable.
+ * Context: the userptr's lock held (uptr_userptr_notifier_lock()); the
+ * page stays valid and alive until it is released.
+ *
+ * Return: the page, or NULL if it is not valid (or not writable, for
+ * @write): the caller releases the lock and faults it in again.
  */
-void __uptr_userptr_mark_written(struct uptr_userptr *up, unsigned long first,
-				 unsigned long count)
+struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
+				 bool write)
 {
-	unsigned long idx = first, end = first + count, cend;
+	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
 	struct uptr_chunk *chunk;
 
-	lockdep_assert_held(&up->mgr->notifier_lock);
+	lockdep_assert_held(&up->lock);
 
-	for (; idx < end; idx = cend) {
-		chunk = uptr_chunk_span(up, idx, end, &cend);
-		for (; idx < cend; idx++) {
-			unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
-
-			WRITE_ONCE(chunk->entries[i], chunk->entries[i] | UPTR_ENTRY_DIRTY);
-		}
-	}
-}
-
-/**
- * uptr_userptr_page() - a page of a coherent userptr, for the device
- * @up: a coherent userptr
- * @idx: page index, inside a range that device work committed after
- *	__uptr_userptr_range_valid() and that has not completed yet
- *
- * Context: any; no lock needed, see DOC: Locking.
- *
- * Return: the page.
- */
-struct page *uptr_userptr_page(struct uptr_userptr *up, unsigned long idx)
-{
-	struct uptr_chunk *chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-
-	return uptr_entry_page(READ_ONCE(chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)]));
+	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+	if (!chunk)
+		return NULL;
+	entry = chunk->entries[i];
+	if (!uptr_entry_ok(entry, write))
+		return NULL;
+	if (write && !(entry & UPTR_ENTRY_DIRTY))
+		WRITE_ONCE(chunk->entries[i], entry | UPTR_ENTRY_DIRTY);
+	return uptr_entry_page(entry);
 }
 
 /* Runs of virtually and physically contiguous pages in the cache. */
-static u64 __uptr_userptr_segments(struct uptr_userptr *up)
+static u64 uptr_userptr_segments(struct uptr_userptr *up)
 {
 	unsigned long ci, prev_idx = 0, prev_pfn = 0;
 	struct uptr_chunk *chunk;
 	u64 segments = 0;
 	bool have = false;
 
-	lockdep_assert_held(&up->mgr->notifier_lock);
-
 	xa_for_each(&up->chunks, ci, chunk) {
 		unsigned long i;
 
+		uptr_userptr_notifier_lock(up);
 		for (i = 0; i < UPTR_CHUNK_PAGES; i++) {
 			unsigned long idx = (ci << UPTR_CHUNK_SHIFT) + i, pfn;
 
@@ -850,6 +871,7 @@ static u64 __uptr_userptr_segments(struct uptr_userptr *up)
 			prev_idx = idx;
 			prev_pfn = pfn;
 		}
+		uptr_userptr_notifier_unlock(up);
 		cond_resched();
 	}
 	return segments;
@@ -860,8 +882,9 @@ static u64 __uptr_userptr_segments(struct uptr_userptr *up)
  * @up: the userptr
  * @st: filled in
  *
- * Context: process context; takes the notifier lock of a coherent
- * userptr.
+ * Context: process context; takes the lock of a coherent userptr, one
+ * chunk at a time.  The figures of a userptr that changes meanwhile are
+ * each exact at some moment, not all at the same one.
  */
 void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st)
 {
@@ -872,12 +895,12 @@ void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st)
 		st->segments = up->sgt.orig_nents;
 		return;
 	}
-	mutex_lock(&up->mgr->notifier_lock);
+	st->segments = uptr_userptr_segments(up);
+	uptr_userptr_notifier_lock(up);
 	st->resident = up->resident;
-	st->segments = __uptr_userptr_segments(up);
 	st->faulted = up->faulted;
 	st->invalidations = up->invalidations;
-	mutex_unlock(&up->mgr->notifier_lock);
+	uptr_userptr_notifier_unlock(up);
 }
 
 /**
@@ -910,6 +933,11 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
 	up->flags = flags;
 
 	if (uptr_userptr_is_coherent(up)) {
+		spin_lock_init(&up->lock);
+		/* The notifier takes the lock in reclaim: tell lockdep at once. */
+		fs_reclaim_acquire(GFP_KERNEL);
+		might_lock(&up->lock);
+		fs_reclaim_release(GFP_KERNEL);
 		xa_init(&up->chunks);
 		ret = mmu_interval_notifier_insert(&up->notifier, up->mm, start, size,
 						   &uptr_userptr_notifier_ops);
@@ -940,9 +968,7 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		 * Drop the pages while the notifier still guarantees they
 		 * are alive, then stop following the range.
 		 */
-		mutex_lock(&up->mgr->notifier_lock);
-		__uptr_userptr_drop(up, 0, up->npages);
-		mutex_unlock(&up->mgr->notifier_lock);
+		uptr_userptr_drop(up, 0, up->npages, true);
 		mmu_interval_notifier_remove(&up->notifier);
 		xa_for_each(&up->chunks, ci, chunk)
 			kfree(chunk);

@@ -7,9 +7,10 @@
 #ifndef _UPTR_USERPTR_H_
 #define _UPTR_USERPTR_H_
 
+#include <linux/lockdep.h>
 #include <linux/mmu_notifier.h>
-#include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
@@ -40,23 +41,6 @@ struct uptr_userptr_ops {
 	 * Called with the mmap lock held for read.
 	 */
 	bool (*vma_is_device)(const struct vm_area_struct *vma);
-	/**
-	 * @device_idle: required for coherent userptrs; returns true when
-	 * no device work that can touch @up's pages is pending.  Called
-	 * with &uptr_userptr_mgr.notifier_lock held, from a notifier that
-	 * may not block: must not sleep.
-	 */
-	bool (*device_idle)(struct uptr_userptr *up);
-	/**
-	 * @wait_idle: required for coherent userptrs; waits until every
-	 * piece of device work that can touch @up's pages has completed.
-	 * Called with &uptr_userptr_mgr.notifier_lock held, from the MMU
-	 * notifier, possibly in direct reclaim: must not allocate memory
-	 * that can recurse into reclaim nor take a lock held around such
-	 * an allocation, and the work waited for must complete without
-	 * faulting user memory or taking the notifier lock.
-	 */
-	void (*wait_idle)(struct uptr_userptr *up);
 };
 
 /**
@@ -67,12 +51,6 @@ struct uptr_userptr_mgr {
 	struct device *dma_dev;
 	/** @ops: the driver's callbacks */
 	const struct uptr_userptr_ops *ops;
-	/**
-	 * @notifier_lock: protects the page cache, the counters and the
-	 * notifier sequence checks of every coherent userptr of the
-	 * manager; the driver holds it to commit a job (see DOC: Locking).
-	 */
-	struct mutex notifier_lock;
 };
 
 /**
@@ -81,8 +59,8 @@ struct uptr_userptr_mgr {
  * Embedded by the driver in its buffer object.  @mm, @mgr, @start,
  * @npages and @flags are set by uptr_userptr_init() and never change;
  * so are @pages and @sgt of a pinned userptr.  The page cache and the
- * counters of a coherent userptr are protected by
- * &uptr_userptr_mgr.notifier_lock.
+ * counters of a coherent userptr are protected by its own @lock, taken
+ * through uptr_userptr_notifier_lock() (see DOC: Locking).
  */
 struct uptr_userptr {
 	/** @mm: the creator's mm, held with mmgrab() */
@@ -102,16 +80,24 @@ struct uptr_userptr {
 	/** @notifier: coherent: follows the range in @mm */
 	struct mmu_interval_notifier notifier;
 	/**
+	 * @lock: coherent: protects the entries of @chunks, the counters
+	 * below and the notifier sequence checks; held around each device
+	 * access of one page and by the invalidate callback, never longer
+	 * than one page access or one chunk of entries
+	 */
+	spinlock_t lock;
+	/**
 	 * @chunks: coherent: the page cache, struct uptr_chunk by page
 	 * index / UPTR_CHUNK_PAGES, allocated on first use and kept until
-	 * uptr_userptr_fini()
+	 * uptr_userptr_fini(); the xarray has its own lock, the entries of
+	 * a chunk are protected by @lock
 	 */
 	struct xarray chunks;
-	/** @resident: coherent: valid pages in @chunks (notifier lock) */
+	/** @resident: coherent: valid pages in @chunks (@lock) */
 	unsigned long resident;
-	/** @faulted: coherent: pages made valid so far (notifier lock) */
+	/** @faulted: coherent: pages made valid so far (@lock) */
 	u64 faulted;
-	/** @invalidations: coherent: invalidations seen (notifier lock) */
+	/** @invalidations: coherent: invalidations seen (@lock) */
 	u64 invalidations;
 };
 
@@ -145,12 +131,53 @@ void uptr_userptr_fini(struct uptr_userptr *up);
 
 int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		       unsigned long count, bool write);
-bool __uptr_userptr_range_valid(struct uptr_userptr *up, unsigned long first,
-				unsigned long count, bool write);
-void __uptr_userptr_mark_written(struct uptr_userptr *up, unsigned long first,
-				 unsigned long count);
-struct page *uptr_userptr_page(struct uptr_userptr *up, unsigned long idx);
+int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
+			unsigned long count, bool write);
+struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
+				 bool write);
 void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st);
+
+/**
+ * uptr_userptr_notifier_lock() - take the lock of a coherent userptr
+ * @up: a coherent userptr
+ *
+ * While it is held, the page cache of @up does not change: a valid page
+ * stays valid and alive, because the invalidate callback takes it
+ * before it lets the CPU mapping go.  Hold it only around one page
+ * access: the invalidate callback, in reclaim or in the OOM reaper,
+ * spins on it.  Nothing that sleeps or allocates memory may run under
+ * it; a second userptr's lock nests inside it only through
+ * uptr_userptr_notifier_lock_nested(), in address order.
+ *
+ * Context: any context that may take a spinlock.
+ */
+static inline void uptr_userptr_notifier_lock(struct uptr_userptr *up)
+{
+	spin_lock(&up->lock);
+}
+
+/**
+ * uptr_userptr_notifier_lock_nested() - take a second userptr's lock
+ * @up: a coherent userptr at a higher address than the one whose lock
+ *	the caller holds
+ *
+ * For a device access that reaches two userptrs at once (a copy between
+ * them).  Taking them in address order keeps two such accesses from
+ * deadlocking; the invalidate callback only ever takes one.
+ */
+static inline void uptr_userptr_notifier_lock_nested(struct uptr_userptr *up)
+{
+	spin_lock_nested(&up->lock, SINGLE_DEPTH_NESTING);
+}
+
+/**
+ * uptr_userptr_notifier_unlock() - release a coherent userptr's lock
+ * @up: a coherent userptr whose lock the caller holds
+ */
+static inline void uptr_userptr_notifier_unlock(struct uptr_userptr *up)
+{
+	spin_unlock(&up->lock);
+}
 
 /**
  * uptr_userptr_is_coherent() - whether @up follows the page tables

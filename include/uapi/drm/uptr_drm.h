@@ -20,8 +20,10 @@ extern "C" {
 /*
  * Bumped whenever an ioctl, a flag or a behaviour is added.
  * 2: coherent userptrs, DRM_UPTR_PARAM_MAX_JOB_BYTES.
+ * 3: coherent userptrs take replayable faults: a mapping change never
+ *    waits for a job, and a running job follows it.
  */
-#define DRM_UPTR_API_VERSION		2
+#define DRM_UPTR_API_VERSION		3
 
 #define DRM_UPTR_GET_PARAM		0x00
 #define DRM_UPTR_BO_CREATE		0x01
@@ -123,13 +125,16 @@ struct drm_uptr_bo_create {
  * commands touch, and later jobs reuse them until the kernel changes the
  * mapping (munmap, mremap, MAP_FIXED, madvise, mprotect, fork's
  * copy-on-write, migration, swap, KSM, THP splits, truncation).  Such a
- * change waits for the jobs using the userptr to complete before it takes
- * effect; the device never touches the old pages again.  A job whose
+ * change never waits for a job: it takes effect at once (waiting at most
+ * for the device's access to one page), the device never touches the old
+ * pages again, and a running job faults the pages it still needs in
+ * again, as the CPU would (see DRM_IOCTL_UPTR_SUBMIT).  A job whose
  * commands touch a page the CPU could not access the way the command
  * needs (unmapped, PROT_NONE, a write to a read-only mapping, beyond the
  * end of a file, VM_IO or VM_PFNMAP memory such as a mapping of a uptr
- * BO) fails with -EFAULT and none of its commands runs; the BO stays
- * usable, and works again once memory is mapped there.  A device write
+ * BO) when it is submitted fails with -EFAULT and none of its commands
+ * runs; the BO stays usable, and works again once memory is mapped
+ * there.  A device write
  * into a copy-on-write page gives the process its own copy first, as a
  * CPU write would.  A READ_ONLY coherent userptr never asks for write
  * access, so it never breaks copy-on-write sharing.  Drivers list the
@@ -230,21 +235,39 @@ struct drm_uptr_cmd {
 /* Most commands one job may carry. */
 #define DRM_UPTR_MAX_COMMANDS		256
 /*
- * Most bytes the commands of one job may cover in all: it bounds how long
- * a change to the mapping of a coherent userptr waits for the device.
+ * Most bytes the commands of one job may cover in all: it bounds the work
+ * of one SUBMIT.  (No change to a mapping ever waits for a job.)
  */
 #define DRM_UPTR_MAX_JOB_BYTES		(1ull << 30)
 
 /**
  * struct drm_uptr_submit - DRM_IOCTL_UPTR_SUBMIT
  *
- * Runs a job: the commands, in order.  Every command is validated before
- * any runs, so a refused job writes nothing (pages of coherent userptrs
- * that it faulted in stay faulted in, as a CPU access would have left
- * them).  The job holds a reference on
- * every BO it names until it completes; its fence is published on every
- * BO (see DRM_IOCTL_UPTR_BO_WAIT).  The ioctl returns once the job has
- * completed.
+ * Runs a job: the commands, in order.  Every command is validated, and
+ * every page of a coherent userptr it touches faulted in, before any
+ * runs, so a refused job writes nothing (pages of coherent userptrs that
+ * it faulted in stay faulted in, as a CPU access would have left them).
+ * The job holds a reference on every BO it names until it completes; its
+ * fence is published on every BO (see DRM_IOCTL_UPTR_BO_WAIT).  The ioctl
+ * returns once the job has completed.
+ *
+ * Coherent userptrs while a job runs: the device takes replayable page
+ * faults.  The process and the kernel may change the mappings under a
+ * running job (munmap, mprotect, madvise, migration, swap...); such a
+ * change never waits for the job, and the job follows it, faulting in
+ * again each page it still needs.  So:
+ *
+ *  - a job whose pages are all reachable when it is submitted, and stay
+ *    so, runs to completion, and reads and writes exactly what the CPU
+ *    would have at each moment;
+ *  - a job refused at submit writes nothing;
+ *  - a job that reaches a page that can no longer be accessed the way
+ *    the command needs (unmapped, PROT_NONE, read-only for a write, the
+ *    process exiting) stops at that page and fails with -EFAULT (its
+ *    fence carries the error); what it wrote before stays written, and
+ *    it writes nothing at or after that page;
+ *  - a job whose page keeps being taken away for about a second fails
+ *    with -EAGAIN, at that page.
  *
  * Errors: -EINVAL for non-zero @extensions, @flags or @pad, @count == 0
  * or above DRM_UPTR_MAX_COMMANDS, an unknown op, non-zero command
@@ -256,9 +279,10 @@ struct drm_uptr_cmd {
  * -ENOENT for an unknown handle; -EACCES for a command writing to a
  * READ_ONLY userptr; -EFAULT when a command touches a page of a
  * coherent userptr that the CPU cannot access as the command needs (see
- * struct drm_uptr_userptr), or the process that created it has exited;
- * -EAGAIN when the mappings of a coherent userptr kept changing while
- * the job was being prepared (try again); -E2BIG when the commands
+ * struct drm_uptr_userptr), or the process that created it has exited,
+ * at submit (nothing written) or while the job ran (written up to that
+ * page); -EAGAIN when the mappings of a coherent userptr kept changing
+ * while the job was being prepared or ran (try again); -E2BIG when the commands
  * cover more than DRM_UPTR_PARAM_MAX_JOB_BYTES in all; -EINTR or
  * -ERESTARTSYS on a signal before the job started, -EINTR when a fatal
  * signal ended it early (the commands may have run in part); -ENOMEM
@@ -342,7 +366,10 @@ struct drm_uptr_bo_info {
 	 * has seen (each munmap, mprotect, migration... overlapping it)
 	 */
 	__u64 invalidations;
-	/** @pages_faulted: out, coherent: pages faulted in for jobs so far */
+	/**
+	 * @pages_faulted: out, coherent: pages faulted in for jobs so far,
+	 * at submit and by running jobs again after an invalidation
+	 */
 	__u64 pages_faulted;
 	/** @jobs: out, jobs that used the BO so far */
 	__u64 jobs;
