@@ -172,7 +172,10 @@
 #define UPTR_CHUNK_SHIFT	9
 #define UPTR_CHUNK_PAGES	BIT(UPTR_CHUNK_SHIFT)
 
-/* Low bits of a cached page pointer: the CPU mapping allows writes... */
+/*
+ * Low bits of a cached page pointer: the CPU mapping allows writes and the
+ * userptr is not read-only, so the page is DMA-mapped both ways...
+ */
 #define UPTR_ENTRY_WRITABLE	1UL
 /* ...and the device wrote the page (set under the lock, at each access). */
 #define UPTR_ENTRY_DIRTY	2UL
@@ -434,6 +437,19 @@ err_uncharge:
 }
 
 /*
+ * The DMA direction of a cached page: a page the CPU maps writable, of a
+ * userptr the device may write, is mapped both ways; any other page only
+ * to the device.  The zero page, a KSM page, a page shared copy-on-write
+ * after fork or a private file page reach the cache read-only, and a
+ * device that may not write them must not be told it may (the DMA API
+ * debug code counts overlapping writable mappings of one page).
+ */
+static enum dma_data_direction uptr_entry_dma_dir(unsigned long entry)
+{
+	return entry & UPTR_ENTRY_WRITABLE ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+}
+
+/*
  * Drops entry @i of @chunk.  Runs before the CPU mapping of the page goes
  * away (from the notifier, or at fini while the entry is still valid), so
  * the page is alive and its mapping stable, as in zap_pte_range(), and a
@@ -451,7 +467,7 @@ static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
 	if (entry & UPTR_ENTRY_DIRTY)
 		set_page_dirty(uptr_entry_page(entry));
 	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
-			     uptr_userptr_dma_dir(up), UPTR_DMA_ATTRS);
+			     uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
 	WRITE_ONCE(chunk->entries[i], 0);
 	up->resident--;
 }
@@ -565,33 +581,48 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 				const unsigned long *pfns)
 {
 	struct device *dev = up->mgr->dma_dev;
-	enum dma_data_direction dir = uptr_userptr_dma_dir(up);
+	bool may_write = !(up->flags & UPTR_USERPTR_READ_ONLY);
 
 	lockdep_assert_held(&up->lock);
 
 	for (; idx < end; idx++, pfns++) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
+		unsigned long old = chunk->entries[i], entry;
 		struct page *page = hmm_pfn_to_page(*pfns);
-		unsigned long entry = (unsigned long)page;
 		dma_addr_t dma;
 
-		if (*pfns & HMM_PFN_WRITE)
+		entry = (unsigned long)page;
+		if (may_write && (*pfns & HMM_PFN_WRITE))
 			entry |= UPTR_ENTRY_WRITABLE;
-		/*
-		 * A valid entry still maps the same page (any change would
-		 * have invalidated it); only its write access may have grown.
-		 */
-		if (chunk->entries[i]) {
-			WRITE_ONCE(chunk->entries[i], chunk->entries[i] | entry);
-			continue;
+		if (old) {
+			/*
+			 * A valid entry still maps the same page: any change
+			 * would have invalidated it.  Only its write access
+			 * may have grown, and then it is mapped again, for
+			 * device writes this time.
+			 */
+			if (WARN_ON_ONCE(uptr_entry_page(old) != page)) {
+				__uptr_entry_drop(up, chunk, i);
+				old = 0;
+			} else if ((old & UPTR_ENTRY_WRITABLE) ||
+				   !(entry & UPTR_ENTRY_WRITABLE)) {
+				continue;
+			}
 		}
-		dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE, dir, UPTR_DMA_ATTRS);
+		dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE,
+					 uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
 		if (dma_mapping_error(dev, dma))
 			return -ENOMEM;
+		if (old) {
+			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
+					     uptr_entry_dma_dir(old), UPTR_DMA_ATTRS);
+			entry |= old & UPTR_ENTRY_DIRTY;
+		} else {
+			up->resident++;
+			up->faulted++;
+		}
 		chunk->dma[i] = dma;
 		WRITE_ONCE(chunk->entries[i], entry);
-		up->resident++;
-		up->faulted++;
 	}
 	return 0;
 }
