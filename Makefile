@@ -39,7 +39,7 @@ CFLAGS_USER := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/*.h) include/uapi/drm/uptr_drm.h
-KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild
+KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.h) kernel/Kbuild
 
 # The suite's boot: two NUMA nodes, zram swap.  The debug kernel is about
 # 3x slower and needs more memory for KASAN's shadow: its time bounds
