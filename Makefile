@@ -1,36 +1,65 @@
 # SPDX-License-Identifier: MIT
 #
-# make          build the module and the tests
-# make check    install what is missing, build, lint, run every test in the VM
-# make demo     install what is missing, build, run the demonstration in the VM
-# make deps     install the Debian packages the project needs
-# make lint     W=1, sparse and checkpatch on kernel/
-# make stress   the stress programs, for longer (UPTR_STRESS_SECONDS)
-# make bench    the benchmarks in the VM
+# make               build the module (for UPTR_KERNEL) and the tests
+# make check         install what is missing, build, lint, run every test
+#                    in the VM on Debian 12's 6.1
+# make check-6.12    the same suite on Debian's 6.12 (check-6.12-rt: its
+#                    PREEMPT_RT flavour)
+# make check-debug   the same suite on a lockdep/KASAN/DEBUG_VM/DMA-API
+#                    debug build of 6.1 (built once, then cached)
+# make demo          install what is missing, build, run the demonstration
+# make deps          install the Debian packages the project needs (tools
+#                    only: guest kernels go to a cache, see vm/kernel)
+# make lint          W=1, sparse (on 6.1 and 6.12), checkpatch, shellcheck
+# make stress        the stress programs, for longer (UPTR_STRESS_SECONDS)
+# make bench         the benchmarks in the VM
+# make install       the uAPI header (PREFIX, DESTDIR)
+# make deb           a uptr-dkms package that builds the module for the
+#                    kernels of the machine it is installed on
+# make check-deb     build, install and remove that package, with DKMS
+#                    builds against the cached 6.1 and 6.12 trees
 
 SHELL := /bin/bash
 ROOT := $(CURDIR)
 BUILD := $(ROOT)/build
-KVER = $(shell $(ROOT)/vm/kver)
-KDIR = /lib/modules/$(KVER)/build
+UPTR_KERNEL ?= 6.1
+export UPTR_KERNEL
+KDIR = $(shell $(ROOT)/vm/kernel dir $(1))/build
+KMOD = $(BUILD)/kmod/$(1)
 LINUX_SRC_TAR := $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
+PREFIX ?= /usr/local
 
-DEB_PKGS := qemu-system-x86 linux-image-amd64 linux-headers-amd64 \
-	busybox-static kmod cpio build-essential sparse linux-source-6.1 \
-	xz-utils util-linux procps libdrm-dev
+# Tools only: no kernel image or headers are installed on the host.
+DEB_PKGS := qemu-system-x86 busybox-static kmod cpio build-essential sparse \
+	linux-source-6.1 xz-utils zstd util-linux procps libdrm-dev \
+	flex bison bc libelf-dev libssl-dev dwarves dkms dpkg-dev shellcheck
 
 CFLAGS_USER := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
 	-I$(ROOT)/include/uapi/drm -I/usr/include/libdrm -I$(BUILD)/kselftest
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/*.h) include/uapi/drm/uptr_drm.h
+KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.h) kernel/Kbuild
 
-.PHONY: all module tests deps check lint demo stress bench clean
+# The suite's boot: two NUMA nodes, zram swap.  The debug kernel is about
+# 3x slower and needs more memory for KASAN's shadow: its time bounds
+# scale from UPTR_TIME_SCALE, in the runner and in every test.
+VM_CHECK := --numa --zram 512M
+DEBUG_ENV := UPTR_TIME_SCALE=3
+
+.PHONY: all module tests deps check check-6.12 check-6.12-rt check-debug \
+	check-deb check-bench lint demo stress bench install deb clean
 
 all: module tests
 
-module:
-	$(MAKE) -C $(KDIR) M=$(ROOT)/kernel modules
+# The module of kernel K is built from a copy of kernel/ in build/kmod/K,
+# so that builds for different kernels never share objects.
+module-%: $(KERNEL_SRCS)
+	@mkdir -p $(call KMOD,$*)
+	cp -p $(KERNEL_SRCS) $(call KMOD,$*)/
+	$(MAKE) -C $(call KDIR,$*) M=$(call KMOD,$*) UPTR_UAPI=$(ROOT)/include/uapi modules
+
+module: module-$(UPTR_KERNEL)
 
 # Headers and scripts that ship inside Debian's linux-source-6.1 tarball;
 # extracted at build time, never committed.
@@ -66,17 +95,34 @@ deps:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-lint: $(BUILD)/checkpatch/checkpatch.pl
-	$(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean
-	set -o pipefail; $(MAKE) -C $(KDIR) M=$(ROOT)/kernel W=1 C=1 CHECK="sparse -Wno-unknown-attribute" modules 2>&1 | tee $(BUILD)/lint.log
-	@! grep -E 'warning:|error:' $(BUILD)/lint.log
+# W=1 and sparse on a clean copy for each kernel the module supports.
+lint-%: $(KERNEL_SRCS)
+	rm -rf $(BUILD)/lint/$*
+	mkdir -p $(BUILD)/lint/$*
+	cp -p $(KERNEL_SRCS) $(BUILD)/lint/$*/
+	set -o pipefail; $(MAKE) -C $(call KDIR,$*) M=$(BUILD)/lint/$* UPTR_UAPI=$(ROOT)/include/uapi \
+		W=1 C=1 CHECK="sparse -Wno-unknown-attribute" modules 2>&1 | tee $(BUILD)/lint/$*.log
+	@! grep -E 'warning:|error:' $(BUILD)/lint/$*.log
+
+SCRIPTS := .ci/run tests/run vm/run vm/init.sh vm/kernel vm/selftest pkg/build-deb pkg/test-deb
+
+lint: lint-6.1 lint-6.12 $(BUILD)/checkpatch/checkpatch.pl
 	perl $(BUILD)/checkpatch/checkpatch.pl --strict --no-tree --show-types -f \
 		$(filter-out %.mod.c,$(wildcard kernel/*.c)) kernel/*.h include/uapi/drm/uptr_drm.h
+	shellcheck $(SCRIPTS)
 
 check: deps
 	$(MAKE) all
 	$(MAKE) lint
-	vm/run --numa --zram 512M --timeout 1500 -- tests/run check
+	vm/run --kernel 6.1 $(VM_CHECK) --timeout 1500 -- tests/run check
+
+check-6.12 check-6.12-rt: check-%: deps
+	$(MAKE) module-$* tests
+	vm/run --kernel $* $(VM_CHECK) --timeout 1500 -- tests/run check
+
+check-debug: deps
+	$(MAKE) module-debug tests
+	$(DEBUG_ENV) vm/run --kernel debug $(VM_CHECK) --mem 3G --timeout 4500 -- tests/run check
 
 demo: deps
 	$(MAKE) all
@@ -86,13 +132,26 @@ demo: deps
 stress: deps
 	$(MAKE) all
 	UPTR_STRESS_SECONDS=$${UPTR_STRESS_SECONDS:-120} \
-		vm/run --numa --zram 512M --timeout 3600 -- tests/run stress
+		vm/run $(VM_CHECK) --timeout 3600 -- tests/run stress
 
 # Benchmarks: ratios measured in one guest run; nothing is asserted.
 bench: deps
 	$(MAKE) all
 	vm/run --mem 4G --timeout 1800 -- tests/run bench
 
+install:
+	install -D -m 644 include/uapi/drm/uptr_drm.h $(DESTDIR)$(PREFIX)/include/drm/uptr_drm.h
+
+deb:
+	pkg/build-deb $(BUILD)/deb
+
+check-deb: deps
+	pkg/test-deb
+
+# The bench itself: vm/run's exit statuses, parameters and module loading.
+check-bench: deps
+	$(MAKE) module
+	vm/selftest
+
 clean:
-	-$(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean
 	rm -rf $(BUILD)

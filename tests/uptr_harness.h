@@ -15,6 +15,36 @@
 
 #include "uptr_test.h"
 
+/*
+ * TEST_HARNESS_MAIN as the harness has it, plus one thing: every test's
+ * time limit (TEST_F_TIMEOUT, default 30 s) is multiplied by
+ * ut_time_scale(), so a slower kernel (the debug tier) scales all the
+ * "nothing hangs" bounds from one setting.
+ */
+#undef TEST_HARNESS_MAIN
+#define TEST_HARNESS_MAIN \
+	static void __attribute__((constructor)) \
+	__constructor_order_last(void) \
+	{ \
+		if (!__constructor_order) \
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	} \
+	int main(int argc, char **argv) { \
+		ut_scale_test_timeouts(__fixture_list, ut_time_scale()); \
+		return test_harness_run(argc, argv); \
+	}
+
+static inline void ut_scale_test_timeouts(struct __fixture_metadata *fixtures,
+					  int scale)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = fixtures; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= scale;
+}
+
 
 /* Every test opens its own fd on the uptr render node. */
 FIXTURE(uptr) {

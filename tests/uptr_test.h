@@ -361,6 +361,20 @@ static inline long ut_find_not_dword(const void *buf, size_t len, __u32 v)
 	return -1;
 }
 
+/*
+ * How much slower than usual this kernel runs, from UPTR_TIME_SCALE (an
+ * integer from 1 to 99, default 1; the debug tier sets 3).  Every
+ * "nothing hangs" bound of the tests is multiplied by it; nothing else
+ * changes.
+ */
+static inline int ut_time_scale(void)
+{
+	const char *s = getenv("UPTR_TIME_SCALE");
+	int v = s ? atoi(s) : 1;
+
+	return v >= 1 && v <= 99 ? v : 1;
+}
+
 static inline double ut_now(void)
 {
 	struct timespec ts;

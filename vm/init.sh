@@ -160,7 +160,7 @@ setup_failed() {
 
 # shellcheck disable=SC2120 # config.sh sets the arguments
 stage2() {
-	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	PATH=$run/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	HOME=/root
 	TMPDIR=/run/tmp
 	LC_ALL=C.UTF-8
@@ -173,6 +173,13 @@ stage2() {
 	# vm_* settings, the UPTR_* environment, "set --" of the command.
 	. "$run/config.sh"
 
+	# The guest kernel's modules live in the bench's cache, not in the
+	# root's /lib/modules: a modprobe first in PATH looks there, for
+	# this script and for the command alike.
+	mkdir -p "$run/bin"
+	printf '#!/bin/sh\nexec /sbin/modprobe -d %s "$@"\n' "'$vm_kroot'" >"$run/bin/modprobe"
+	chmod 755 "$run/bin/modprobe"
+
 	if [ -n "$vm_zram" ]; then
 		vsay "zram swap of $vm_zram"
 		if ! { modprobe zram num_devices=1 &&
@@ -184,12 +191,24 @@ stage2() {
 	fi
 
 	if [ -n "$vm_module" ]; then
-		vsay "loading $vm_module"
-		modprobe drm_shmem_helper ||
-			setup_failed module "modprobe drm_shmem_helper failed"
-		insmod "$vm_module" ||
-			setup_failed module "insmod $vm_module failed"
+		vsay "loading $vm_module (needs: ${vm_module_deps:-nothing})"
+		# What modinfo says the module needs, from the guest kernel's
+		# own module tree (built-in ones are found in modules.builtin).
+		# shellcheck disable=SC2086 # a list of module names
+		if [ -n "$vm_module_deps" ]; then
+			modprobe -a $vm_module_deps ||
+				setup_failed module "modprobe $vm_module_deps failed"
+		fi
+		# shellcheck disable=SC2086 # NAME=VALUE words, checked by vm/run
+		insmod "$vm_module" $vm_module_params ||
+			setup_failed module "insmod $vm_module $vm_module_params failed"
 		vm_modname=$vm_module_name
+		# The kernel ignores unknown parameters with a mere notice:
+		# a --param that is not the module's is a setup error.
+		for p in $vm_module_params; do
+			[ -e "/sys/module/$vm_module_name/parameters/${p%%=*}" ] ||
+				setup_failed module "$vm_module_name has no parameter ${p%%=*}"
+		done
 		# No udev: devtmpfs creates the node from the kernel side,
 		# usually at once, but give it a moment.
 		n=0
@@ -203,7 +222,14 @@ stage2() {
 
 	cd "$vm_cwd" || setup_failed cwd "cannot cd to $vm_cwd in the guest"
 	vsay "running: $*"
-	"$@" </dev/null
+	if [ "$vm_shell" = 1 ]; then
+		say "guest shell: the module is loaded; 'exit' powers the guest off"
+		# A session of its own with the console as controlling
+		# terminal, so that job control and ^C work.
+		$bb setsid -c "$@"
+	else
+		"$@" </dev/null
+	fi
 	st=$?
 	cd /
 	vsay "command exited $st"
