@@ -4,8 +4,9 @@
  * munmap or MAP_FIXED replacement while a job writes the range never lets
  * the device write the freed pages (fresh memory mapped right after, at
  * the same address, elsewhere and in another process, keeps its pattern)
- * and waits for a running job, even when a later, shorter job on the same
- * userptr completed meanwhile;
+ * and does not wait for a running job, which stops at the first page it
+ * can no longer reach, also when a later, shorter job on the same userptr
+ * completed meanwhile;
  * process exit, SIGKILL and fd close while a job is in flight, with or
  * without another thread changing the mappings, end normally; and an fd
  * closed or a process exited with live, faulted coherent userptrs gives
@@ -464,18 +465,21 @@ TEST_F_TIMEOUT(uptr, munmap_during_job_no_write_after_free, 180)
 }
 
 /*
- * A munmap of a coherent userptr's range waits for a job that is already
- * running on it (published: its fence is on its BOs), also when another,
- * shorter job on the same userptr was published after it and completed
- * meanwhile; and BO_WAIT never calls the userptr idle while the long job
- * runs.  Whether the long job still runs is read from BO_WAIT on its
- * source device BO, which no other job uses.
+ * A munmap of a coherent userptr's range does not wait for a job that is
+ * already running on it (published: its fence is on its BOs), also when
+ * another, shorter job on the same userptr was published after it and
+ * completed meanwhile: the job stops at the first page it can no longer
+ * reach, with -EFAULT, unless it was done with the range already; and
+ * BO_WAIT never calls the userptr idle while the long job runs.  Whether
+ * the long job still runs is read from BO_WAIT on its source device BO,
+ * which no other job uses.  (Before replayable faults, munmap waited for
+ * the job, which then always completed: this test asserted that.)
  */
-TEST_F_TIMEOUT(uptr, munmap_waits_for_running_job, 180)
+TEST_F_TIMEOUT(uptr, munmap_stops_running_job, 180)
 {
 	const size_t size = 4 * JOB_SIZE;
 	unsigned int iters = 0, raced = 0, with_short = 0, bad_wait = 0;
-	unsigned int early = 0;
+	unsigned int early = 0, stopped = 0;
 	double start;
 
 	REQUIRE_COHERENT();
@@ -483,7 +487,7 @@ TEST_F_TIMEOUT(uptr, munmap_waits_for_running_job, 180)
 	while (iters < 100 && (ut_now() - start < RACE_SECONDS || iters < 4)) {
 		struct job j = { .fd = self->fd, .size = size };
 		bool companion = iters & 1;
-		int busy_before, busy_after, u_wait, ret;
+		int busy_before, u_wait, ret;
 		pthread_t thread;
 		unsigned char *p;
 		double t0;
@@ -516,18 +520,15 @@ TEST_F_TIMEOUT(uptr, munmap_waits_for_running_job, 180)
 			       iters, companion ? " (after a short job on it)" : "");
 		}
 		ASSERT_EQ(0, munmap(p, size));
-		busy_after = ut_bo_wait(self->fd, j.src, 0);
 		ASSERT_EQ(0, pthread_join(thread, NULL));
-		EXPECT_EQ(0, j.ret) {
+		EXPECT_TRUE(j.ret == 0 || j.ret == -EFAULT) {
 			TH_LOG("iteration %u: the job failed with %s", iters,
 			       job_err(j.ret));
 		}
 		if (busy_before == -ETIME) {
 			raced++;
-			EXPECT_EQ(0, busy_after) {
-				TH_LOG("iteration %u: munmap returned while a job writing the range still ran%s",
-				       iters, companion ? " (after a short job on the same userptr)" : "");
-			}
+			if (j.ret == -EFAULT)
+				stopped++;
 		} else {
 			early++;
 		}
@@ -537,12 +538,20 @@ TEST_F_TIMEOUT(uptr, munmap_waits_for_running_job, 180)
 		if (j.ret == JOB_DIED)
 			break;
 	}
-	TH_LOG("%u iterations in %.1f s: munmap while the job ran %u times (%u with a short job after it), %u too late",
-	       iters, ut_now() - start, raced, with_short, early);
+	TH_LOG("%u iterations in %.1f s: munmap while the job ran %u times (%u with a short job after it), which stopped it %u times; %u too late",
+	       iters, ut_now() - start, raced, with_short, stopped, early);
 	EXPECT_EQ(0u, bad_wait);
 	EXPECT_LE(iters / 2, raced) {
 		TH_LOG("the job was over before munmap in %u of %u iterations",
 		       early, iters);
+	}
+	/*
+	 * munmap waiting for the job would let every one of them complete.
+	 * (One that munmap merely fell inside may still complete: a slow
+	 * munmap can reach the notifier after the job's last page.)
+	 */
+	EXPECT_LE(1u, stopped) {
+		TH_LOG("munmap stopped none of the %u jobs it fell inside", raced);
 	}
 }
 

@@ -20,8 +20,11 @@
  * and a job touching only stable accessible slices must not fail with
  * -EFAULT.  A slice that changed during the job may hold, byte by byte,
  * any generation it had during the job, or zeros (a fresh or discarded
- * anonymous page being filled).  A failed job must not have written its
- * destination (filled with a poison beforehand).
+ * anonymous page being filled).  A failed job stops at the page it could
+ * not reach (replayable faults): its destination (filled with a poison
+ * beforehand) holds a prefix of whole pages, each slice of it checked as
+ * above, then only poison; and it never gets past a slice that was
+ * unmapped or PROT_NONE all along.
  *
  * KTAP: one test, with the counts as diagnostics.
  */
@@ -519,7 +522,7 @@ static void run_job(struct submitter *t, __u32 u, unsigned int ubase,
 	struct drm_uptr_cmd cmds[4];
 	unsigned int ncmd = 1 + rnd(&t->rs, 4), s, c, from;
 	bool any_stable_hole = false, all_stable_ok = true;
-	size_t i;
+	size_t i, stop;
 	int ret;
 
 	if (ncmd > end - first)
@@ -584,13 +587,37 @@ static void run_job(struct submitter *t, __u32 u, unsigned int ubase,
 		       t->id, u, first, end - 1, ret, strerror(-ret));
 		break;
 	}
-	/* A failed job has no effect. */
-	for (i = first * g.slice_size / 8; i < end * g.slice_size / 8; i++) {
-		if (t->map[i] != POISON) {
-			report("submitter %u, userptr %u: a job over slices %u..%u failed (%s) but wrote byte %zu",
-			       t->id, u, first, end - 1, strerror(-ret), i * 8);
+	/*
+	 * A failed job stopped at a page: it wrote whole pages before it,
+	 * in order, and nothing from there on.
+	 */
+	for (i = first * g.slice_size / 8; i < end * g.slice_size / 8; i++)
+		if (t->map[i] == POISON)
 			break;
+	stop = i;
+	if (stop % (g.page / 8)) {
+		report("submitter %u, userptr %u: a job over slices %u..%u failed (%s) and stopped inside a page, at byte %zu",
+		       t->id, u, first, end - 1, strerror(-ret), stop * 8);
+		return;
+	}
+	for (; i < end * g.slice_size / 8; i++) {
+		if (t->map[i] != POISON) {
+			report("submitter %u, userptr %u: a job over slices %u..%u failed (%s) at byte %zu but wrote byte %zu after it",
+			       t->id, u, first, end - 1, strerror(-ret), stop * 8, i * 8);
+			return;
 		}
+	}
+	for (s = first; s < end; s++) {
+		if ((s + 1) * g.slice_size / 8 > stop)
+			break;
+		if (stable(t, s) && !accessible(t->before[s].state)) {
+			report("submitter %u, userptr %u: a job over slices %u..%u failed (%s) at byte %zu, past slice %u, %s all along",
+			       t->id, u, first, end - 1, strerror(-ret), stop * 8, s,
+			       state_name[t->before[s].state]);
+			return;
+		}
+		if (!check_slice(t, s, u))
+			return;
 	}
 }
 
