@@ -1678,10 +1678,14 @@ static void stream_check(struct __test_metadata *_metadata, struct stream *s,
 	}
 }
 
-/* Starts the stream thread over a fresh userptr; @t is its thread. */
+/*
+ * Sets up a stream over a fresh userptr, takes the "before" snapshot of
+ * its BO_INFO into @i0, then starts the stream thread (@t): the snapshot
+ * must come first, or jobs that complete before it count twice.
+ */
 static void stream_start(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(coherent) *self, struct stream *s,
-			 size_t n, pthread_t *t)
+			 size_t n, struct drm_uptr_bo_info *i0, pthread_t *t)
 {
 	size_t size = n * self->page;
 
@@ -1697,6 +1701,7 @@ static void stream_start(struct __test_metadata *_metadata,
 	memcpy(s->model, s->p, size);
 	COHERENT(s->u, s->p, size, 0);
 	DEVICE_BO(s->d, s->map, size);
+	INFO(s->u, *i0);
 	ASSERT_EQ(0, pthread_create(t, NULL, stream_fn, s));
 }
 
@@ -1724,8 +1729,7 @@ TEST_F(coherent, stream_migrate)
 	int node;
 
 	need_two_nodes(_metadata);
-	stream_start(_metadata, self, &s, 32, &t);
-	INFO(s.u, i0);
+	stream_start(_metadata, self, &s, 32, &i0, &t);
 	node = node_of(s.p);
 	ASSERT_LE(0, node);
 	end = ut_now() + STREAM_S;
@@ -1749,8 +1753,7 @@ TEST_F(coherent, stream_pageout)
 	double end;
 
 	need_swap(_metadata);
-	stream_start(_metadata, self, &s, 32, &t);
-	INFO(s.u, i0);
+	stream_start(_metadata, self, &s, 32, &i0, &t);
 	end = ut_now() + STREAM_S;
 	while (ut_now() < end) {
 		ASSERT_EQ(0, madvise(s.p, s.npages * s.page, MADV_PAGEOUT));
