@@ -1,0 +1,732 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Description: coherent userptrs take replayable faults, so a change to
+ * the mappings never waits for a job.  munmap of one page under a running
+ * job that covers 1 GiB returns before the job ends; MADV_DONTNEED,
+ * MADV_PAGEOUT and move_pages of pages ahead of a running job: it
+ * completes with exactly the right data, and the pages it faulted in again
+ * are counted; unmapping the rest of the range mid-job ends the job with
+ * -EFAULT at the first unmapped page, having written every page before it
+ * and nothing after munmap returned; and process isolation: while process
+ * A has a long job and an invalidation of its own memory in progress,
+ * process B's munmap, mprotect, GEM_CLOSE, 4 KiB job and exit, on its own
+ * fd and userptrs, all complete before A's job ends.
+ *
+ * Every test asserts an order of events, read from flags the job's thread
+ * sets when SUBMIT returns and from the memory the job writes, never from
+ * a sleep; a run where the job ended before the mapping change started
+ * proves nothing and is retried with a longer job, a bounded number of
+ * times, then fails.  Needs the guest of "vm/run --numa --zram 512M".
+ */
+#include "uptr_harness.h"
+
+#include <linux/mempolicy.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+
+#define COHERENT	0u
+/* A device BO filled with this: every dword of the job's data is non-zero. */
+#define PATTERN		0xa5c3e1f7u
+/* Attempts with a job twice as long each, when a run proved nothing. */
+#define ATTEMPTS	3
+/* How long a step that should take milliseconds may take (TCG guest). */
+#define WAIT_S		60.0
+/*
+ * Pages taken away at the far end of a running job: few, so that the
+ * change is over long before the job gets there.
+ */
+#define TAKE_PAGES	64
+
+#define PM_SWAP		(1ull << 62)
+#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
+
+/*
+ * The uptr fixture, with automatic NUMA balancing off while a test runs
+ * (restored after): its hinting faults migrate a running job's pages one
+ * by one and make it crawl, and nothing but the test should change the
+ * mappings.
+ */
+FIXTURE(replay) {
+	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
+	int fd;
+	size_t page;
+	char numa_balancing[32];	/* saved value, "" if untouched */
+};
+
+FIXTURE_SETUP(replay)
+{
+	FILE *f;
+
+	uptr_setup(_metadata, &self->base, NULL);
+	self->fd = self->base.fd;
+	self->page = self->base.page;
+	self->numa_balancing[0] = '\0';
+	f = fopen(NUMA_BALANCING, "r+");
+	if (f) {
+		if (fgets(self->numa_balancing, sizeof(self->numa_balancing), f) &&
+		    self->numa_balancing[0] != '0') {
+			rewind(f);
+			fputs("0\n", f);
+		} else {
+			self->numa_balancing[0] = '\0';
+		}
+		fclose(f);
+	}
+}
+
+FIXTURE_TEARDOWN(replay)
+{
+	FILE *f;
+
+	if (self->numa_balancing[0]) {
+		f = fopen(NUMA_BALANCING, "w");
+		if (f) {
+			fputs(self->numa_balancing, f);
+			fclose(f);
+		}
+	}
+	uptr_teardown(_metadata, &self->base, NULL);
+}
+
+/*
+ * A job run by a thread: one SUBMIT of @cmds.  (Not at a low priority:
+ * in the TCG guest, a nice 19 thread busy in the kernel delays mm
+ * operations on unrelated memory, e.g. MADV_PAGEOUT's per-CPU work, until
+ * it leaves; long jobs come from their size instead.)
+ */
+struct job {
+	int fd;
+	struct drm_uptr_cmd cmds[2];
+	__u32 count;
+	volatile int *done;	/* set once SUBMIT returned (may be shared) */
+	int ret;
+};
+
+static void *job_thread(void *arg)
+{
+	struct job *j = arg;
+
+	j->ret = ut_submit(j->fd, j->cmds, j->count);
+	__atomic_store_n(j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool is_set(volatile int *flag)
+{
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Waits until the job whose fence is on @bo (a BO no other job uses) is
+ * published, or until it is done.  Return: true if it runs, false if it
+ * ended already or never started within WAIT_S.
+ */
+static bool wait_running(int fd, __u32 bo, volatile int *done)
+{
+	double t0 = ut_now();
+
+	while (ut_now() - t0 < WAIT_S) {
+		if (is_set(done))
+			return false;
+		if (ut_bo_wait(fd, bo, 0) == -ETIME)
+			return !is_set(done);
+		sched_yield();
+	}
+	return false;
+}
+
+/* The first dword of page @i of @p. */
+static __u32 first_dword(const unsigned char *p, size_t i, size_t page)
+{
+	return __atomic_load_n((const __u32 *)(p + i * page), __ATOMIC_RELAXED);
+}
+
+/* Number of NUMA nodes the kernel lists. */
+static int numa_nodes(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (;;) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
+		if (access(path, F_OK))
+			return n;
+		n++;
+	}
+}
+
+/* How many of the @n pages at @p are swapped out (/proc/self/pagemap). */
+static size_t count_swapped(const unsigned char *p, size_t n, size_t page)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t i, c = 0;
+	__u64 e;
+
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (pread(fd, &e, sizeof(e), (uintptr_t)(p + i * page) / page * sizeof(e)) ==
+		    sizeof(e) && (e & PM_SWAP))
+			c++;
+	close(fd);
+	return c;
+}
+
+/*
+ * Moves the @n pages at @p to the node they are not on; the number of
+ * pages that moved.
+ */
+static size_t move_pages_away(unsigned char *p, size_t n, size_t page)
+{
+	void **pages = calloc(n, sizeof(*pages));
+	int *nodes = calloc(n, sizeof(*nodes)), *status = calloc(n, sizeof(*status));
+	size_t i, moved = 0;
+	int to;
+
+	if (!pages || !nodes || !status)
+		goto out;
+	for (i = 0; i < n; i++)
+		pages[i] = p + i * page;
+	if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0) || status[0] < 0)
+		goto out;
+	to = status[0] == 0 ? 1 : 0;
+	for (i = 0; i < n; i++)
+		nodes[i] = to;
+	if (syscall(SYS_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (status[i] == to)
+			moved++;
+out:
+	free(pages);
+	free(nodes);
+	free(status);
+	return moved;
+}
+
+/*
+ * munmap of one page under a running job that covers 1 GiB returns before
+ * the job ends, and the job then stops at that page with -EFAULT.  The
+ * job reads a 1 GiB reservation the CPU never wrote (the zero page), so
+ * it costs no memory.
+ */
+TEST_F_TIMEOUT(replay, munmap_one_page_under_1gib_job, 300)
+{
+	const size_t size = 1ull << 30, hole = size - 64 * UT_MIB;
+	unsigned int attempt;
+	int raced = 0;
+
+	for (attempt = 0; attempt < ATTEMPTS && !raced; attempt++) {
+		volatile int done = 0;
+		struct job j = { .fd = self->fd, .count = 1, .done = &done };
+		double t_unmap, t_unmapped;
+		pthread_t thread;
+		bool before, after;
+		__u32 u, d;
+		void *p;
+
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(0, ut_userptr(self->fd, p, size, COHERENT, &u));
+		/* The job's destination: busy means the job is published. */
+		ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &d));
+		j.cmds[0] = ut_cmd_checksum(d, 0, u, 0, size);
+		ASSERT_EQ(0, pthread_create(&thread, NULL, job_thread, &j));
+
+		before = wait_running(self->fd, d, &done);
+		t_unmap = ut_now();
+		ASSERT_EQ(0, munmap((char *)p + hole, self->page));
+		t_unmapped = ut_now();
+		after = !is_set(&done);
+		ASSERT_EQ(0, pthread_join(thread, NULL));
+		if (before) {
+			raced = 1;
+			EXPECT_TRUE(after) {
+				TH_LOG("munmap of one page returned only after the job under it ended (%.3f s)",
+				       t_unmapped - t_unmap);
+			}
+			/* It had ~960 MiB to read before the hole: it stops there. */
+			EXPECT_EQ(-EFAULT, j.ret) {
+				TH_LOG("the job ended with %d, not at the unmapped page",
+				       j.ret);
+			}
+			TH_LOG("munmap of one page under a running 1 GiB job: %.3f ms",
+			       (t_unmapped - t_unmap) * 1e3);
+		}
+		EXPECT_EQ(0, ut_gem_close(self->fd, u));
+		EXPECT_EQ(0, ut_gem_close(self->fd, d));
+		munmap(p, size);
+	}
+	ASSERT_TRUE(raced) {
+		TH_LOG("the job never ran when munmap came: inconclusive");
+	}
+}
+
+enum change {
+	CHANGE_DONTNEED,
+	CHANGE_PAGEOUT,
+	CHANGE_MOVE_PAGES,
+};
+
+static const char *const change_name[] = {
+	"MADV_DONTNEED", "MADV_PAGEOUT", "move_pages",
+};
+
+/*
+ * A job copies a device BO into a warm coherent userptr of @npages; once
+ * it runs, @how takes away its last TAKE_PAGES pages, ahead of it.
+ * Return: 1 when the change provably came before the job reached those
+ * pages, and then checks the data and the counters; 0 when the run proved
+ * nothing (the job was too fast); the test fails on any error.
+ */
+static int change_ahead_of_job(struct __test_metadata *_metadata, int fd,
+			       size_t page, size_t npages, enum change how)
+{
+	const size_t size = npages * page, m = TAKE_PAGES, k = npages - m;
+	struct drm_uptr_bo_info i0, i1;
+	volatile int done = 0;
+	struct job j = { .fd = fd, .count = 1, .done = &done };
+	size_t taken = m;
+	double t0, t1, top = 0;
+	unsigned char *p;
+	pthread_t thread;
+	int proved = 0;
+	bool running;
+	__u32 u, src;
+	long bad;
+
+	p = ut_alloc(size);
+	if (!p)
+		return -1;
+	/* Small pages: migration and page-out move them one by one. */
+	madvise(p, size, MADV_NOHUGEPAGE);
+	memset(p, 0, size);
+	if (ut_userptr(fd, p, size, COHERENT, &u) || ut_bo_create(fd, size, &src) ||
+	    ut_fill(fd, src, 0, size, PATTERN) ||
+	    /* Warm: every page valid and writable, the job faults nothing at submit. */
+	    ut_fill(fd, u, 0, size, 0) || ut_bo_info(fd, u, &i0)) {
+		munmap(p, size);
+		return -1;
+	}
+	j.cmds[0] = ut_cmd_copy(u, 0, src, 0, size);
+	if (pthread_create(&thread, NULL, job_thread, &j))
+		return -1;
+
+	running = wait_running(fd, src, &done);
+	t0 = ut_now();
+	/* The job has not reached the pages about to go. */
+	if (running && !first_dword(p, k - 1, page)) {
+		switch (how) {
+		case CHANGE_DONTNEED:
+			EXPECT_EQ(0, madvise(p + k * page, m * page, MADV_DONTNEED));
+			break;
+		case CHANGE_PAGEOUT:
+			EXPECT_EQ(0, madvise(p + k * page, m * page, MADV_PAGEOUT));
+			taken = count_swapped(p + k * page, m, page);
+			break;
+		case CHANGE_MOVE_PAGES:
+			taken = move_pages_away(p + k * page, m, page);
+			break;
+		}
+		top = ut_now() - t0;
+		/*
+		 * Still short of page k - 1 now that the change is done: it
+		 * reaches all the pages taken away after they went.  (Page
+		 * k - 1 is not taken away: reading it changes nothing.)
+		 */
+		proved = !is_set(&done) && !first_dword(p, k - 1, page);
+	}
+	t1 = ut_now();
+	EXPECT_EQ(0, pthread_join(thread, NULL));
+	if (!proved)
+		TH_LOG("%s, %zu MiB job: inconclusive (job %s when seen; %s %.3f s later, the change having taken %.3f s; job over %.3f s after that)",
+		       change_name[how], size >> 20, running ? "running" : "not running",
+		       is_set(&done) ? "done" : "past the pages", t1 - t0, top,
+		       ut_now() - t1);
+	if (proved) {
+		EXPECT_EQ(0, j.ret) {
+			TH_LOG("%s ahead of a running job: the job failed with %s",
+			       change_name[how], strerror(-j.ret));
+		}
+		bad = ut_find_not_dword(p, size, PATTERN);
+		EXPECT_EQ(-1, bad) {
+			TH_LOG("%s ahead of a running job: byte %ld is wrong",
+			       change_name[how], bad);
+		}
+		EXPECT_EQ(0, ut_bo_info(fd, u, &i1));
+		EXPECT_LT(0u, taken) {
+			TH_LOG("%s took none of the %zu pages away", change_name[how], m);
+		}
+		EXPECT_LT(i0.invalidations, i1.invalidations);
+		EXPECT_LE(i0.pages_faulted + taken, i1.pages_faulted) {
+			TH_LOG("%s took %zu pages from under the job, which faulted in %llu again",
+			       change_name[how], taken,
+			       (unsigned long long)(i1.pages_faulted - i0.pages_faulted));
+		}
+		EXPECT_EQ(i0.jobs + 1, i1.jobs);
+		TH_LOG("%s of %zu pages ahead of a %zu MiB job: %zu taken, %llu faulted in again, %llu invalidations",
+		       change_name[how], m, size >> 20, taken,
+		       (unsigned long long)(i1.pages_faulted - i0.pages_faulted),
+		       (unsigned long long)(i1.invalidations - i0.invalidations));
+	}
+	EXPECT_EQ(0, ut_gem_close(fd, u));
+	EXPECT_EQ(0, ut_gem_close(fd, src));
+	munmap(p, size);
+	return proved;
+}
+
+static void change_under_job(struct __test_metadata *_metadata, int fd,
+			     size_t page, enum change how)
+{
+	size_t npages = 64 * UT_MIB / page;
+	unsigned int attempt;
+	int ret = 0;
+
+	for (attempt = 0; attempt < ATTEMPTS && !ret; attempt++, npages *= 2) {
+		ret = change_ahead_of_job(_metadata, fd, page, npages, how);
+		ASSERT_LE(0, ret) {
+			TH_LOG("setup failed");
+		}
+	}
+	ASSERT_EQ(1, ret) {
+		TH_LOG("the job was past the pages before %s was done, %u times: inconclusive",
+		       change_name[how], attempt);
+	}
+}
+
+/* MADV_DONTNEED of pages ahead of a running job: it faults them in again. */
+TEST_F_TIMEOUT(replay, dontneed_under_running_job, 300)
+{
+	change_under_job(_metadata, self->fd, self->page, CHANGE_DONTNEED);
+}
+
+/* MADV_PAGEOUT of pages ahead of a running job: it swaps them back in. */
+TEST_F_TIMEOUT(replay, pageout_under_running_job, 300)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[256];
+	int lines = 0;
+
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	ASSERT_LE(2, lines) {
+		TH_LOG("no swap device (vm/run --zram 512M)");
+	}
+	change_under_job(_metadata, self->fd, self->page, CHANGE_PAGEOUT);
+}
+
+/* move_pages to the other node of pages ahead of a running job: it follows them. */
+TEST_F_TIMEOUT(replay, move_pages_under_running_job, 300)
+{
+	ASSERT_LE(2, numa_nodes()) {
+		TH_LOG("migration needs two NUMA nodes (vm/run --numa)");
+	}
+	change_under_job(_metadata, self->fd, self->page, CHANGE_MOVE_PAGES);
+}
+
+/*
+ * Unmapping the rest of the range under a running job (its last
+ * TAKE_PAGES pages) ends it with -EFAULT at the first unmapped page: every
+ * page before it is written, and nothing is written after munmap returned
+ * (seen through a second mapping of the same memfd).  Return as
+ * change_ahead_of_job().
+ */
+static int unmap_rest_of_job(struct __test_metadata *_metadata, int fd,
+			     size_t page, size_t npages)
+{
+	const size_t size = npages * page, k = npages - TAKE_PAGES;
+	volatile int done = 0;
+	struct job j = { .fd = fd, .count = 1, .done = &done };
+	unsigned char *p, *view, *snap;
+	pthread_t thread;
+	int mfd, proved = 0;
+	bool running;
+	__u32 u, src;
+	long bad;
+
+	mfd = memfd_create("uptr-unmap-rest", MFD_CLOEXEC);
+	if (mfd < 0 || ftruncate(mfd, size))
+		return -1;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	view = mmap(NULL, size, PROT_READ, MAP_SHARED, mfd, 0);
+	snap = malloc(size);
+	if (p == MAP_FAILED || view == MAP_FAILED || !snap)
+		return -1;
+	memset(p, 0, size);
+	if (ut_userptr(fd, p, size, COHERENT, &u) || ut_bo_create(fd, size, &src) ||
+	    ut_fill(fd, src, 0, size, PATTERN) || ut_fill(fd, u, 0, size, 0))
+		return -1;
+	j.cmds[0] = ut_cmd_copy(u, 0, src, 0, size);
+	if (pthread_create(&thread, NULL, job_thread, &j))
+		return -1;
+
+	running = wait_running(fd, src, &done);
+	if (running && !first_dword(view, k - 1, page)) {
+		EXPECT_EQ(0, munmap(p + k * page, size - k * page));
+		/* What the job wrote there before munmap returned, if anything. */
+		memcpy(snap, view, size);
+		/* It had not reached page k: it must stop there. */
+		proved = !first_dword(snap, k, page);
+	}
+	EXPECT_EQ(0, pthread_join(thread, NULL));
+	if (proved) {
+		EXPECT_EQ(-EFAULT, j.ret) {
+			TH_LOG("the job ended with %d after the rest of its range went",
+			       j.ret);
+		}
+		bad = ut_find_not_dword(view, k * page, PATTERN);
+		EXPECT_EQ(-1, bad) {
+			TH_LOG("byte %ld, before the unmapped pages, was not written", bad);
+		}
+		bad = ut_find_diff(view + k * page, snap + k * page, size - k * page);
+		EXPECT_EQ(-1, bad) {
+			TH_LOG("byte %ld of the unmapped pages was written after munmap returned",
+			       (long)(k * page) + bad);
+		}
+		TH_LOG("munmap of the last %d pages of a running %zu MiB job: -EFAULT at page %zu",
+		       TAKE_PAGES, size >> 20, k);
+	}
+	EXPECT_EQ(0, ut_gem_close(fd, u));
+	EXPECT_EQ(0, ut_gem_close(fd, src));
+	munmap(p, k * page);
+	munmap(view, size);
+	free(snap);
+	close(mfd);
+	return proved;
+}
+
+TEST_F_TIMEOUT(replay, munmap_rest_ends_running_job, 300)
+{
+	size_t npages = 64 * UT_MIB / self->page;
+	unsigned int attempt;
+	int ret = 0;
+
+	for (attempt = 0; attempt < ATTEMPTS && !ret; attempt++, npages *= 2) {
+		ret = unmap_rest_of_job(_metadata, self->fd, self->page, npages);
+		ASSERT_LE(0, ret) {
+			TH_LOG("setup failed");
+		}
+	}
+	ASSERT_EQ(1, ret) {
+		TH_LOG("the job was past the unmapped pages before munmap returned, %u times: inconclusive",
+		       attempt);
+	}
+}
+
+/* What processes A and B and the test share. */
+struct isolation {
+	volatile int a_done;		/* A's job returned */
+	volatile int a_running;		/* A's job is published */
+	volatile int a_madvise;		/* A's thread is about to madvise */
+	volatile int a_madvise_done;	/* ...and its madvise returned */
+	volatile int a_madvise_first;	/* ...while A's job still ran */
+	volatile int a_ret;
+	volatile int a_setup;		/* non-zero: A's setup failed at that step */
+	volatile int b_ready;		/* B is set up and waits for the go */
+	volatile int b_go;
+	volatile int b_started_first;	/* A's job still ran when B began */
+	volatile int b_steps;		/* B's operations done... */
+	volatile int b_steps_first;	/* ...of which before A's job ended */
+	volatile int b_setup;		/* non-zero: B's setup failed at that step */
+	double b_time[8];
+};
+
+static const char *const b_step_name[] = {
+	"munmap", "mprotect", "GEM_CLOSE", "4 KiB job", "exit",
+};
+
+/* Spins until *@flag is set or @secs pass. */
+static bool wait_set(volatile int *flag, double secs)
+{
+	double t0 = ut_now();
+
+	while (!is_set(flag)) {
+		if (ut_now() - t0 > secs)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/* Process A: a long job on its own userptr, and a madvise under it. */
+static void isolation_a(struct isolation *sh, size_t size, size_t page)
+{
+	struct job j = { .count = 1, .done = &sh->a_done };
+	pthread_t thread;
+	__u32 u, d;
+	void *p;
+
+	alarm(280);
+	j.fd = ut_open();
+	if (j.fd < 0)
+		_exit(sh->a_setup = 1);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED || ut_userptr(j.fd, p, size, COHERENT, &u) ||
+	    ut_bo_create(j.fd, page, &d))
+		_exit(sh->a_setup = 2);
+	j.cmds[0] = ut_cmd_checksum(d, 0, u, 0, size);
+	if (pthread_create(&thread, NULL, job_thread, &j))
+		_exit(sh->a_setup = 3);
+	if (wait_running(j.fd, d, &sh->a_done)) {
+		__atomic_store_n(&sh->a_running, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sh->a_madvise, 1, __ATOMIC_RELEASE);
+		/* Under the job, at its far end: the job is still far from it. */
+		madvise((char *)p + size - 2 * page, page, MADV_DONTNEED);
+		sh->a_madvise_first = !is_set(&sh->a_done);
+		__atomic_store_n(&sh->a_madvise_done, 1, __ATOMIC_RELEASE);
+	}
+	pthread_join(thread, NULL);
+	sh->a_ret = j.ret;
+	_exit(0);
+}
+
+/* Records that B's step @i is done, and whether A's job still ran. */
+static void b_step(struct isolation *sh, int i, double t0)
+{
+	sh->b_time[i] = ut_now() - t0;
+	if (!is_set(&sh->a_done))
+		sh->b_steps_first++;
+	sh->b_steps++;
+}
+
+/* Process B: its own fd, its own userptrs; each step against A's job. */
+static void isolation_b(struct isolation *sh, size_t page)
+{
+	const size_t size = 16 * page;
+	unsigned char *p, *q;
+	__u32 u1, u2, d;
+	double t0;
+	int fd;
+
+	alarm(280);
+	fd = ut_open();
+	if (fd < 0)
+		_exit(sh->b_setup = 1);
+	p = ut_alloc(size);
+	q = ut_alloc(size);
+	if (!p || !q)
+		_exit(sh->b_setup = 2);
+	memset(p, 1, size);
+	memset(q, 2, size);
+	/* Faulted in by a job each: munmap and close have pages to drop. */
+	if (ut_userptr(fd, p, size, COHERENT, &u1) ||
+	    ut_userptr(fd, q, size, COHERENT, &u2) ||
+	    ut_bo_create(fd, size, &d) ||
+	    ut_copy(fd, d, 0, u1, 0, size) || ut_copy(fd, d, 0, u2, 0, size))
+		_exit(sh->b_setup = 3);
+	__atomic_store_n(&sh->b_ready, 1, __ATOMIC_RELEASE);
+	if (!wait_set(&sh->b_go, WAIT_S))
+		_exit(sh->b_setup = 4);
+
+	sh->b_started_first = !is_set(&sh->a_done);
+	t0 = ut_now();
+	if (munmap(p + size - page, page))
+		_exit(sh->b_setup = 5);
+	b_step(sh, 0, t0);
+	t0 = ut_now();
+	if (mprotect(p, page, PROT_READ))
+		_exit(sh->b_setup = 6);
+	b_step(sh, 1, t0);
+	t0 = ut_now();
+	if (ut_gem_close(fd, u2))
+		_exit(sh->b_setup = 7);
+	b_step(sh, 2, t0);
+	t0 = ut_now();
+	if (ut_copy(fd, u1, page, d, 0, page))
+		_exit(sh->b_setup = 8);
+	b_step(sh, 3, t0);
+	/* Exit with the live userptr u1, its pages faulted. */
+	_exit(0);
+}
+
+/*
+ * Returns 1 once B's operations all completed before A's job ended, 0
+ * when A's job ended before B even started (inconclusive); the test fails
+ * otherwise.
+ */
+static int isolation_run(struct __test_metadata *_metadata, struct isolation *sh,
+			 size_t size, size_t page)
+{
+	pid_t a, b;
+	double t0;
+	int st;
+
+	memset((void *)sh, 0, sizeof(*sh));
+	b = fork();
+	ASSERT_LE(0, b);
+	if (b == 0)
+		isolation_b(sh, page);
+	ASSERT_TRUE(wait_set(&sh->b_ready, WAIT_S)) {
+		TH_LOG("B did not get ready (setup step %d)", sh->b_setup);
+	}
+	a = fork();
+	ASSERT_LE(0, a);
+	if (a == 0)
+		isolation_a(sh, size, page);
+	/* A's madvise is on its way: from now on it is in progress. */
+	if (!wait_set(&sh->a_madvise, 4 * WAIT_S) && !is_set(&sh->a_done)) {
+		kill(a, SIGKILL);
+		kill(b, SIGKILL);
+	}
+	__atomic_store_n(&sh->b_go, 1, __ATOMIC_RELEASE);
+	t0 = ut_now();
+	st = ut_wait_child(b);
+	sh->b_time[4] = ut_now() - t0;
+	if (!is_set(&sh->a_done) && is_set(&sh->b_started_first) && !st)
+		sh->b_steps_first++;
+	sh->b_steps++;
+	EXPECT_EQ(0, ut_wait_child(a));
+	ASSERT_EQ(0, sh->a_setup);
+	ASSERT_EQ(0, sh->b_setup);
+	ASSERT_EQ(0, st);
+	EXPECT_EQ(0, sh->a_ret) {
+		TH_LOG("A's job failed with %s", strerror(-sh->a_ret));
+	}
+	if (!sh->b_started_first || !sh->a_running)
+		return 0;
+	EXPECT_EQ(1, sh->a_madvise_first) {
+		TH_LOG("A's own madvise returned only after A's job ended");
+	}
+	EXPECT_EQ(sh->b_steps, sh->b_steps_first) {
+		int i = sh->b_steps_first;
+
+		TH_LOG("B's %s (%.3f s) returned only after A's job ended: %d of B's %d operations first",
+		       b_step_name[i], sh->b_time[i], sh->b_steps_first, sh->b_steps);
+	}
+	TH_LOG("%zu MiB job in A: B's munmap %.3f ms, mprotect %.3f ms, GEM_CLOSE %.3f ms, 4 KiB job %.3f ms, exit %.3f ms",
+	       size >> 20, sh->b_time[0] * 1e3, sh->b_time[1] * 1e3,
+	       sh->b_time[2] * 1e3, sh->b_time[3] * 1e3, sh->b_time[4] * 1e3);
+	return 1;
+}
+
+/*
+ * Process isolation: process A runs a long job on its own coherent
+ * userptr, and one of its threads madvises a page under it; process B,
+ * with its own fd and userptrs, then munmaps, mprotects, closes a BO,
+ * runs a 4 KiB job and exits, and all of it completes before A's job
+ * ends.  Nothing A's invalidation waits for is held by B, and the other
+ * way round.
+ */
+TEST_F_TIMEOUT(replay, process_isolation, 300)
+{
+	struct isolation *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	size_t size = 256 * UT_MIB;
+	unsigned int attempt;
+	int ret = 0;
+
+	ASSERT_NE(MAP_FAILED, sh);
+	for (attempt = 0; attempt < ATTEMPTS && !ret; attempt++, size *= 2)
+		ret = isolation_run(_metadata, sh, size, self->page);
+	ASSERT_EQ(1, ret) {
+		TH_LOG("A's job ended before B started, %u times: inconclusive", attempt);
+	}
+	munmap(sh, sizeof(*sh));
+}
+
+TEST_HARNESS_MAIN
