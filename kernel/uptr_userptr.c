@@ -117,7 +117,7 @@
  *   kmap_local_page().  A copy between two coherent userptrs holds both
  *   locks, the lower address first (uptr_userptr_notifier_lock_nested());
  * - the fault path, to store what hmm_range_fault() found for at most
- *   one chunk of pages, and only if mmu_interval_read_retry() shows no
+ *   UPTR_FAULT_PAGES pages, and only if mmu_interval_read_retry() shows no
  *   invalidation since it read them;
  * - the invalidate callback, to call mmu_interval_set_seq() and then to
  *   drop the entries of the invalidated range, one chunk per hold
@@ -125,11 +125,12 @@
  * - uptr_userptr_stats() and uptr_userptr_fini(), one chunk per hold.
  *
  * Who waits for whom: the invalidate callback waits for the lock, that
- * is for at most one page access, one store of a chunk or one drop of a
- * chunk, whatever device work is running; it never waits for device work
- * to complete, takes no other lock of the driver, allocates nothing and
- * does not sleep, so it behaves the same when the range is not blockable
- * (the OOM reaper): it spins for that short while and always succeeds.
+ * is for at most one page access, one store of UPTR_FAULT_PAGES pages or
+ * one drop of a chunk, whatever device work is running; it never waits
+ * for device work to complete, takes no other lock of the driver,
+ * allocates nothing and does not sleep, so it behaves the same when the
+ * range is not blockable (the OOM reaper): it spins for that short while
+ * and always succeeds.
  * The device, in turn, finds a page the callback dropped invalid and
  * faults it in again (uptr_userptr_replay()) outside the lock, with the
  * mmap lock for read and no lock of this file held; like a CPU fault, it
@@ -171,6 +172,16 @@
 /* Pages per chunk of a coherent userptr's page cache. */
 #define UPTR_CHUNK_SHIFT	9
 #define UPTR_CHUNK_PAGES	BIT(UPTR_CHUNK_SHIFT)
+
+/*
+ * Pages faulted per hmm_range_fault() call, and stored per hold of the
+ * userptr lock.  Each call must succeed within HMM_RANGE_DEFAULT_TIMEOUT
+ * while the CPU keeps changing the range (NUMA balancing migrates each
+ * page it faults, each migration restarts the walk): a small batch keeps
+ * that bound reachable on a slow (debug) kernel, and keeps the critical
+ * section of a store short.
+ */
+#define UPTR_FAULT_PAGES	64
 
 /*
  * Low bits of a cached page pointer: the CPU mapping allows writes and the
@@ -745,7 +756,10 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	}
 }
 
-/* Faults [first, first + count) in, one chunk at a time; mm referenced. */
+/*
+ * Faults [first, first + count) in, UPTR_FAULT_PAGES at a time and never
+ * across a chunk; mm referenced.
+ */
 static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first,
 				    unsigned long count, bool write)
 {
@@ -753,13 +767,13 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	unsigned long *pfns;
 	int ret = 0;
 
-	pfns = kmalloc_array(min_t(unsigned long, count, UPTR_CHUNK_PAGES),
+	pfns = kmalloc_array(min_t(unsigned long, count, UPTR_FAULT_PAGES),
 			     sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	while (idx < end && !ret) {
-		unsigned long cend = min(end, round_down(idx, UPTR_CHUNK_PAGES) +
-					 UPTR_CHUNK_PAGES);
+		unsigned long cend = min3(end, idx + UPTR_FAULT_PAGES,
+					  round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
 
 		ret = uptr_userptr_fault_chunk(up, idx, cend, write, pfns);
 		idx = cend;
@@ -816,7 +830,8 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
  * @write: the device will write them
  *
  * The replayable fault of the device: faults in @idx and, to save rounds,
- * the pages after it up to @count or the end of @idx's chunk.  If that
+ * the pages after it up to @count, UPTR_FAULT_PAGES or the end of @idx's
+ * chunk.  If that
  * range cannot all be reached, faults @idx alone, so that work stops at
  * the first page it cannot reach, not before.
  *
@@ -834,6 +849,7 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages || !count))
 		return -EINVAL;
 	count = min3(count, up->npages - idx, cend - idx);
+	count = min_t(unsigned long, count, UPTR_FAULT_PAGES);
 	if (!mmget_not_zero(up->mm))
 		return -EFAULT;
 	ret = uptr_userptr_fault_range(up, idx, count, write);
