@@ -105,8 +105,11 @@
  * spinlock taken through uptr_userptr_notifier_lock().  It protects the
  * entries of the page cache, the counters, and orders stores into the
  * cache against the notifier sequence.  No lock is shared between
- * userptrs, let alone between processes: an invalidation of one process's
- * memory never waits for anything another process holds.
+ * userptrs: an invalidation of one process's memory never waits for
+ * anything another process's userptrs hold.  (Device work uses a userptr
+ * only from the mm that created it; another process holding a handle to
+ * it can take the lock only for statistics or the final release, one
+ * chunk at a time.)
  *
  * Who takes it, and for how long:
  *
@@ -124,13 +127,16 @@
  *   (DMA unmap; set_page_dirty() for a page the device wrote);
  * - uptr_userptr_stats() and uptr_userptr_fini(), one chunk per hold.
  *
- * Who waits for whom: the invalidate callback waits for the lock, that
- * is for at most one page access, one store of UPTR_FAULT_PAGES pages or
- * one drop of a chunk, whatever device work is running; it never waits
- * for device work to complete, takes no other lock of the driver,
- * allocates nothing and does not sleep, so it behaves the same when the
- * range is not blockable (the OOM reaper): it spins for that short while
- * and always succeeds.
+ * Who waits for whom: the invalidate callback, for each chunk of the
+ * range that exists, waits for the lock, that is for at most one page
+ * access, one store of UPTR_FAULT_PAGES pages or one chunk walked by
+ * another path, and then drops that chunk's valid entries: its worst case
+ * is the pages cached in the range plus one such critical section per
+ * chunk, whatever device work is running.  It never waits for device
+ * work to complete, takes no other lock of the driver, allocates nothing
+ * and does not sleep, so it behaves the same when the range is not
+ * blockable (the OOM reaper), only without yielding between chunks: it
+ * spins for those short whiles and always succeeds.
  * The device, in turn, finds a page the callback dropped invalid and
  * faults it in again (uptr_userptr_replay()) outside the lock, with the
  * mmap lock for read and no lock of this file held; like a CPU fault, it
