@@ -31,7 +31,7 @@
 /* Attempts with a job twice as long each, when a run proved nothing. */
 #define ATTEMPTS	3
 /* How long a step that should take milliseconds may take (TCG guest). */
-#define WAIT_S		60.0
+#define WAIT_S		(60.0 * ut_time_scale())
 /*
  * Pages taken away at the far end of a running job: few, so that the
  * change is over long before the job gets there.
