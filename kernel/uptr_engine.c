@@ -29,6 +29,7 @@
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/scatterlist.h>
 #include <linux/string.h>
 
@@ -329,27 +330,45 @@ static int uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, si
 	return uptr_engine_walk(&dst, NULL, len, uptr_engine_store_fn, (void *)val);
 }
 
-static void uptr_engine_checksum_fn(void *dst, const void *src, size_t len, void *ctx)
+static void uptr_engine_read_fn(void *dst, const void *src, size_t len, void *ctx)
 {
-	const u8 *s = src;
-	u64 hash = *(u64 *)ctx;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		hash ^= s[i];
-		hash *= UPTR_FNV64_PRIME;
-	}
-	*(u64 *)ctx = hash;
+	memcpy(ctx, src, len);
 }
 
+/*
+ * The hash is slow, byte by byte: each page is copied out inside the
+ * critical section, as a DMA engine would read it, and hashed after it,
+ * so that an invalidation waits for a memcpy, not for the hash.
+ */
 static int uptr_engine_checksum(const struct uptr_job_cmd *cmd)
 {
-	u64 hash = UPTR_FNV64_OFFSET;
+	u64 hash = UPTR_FNV64_OFFSET, left = cmd->size;
 	struct uptr_cursor src;
-	int ret;
+	u8 *buf;
+	int ret = 0;
 
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
 	uptr_cursor_init(&src, cmd->src, cmd->src_offset, cmd->size, false);
-	ret = uptr_engine_walk(NULL, &src, cmd->size, uptr_engine_checksum_fn, &hash);
+	while (left) {
+		s64 n = uptr_engine_step(NULL, &src, left, uptr_engine_read_fn, buf);
+		s64 i;
+
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			hash ^= buf[i];
+			hash *= UPTR_FNV64_PRIME;
+		}
+		left -= n;
+		ret = uptr_engine_yield();
+		if (ret)
+			break;
+	}
+	kfree(buf);
 	if (ret)
 		return ret;
 	return uptr_engine_write(cmd->dst, cmd->dst_offset, &hash, sizeof(hash));
