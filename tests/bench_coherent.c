@@ -16,7 +16,17 @@
  *   c. munmap_registered_vs_not: munmap of a range under a warm
  *      coherent userptr against munmap of an unregistered one (<= 1.5);
  *   d. refault_after_dontneed: pages faulted again by a whole-range job
- *      after madvise(DONTNEED) of one page (== 1).
+ *      after madvise(DONTNEED) of one page (== 1);
+ *   e. munmap_under_job_vs_not: munmap of one page under a running job
+ *      that reads a 1 GiB coherent userptr, against munmap of one page
+ *      of an unregistered range mapped the same way, medians (<= 2); and
+ *      munmap_under_job_vs_beside_it, against munmap of an unregistered
+ *      page while the job runs, which pays the same TLB shootdown of the
+ *      job's CPU: what is left is the notifier's own cost;
+ *   f. other_process_munmap_busy_vs_idle: a process's munmap of one page
+ *      under its own warm coherent userptr while another process runs a
+ *      1 GiB job and invalidates its own memory under it, against the
+ *      same munmap with that other process absent, medians (<= 2).
  *
  * The memory is made of 4 KiB pages (MADV_NOHUGEPAGE), the case where
  * per-page costs show; UPTR_BENCH_THP=1 leaves transparent huge pages
@@ -28,6 +38,9 @@
  * fails.  UPTR_BENCH_REPS (default 5) repeats a. (minima) and c. (medians).
  */
 #include "uptr_test.h"
+
+#include <pthread.h>
+#include <sched.h>
 
 #define COHERENT	0u
 #define PINNED		DRM_UPTR_USERPTR_PINNED
@@ -316,6 +329,201 @@ out:
 	return failed ? -1 : 0;
 }
 
+/* The 1 GiB reservation the e. and f. jobs read: the zero page, no memory. */
+#define BIG_JOB		(1ull << 30)
+
+struct big_job {
+	int fd;
+	__u32 u, d;
+	unsigned char *p;
+	volatile int done;
+	int ret;
+};
+
+static void *big_job_thread(void *arg)
+{
+	struct big_job *j = arg;
+
+	j->ret = ut_checksum(j->fd, j->d, 0, j->u, 0, BIG_JOB);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Sets up and starts a CHECKSUM of a 1 GiB coherent userptr; waits until it runs. */
+static int big_job_start(struct big_job *j, int fd, pthread_t *t)
+{
+	double t0;
+
+	memset(j, 0, sizeof(*j));
+	j->fd = fd;
+	j->p = mmap(NULL, BIG_JOB, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (j->p == MAP_FAILED)
+		return -ENOMEM;
+	if (!thp)
+		madvise(j->p, BIG_JOB, MADV_NOHUGEPAGE);
+	if (ut_userptr(fd, j->p, BIG_JOB, COHERENT, &j->u) ||
+	    ut_bo_create(fd, page_size, &j->d) ||
+	    pthread_create(t, NULL, big_job_thread, j))
+		return -EIO;
+	t0 = ut_now();
+	while (ut_bo_wait(fd, j->d, 0) != -ETIME) {
+		if (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) || ut_now() - t0 > 60)
+			return -ETIME;
+		sched_yield();
+	}
+	return 0;
+}
+
+static void big_job_end(struct big_job *j, pthread_t t)
+{
+	pthread_join(t, NULL);
+	ut_gem_close(j->fd, j->u);
+	ut_gem_close(j->fd, j->d);
+	munmap(j->p, BIG_JOB);
+}
+
+/* The page of a 1 GiB range that the r-th munmap of e. takes away. */
+static size_t far_page(int r)
+{
+	return BIG_JOB - (r + 1) * 64 * page_size;
+}
+
+/*
+ * e. munmap of one page under a running 1 GiB job against one of an
+ * unregistered range mapped the same way (the zero page, read by the CPU).
+ */
+static int bench_munmap_under_job(int fd, int reps)
+{
+	unsigned char *q = mmap(NULL, BIG_JOB, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	double plain[16], busy[16], beside[16], t0;
+	struct big_job j;
+	int r, late = 0;
+	size_t off;
+	pthread_t t;
+
+	if (q == MAP_FAILED)
+		goto nomem;
+	if (!thp)
+		madvise(q, BIG_JOB, MADV_NOHUGEPAGE);
+	for (off = far_page(2 * reps); off < BIG_JOB; off += page_size)
+		(void)*(volatile unsigned char *)(q + off);
+	for (r = 0; r < reps; r++) {
+		t0 = ut_now();
+		CHECK(munmap(q + far_page(r), page_size) ? -errno : 0);
+		plain[r] = ut_now() - t0;
+	}
+	CHECK(big_job_start(&j, fd, &t));
+	/* Pages at the far end: the job is still far from them. */
+	for (r = 0; r < reps; r++) {
+		t0 = ut_now();
+		CHECK(munmap(j.p + far_page(r), page_size) ? -errno : 0);
+		busy[r] = ut_now() - t0;
+		t0 = ut_now();
+		CHECK(munmap(q + far_page(reps + r), page_size) ? -errno : 0);
+		beside[r] = ut_now() - t0;
+	}
+	late = __atomic_load_n(&j.done, __ATOMIC_ACQUIRE);
+	big_job_end(&j, t);
+	munmap(q, BIG_JOB);
+	print_time("e. munmap of a page, unregistered (median)", median(plain, reps));
+	print_time("e. munmap of a page under a running 1 GiB job (median)",
+		   median(busy, reps));
+	print_time("e. munmap of an unregistered page beside the job (median)",
+		   median(beside, reps));
+	printf("ratio munmap_under_job_vs_not %.2f (target <= 2)%s\n",
+	       median(busy, reps) / median(plain, reps),
+	       late ? "; the job ended first: not measured under it" : "");
+	printf("ratio munmap_under_job_vs_beside_it %.2f\n",
+	       median(busy, reps) / median(beside, reps));
+	return 0;
+nomem:
+	printf("# cannot map %d pages\n", reps);
+out:
+	failed = 1;
+	return -1;
+}
+
+/* f. the other process: a 1 GiB job, and madvise(DONTNEED) under it until it ends. */
+static void other_process(volatile int *running)
+{
+	struct big_job j;
+	unsigned int n = 0;
+	pthread_t t;
+	int fd = ut_open();
+
+	if (fd < 0 || big_job_start(&j, fd, &t))
+		_exit(1);
+	__atomic_store_n(running, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
+		madvise(j.p + BIG_JOB - (++n % 1024 + 1) * page_size, page_size,
+			MADV_DONTNEED);
+	big_job_end(&j, t);
+	_exit(0);
+}
+
+/* Median time to munmap, one by one, @reps pages under a warm coherent userptr. */
+static int munmap_own_pages(int fd, int reps, double *med)
+{
+	unsigned char *p = populated(reps * page_size);
+	double v[16], t0;
+	int r, ret;
+	__u32 u;
+
+	if (!p)
+		return -ENOMEM;
+	ret = ut_userptr(fd, p, reps * page_size, COHERENT, &u);
+	if (!ret)
+		ret = ut_fill(fd, u, 0, reps * page_size, 1);
+	for (r = 0; r < reps && !ret; r++) {
+		t0 = ut_now();
+		ret = munmap(p + r * page_size, page_size) ? -errno : 0;
+		v[r] = ut_now() - t0;
+	}
+	if (!ret)
+		*med = median(v, reps);
+	ut_gem_close(fd, u);
+	return ret;
+}
+
+/* f. munmap in this process while another one has a job and invalidations running. */
+static int bench_other_process(int fd, int reps)
+{
+	volatile int *running = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	double idle, busy, t0;
+	int status;
+	pid_t pid;
+
+	if (running == MAP_FAILED)
+		goto nomem;
+	CHECK(munmap_own_pages(fd, reps, &idle));
+	*running = 0;
+	pid = fork();
+	if (pid < 0)
+		goto nomem;
+	if (pid == 0)
+		other_process(running);
+	t0 = ut_now();
+	while (!__atomic_load_n(running, __ATOMIC_ACQUIRE) && ut_now() - t0 < 60)
+		sched_yield();
+	CHECK(munmap_own_pages(fd, reps, &busy));
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status) ? 0 : -ECHILD);
+	print_time("f. munmap under own userptr, other process idle", idle);
+	print_time("f. same, other process invalidating under its job", busy);
+	printf("ratio other_process_munmap_busy_vs_idle %.2f (target <= 2)\n",
+	       busy / idle);
+	munmap((void *)running, page_size);
+	return 0;
+nomem:
+	printf("# cannot map or fork\n");
+out:
+	failed = 1;
+	return -1;
+}
+
 int main(void)
 {
 	size_t size = (size_t)env_int("UPTR_BENCH_MIB", 1024) * UT_MIB;
@@ -348,8 +556,10 @@ int main(void)
 	if (!bench_fault_vs_pin(fd, size, reps) &&
 	    !bench_small_job(fd, size) &&
 	    !bench_munmap(fd, size, reps) &&
-	    !bench_refault(fd, size, false))
-		bench_refault(fd, size, true);
+	    !bench_refault(fd, size, false) &&
+	    !bench_refault(fd, size, true) &&
+	    !bench_munmap_under_job(fd, reps))
+		bench_other_process(fd, reps);
 
 	close(fd);
 	printf("# %.1f s\n", ut_now() - t0);
