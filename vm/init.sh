@@ -231,7 +231,7 @@ stage2() {
 		say "guest shell: the module is loaded; 'exit' powers the guest off"
 		# A session of its own with the console as controlling
 		# terminal, so that job control and ^C work.
-		$bb setsid -c "$@"
+		PS1='uptr-vm:\w# ' $bb setsid -c "$@"
 	else
 		"$@" </dev/null
 	fi
