@@ -60,8 +60,9 @@ stage1() {
 	export PATH
 	mount -t devtmpfs devtmpfs /dev
 	# The initramfs has no /dev/console node, so the kernel could not
-	# give us stdio: take the console now that devtmpfs provides it.
-	exec </dev/console >/dev/console 2>&1
+	# give us stdio: take the program's terminal, ttyS0 (the kernel's
+	# console is ttyS1), now that devtmpfs provides it.
+	exec </dev/ttyS0 >/dev/ttyS0 2>&1
 	mount -t proc proc /proc
 	mount -t sysfs sysfs /sys
 	. /config.sh
