@@ -13,7 +13,8 @@
 # make lint          W=1, sparse (on 6.1 and 6.12), checkpatch, shellcheck
 # make stress        the stress programs, for longer (UPTR_STRESS_SECONDS)
 # make bench         the benchmarks in the VM
-# make install       the uAPI header (PREFIX, DESTDIR)
+# make install       libuptr, its header and libuptr.pc, the uAPI header
+#                    (PREFIX, DESTDIR)
 # make deb           a uptr-dkms package that builds the module for the
 #                    kernels of the machine it is installed on
 # make check-deb     build, install and remove that package, with DKMS
@@ -36,8 +37,27 @@ DEB_PKGS := qemu-system-x86 busybox-static kmod cpio build-essential sparse \
 
 CFLAGS_USER := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
 	-I$(ROOT)/include/uapi/drm -I/usr/include/libdrm -I$(BUILD)/kselftest
-TEST_SRCS := $(sort $(wildcard tests/*.c))
+TEST_SRCS := $(sort $(filter-out tests/lib_%.c,$(wildcard tests/*.c)))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+LIBTEST_SRCS := $(sort $(wildcard tests/lib_*.c))
+LIBTEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(LIBTEST_SRCS))
+
+# libuptr (MIT): shared and static, only uptr_* exported (version script
+# and -fvisibility=hidden).  Programs linked against it find the shared
+# library next to them through an $$ORIGIN rpath, in the tree and in the
+# guest alike.
+LIB_SO_VERSION := 1.0.0
+LIB_SRCS := lib/uptr.c lib/uptr_cache.c
+LIB_HDRS := lib/uptr.h lib/uptr_int.h include/uapi/drm/uptr_drm.h
+LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_SO := $(BUILD)/lib/libuptr.so.$(LIB_SO_VERSION)
+LIB_A := $(BUILD)/lib/libuptr.a
+LIBDRM_CFLAGS := $(shell pkg-config --cflags libdrm)
+LIBDRM_LIBS := $(shell pkg-config --libs libdrm)
+CFLAGS_LIB := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -fPIC \
+	-fvisibility=hidden -I$(ROOT)/include/uapi -I$(ROOT)/lib $(LIBDRM_CFLAGS)
+CFLAGS_LIBUSER = $(CFLAGS_USER) -I$(ROOT)/include/uapi -I$(ROOT)/lib
+LDFLAGS_LIBUSER = -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib' -luptr $(LIBDRM_LIBS) -pthread
 TEST_HDRS := $(wildcard tests/*.h) include/uapi/drm/uptr_drm.h
 KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.h) kernel/Kbuild
 
@@ -47,10 +67,10 @@ KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.
 VM_CHECK := --numa --zram 512M
 DEBUG_ENV := UPTR_TIME_SCALE=3
 
-.PHONY: all module tests deps check check-6.12 check-6.12-rt check-debug \
+.PHONY: all module lib lib-check tests deps check check-6.12 check-6.12-rt check-debug \
 	check-deb check-bench lint demo stress bench install deb clean
 
-all: module tests
+all: module lib tests
 
 # The module of kernel K is built from a copy of kernel/ in build/kmod/K,
 # so that builds for different kernels never share objects.
@@ -80,11 +100,41 @@ $(BUILD)/checkpatch/checkpatch.pl:
 		linux-source-6.1/scripts/const_structs.checkpatch
 	touch $@
 
-tests: $(TEST_BINS)
+lib: $(LIB_SO) $(LIB_A) $(BUILD)/lib/libuptr.pc
+
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS)
+	@mkdir -p $(BUILD)/lib
+	$(CC) $(CFLAGS_LIB) -c -o $@ $<
+
+$(LIB_SO): $(LIB_OBJS) lib/libuptr.map
+	$(CC) -shared -Wl,-soname,libuptr.so.1 -Wl,--version-script=lib/libuptr.map \
+		-Wl,--no-undefined -o $@ $(LIB_OBJS) $(LIBDRM_LIBS) -pthread
+	ln -sf libuptr.so.$(LIB_SO_VERSION) $(BUILD)/lib/libuptr.so.1
+	ln -sf libuptr.so.1 $(BUILD)/lib/libuptr.so
+
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lib/libuptr.pc: lib/libuptr.pc.in Makefile
+	@mkdir -p $(BUILD)/lib
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_SO_VERSION)|' $< >$@
+
+# The shared library exports uptr_* and nothing else.
+lib-check: $(LIB_SO)
+	@bad=$$(nm -D --defined-only $(BUILD)/lib/libuptr.so.1 | awk '$$3 !~ /^uptr_/ && $$3 != "UPTR_1.0" { print $$3 }'); \
+	if [ -n "$$bad" ]; then echo "libuptr.so.1 exports symbols outside uptr_*: $$bad" >&2; exit 1; fi; \
+	echo "libuptr.so.1: $$(nm -D --defined-only $(BUILD)/lib/libuptr.so.1 | grep -c ' uptr_') symbols, all uptr_*"
+
+tests: $(TEST_BINS) $(LIBTEST_BINS) lib-check
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_USER) -o $@ $<
+
+$(BUILD)/tests/lib_%: tests/lib_%.c $(TEST_HDRS) lib/uptr.h $(LIB_SO) $(BUILD)/kselftest/kselftest_harness.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -139,8 +189,16 @@ bench: deps
 	$(MAKE) all
 	vm/run --mem 4G --timeout 1800 -- tests/run bench
 
-install:
+install: lib
 	install -D -m 644 include/uapi/drm/uptr_drm.h $(DESTDIR)$(PREFIX)/include/drm/uptr_drm.h
+	install -D -m 644 lib/uptr.h $(DESTDIR)$(PREFIX)/include/uptr.h
+	install -D -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libuptr.so.$(LIB_SO_VERSION)
+	ln -sf libuptr.so.$(LIB_SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libuptr.so.1
+	ln -sf libuptr.so.1 $(DESTDIR)$(PREFIX)/lib/libuptr.so
+	install -D -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/libuptr.a
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_SO_VERSION)|' lib/libuptr.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libuptr.pc
 
 deb:
 	pkg/build-deb $(BUILD)/deb
