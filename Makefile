@@ -13,8 +13,8 @@
 # make lint          W=1, sparse (on 6.1 and 6.12), checkpatch, shellcheck
 # make stress        the stress programs, for longer (UPTR_STRESS_SECONDS)
 # make bench         the benchmarks in the VM
-# make install       libuptr, its header and libuptr.pc, the uAPI header
-#                    (PREFIX, DESTDIR)
+# make install       libuptr, the uptr command, the headers and
+#                    libuptr.pc (PREFIX, DESTDIR)
 # make deb           a uptr-dkms package that builds the module for the
 #                    kernels of the machine it is installed on
 # make check-deb     build, install and remove that package, with DKMS
@@ -41,6 +41,8 @@ TEST_SRCS := $(sort $(filter-out tests/lib_%.c,$(wildcard tests/*.c)))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 LIBTEST_SRCS := $(sort $(wildcard tests/lib_*.c))
 LIBTEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(LIBTEST_SRCS))
+# Programs run through tests/ktap1 (one KTAP result from an exit status).
+WRAPPED_TESTS := $(BUILD)/tests/uptr_demo
 
 # libuptr (MIT): shared and static, only uptr_* exported (version script
 # and -fvisibility=hidden).  Programs linked against it find the shared
@@ -67,10 +69,10 @@ KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.
 VM_CHECK := --numa --zram 512M
 DEBUG_ENV := UPTR_TIME_SCALE=3
 
-.PHONY: all module lib lib-check tests deps check check-6.12 check-6.12-rt check-debug \
+.PHONY: all module lib tools lib-check tests deps check check-6.12 check-6.12-rt check-debug \
 	check-deb check-bench lint demo stress bench install deb clean
 
-all: module lib tests
+all: module lib tools tests
 
 # The module of kernel K is built from a copy of kernel/ in build/kmod/K,
 # so that builds for different kernels never share objects.
@@ -126,7 +128,13 @@ lib-check: $(LIB_SO)
 	if [ -n "$$bad" ]; then echo "libuptr.so.1 exports symbols outside uptr_*: $$bad" >&2; exit 1; fi; \
 	echo "libuptr.so.1: $$(nm -D --defined-only $(BUILD)/lib/libuptr.so.1 | grep -c ' uptr_') symbols, all uptr_*"
 
-tests: $(TEST_BINS) $(LIBTEST_BINS) lib-check
+tools: $(BUILD)/tools/uptr
+
+$(BUILD)/tools/uptr: tools/uptr.c lib/uptr.h $(LIB_SO)
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
+
+tests: $(TEST_BINS) $(LIBTEST_BINS) $(WRAPPED_TESTS) lib-check
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
@@ -135,6 +143,11 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/kselftest/kselftest_harness.h
 $(BUILD)/tests/lib_%: tests/lib_%.c $(TEST_HDRS) lib/uptr.h $(LIB_SO) $(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
+
+$(BUILD)/tests/uptr_demo: $(BUILD)/tools/uptr tests/ktap1
+	@mkdir -p $(BUILD)/tests
+	printf '#!/bin/sh\n# uptr demo as one KTAP test\nexec "$$(dirname "$$0")/../../tests/ktap1" uptr_demo "$$(dirname "$$0")/../tools/uptr" demo\n' >$@
+	chmod +x $@
 
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
@@ -154,7 +167,7 @@ lint-%: $(KERNEL_SRCS)
 		W=1 C=1 CHECK="sparse -Wno-unknown-attribute" modules 2>&1 | tee $(BUILD)/lint/$*.log
 	@! grep -E 'warning:|error:' $(BUILD)/lint/$*.log
 
-SCRIPTS := .ci/run tests/run vm/run vm/init.sh vm/kernel vm/selftest pkg/build-deb pkg/test-deb
+SCRIPTS := .ci/run tests/run tests/ktap1 vm/run vm/init.sh vm/kernel vm/selftest pkg/build-deb pkg/test-deb
 
 lint: lint-6.1 lint-6.12 $(BUILD)/checkpatch/checkpatch.pl
 	perl $(BUILD)/checkpatch/checkpatch.pl --strict --no-tree --show-types -f \
@@ -176,7 +189,7 @@ check-debug: deps
 
 demo: deps
 	$(MAKE) all
-	vm/run -- $(BUILD)/tests/demo
+	vm/run -- $(BUILD)/tools/uptr demo
 
 # Longer stress run (UPTR_STRESS_SECONDS, default 120 here).
 stress: deps
@@ -189,7 +202,7 @@ bench: deps
 	$(MAKE) all
 	vm/run --mem 4G --timeout 1800 -- tests/run bench
 
-install: lib
+install: lib tools
 	install -D -m 644 include/uapi/drm/uptr_drm.h $(DESTDIR)$(PREFIX)/include/drm/uptr_drm.h
 	install -D -m 644 lib/uptr.h $(DESTDIR)$(PREFIX)/include/uptr.h
 	install -D -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libuptr.so.$(LIB_SO_VERSION)
@@ -199,6 +212,9 @@ install: lib
 	mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_SO_VERSION)|' lib/libuptr.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libuptr.pc
+	$(CC) $(CFLAGS_LIBUSER) -o $(BUILD)/tools/uptr.install tools/uptr.c \
+		-L$(BUILD)/lib -Wl,-rpath,$(PREFIX)/lib -luptr $(LIBDRM_LIBS) -pthread
+	install -D -m 755 $(BUILD)/tools/uptr.install $(DESTDIR)$(PREFIX)/bin/uptr
 
 deb:
 	pkg/build-deb $(BUILD)/deb
