@@ -13,8 +13,8 @@
 # make lint          W=1, sparse (on 6.1 and 6.12), checkpatch, shellcheck
 # make stress        the stress programs, for longer (UPTR_STRESS_SECONDS)
 # make bench         the benchmarks in the VM
-# make install       libuptr, the uptr command, the headers and
-#                    libuptr.pc (PREFIX, DESTDIR)
+# make install       libuptr, the uptr command, the headers, the man pages
+#                    and libuptr.pc (PREFIX, DESTDIR)
 # make deb           a uptr-dkms package that builds the module for the
 #                    kernels of the machine it is installed on
 # make check-deb     build, install and remove that package, with DKMS
@@ -42,7 +42,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 LIBTEST_SRCS := $(sort $(wildcard tests/lib_*.c))
 LIBTEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(LIBTEST_SRCS))
 # Programs run through tests/ktap1 (one KTAP result from an exit status).
-WRAPPED_TESTS := $(BUILD)/tests/uptr_demo
+WRAPPED_TESTS := $(BUILD)/tests/uptr_demo $(BUILD)/tests/lib_example
 
 # libuptr (MIT): shared and static, only uptr_* exported (version script
 # and -fvisibility=hidden).  Programs linked against it find the shared
@@ -69,7 +69,7 @@ KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.
 VM_CHECK := --numa --zram 512M
 DEBUG_ENV := UPTR_TIME_SCALE=3
 
-.PHONY: all module lib tools lib-check tests deps check check-6.12 check-6.12-rt check-debug \
+.PHONY: all module lib tools lib-check doc-check tests deps check check-6.12 check-6.12-rt check-debug \
 	check-deb check-bench lint demo stress bench install deb clean
 
 all: module lib tools tests
@@ -128,13 +128,23 @@ lib-check: $(LIB_SO)
 	if [ -n "$$bad" ]; then echo "libuptr.so.1 exports symbols outside uptr_*: $$bad" >&2; exit 1; fi; \
 	echo "libuptr.so.1: $$(nm -D --defined-only $(BUILD)/lib/libuptr.so.1 | grep -c ' uptr_') symbols, all uptr_*"
 
-tools: $(BUILD)/tools/uptr
+# The example in docs/libuptr.md is lib/examples/example.c, verbatim.
+doc-check:
+	@awk '/^```c$$/ { f = 1; next } /^```$$/ { f = 0 } f' docs/libuptr.md | \
+		diff -u lib/examples/example.c - >/dev/null || \
+		{ echo "docs/libuptr.md: its example differs from lib/examples/example.c" >&2; exit 1; }
+
+tools: $(BUILD)/tools/uptr $(BUILD)/lib/examples/example
 
 $(BUILD)/tools/uptr: tools/uptr.c lib/uptr.h $(LIB_SO)
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
 
-tests: $(TEST_BINS) $(LIBTEST_BINS) $(WRAPPED_TESTS) lib-check
+$(BUILD)/lib/examples/example: lib/examples/example.c lib/uptr.h $(LIB_SO)
+	@mkdir -p $(BUILD)/lib/examples
+	$(CC) $(CFLAGS_LIBUSER) -o $@ $< -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/..' -luptr
+
+tests: $(TEST_BINS) $(LIBTEST_BINS) $(WRAPPED_TESTS) lib-check doc-check
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
@@ -147,6 +157,11 @@ $(BUILD)/tests/lib_%: tests/lib_%.c $(TEST_HDRS) lib/uptr.h $(LIB_SO) $(BUILD)/k
 $(BUILD)/tests/uptr_demo: $(BUILD)/tools/uptr tests/ktap1
 	@mkdir -p $(BUILD)/tests
 	printf '#!/bin/sh\n# uptr demo as one KTAP test\nexec "$$(dirname "$$0")/../../tests/ktap1" uptr_demo "$$(dirname "$$0")/../tools/uptr" demo\n' >$@
+	chmod +x $@
+
+$(BUILD)/tests/lib_example: $(BUILD)/lib/examples/example tests/ktap1
+	@mkdir -p $(BUILD)/tests
+	printf '#!/bin/sh\n# the example of docs/libuptr.md as one KTAP test\nexec "$$(dirname "$$0")/../../tests/ktap1" lib_example "$$(dirname "$$0")/../lib/examples/example"\n' >$@
 	chmod +x $@
 
 deps:
@@ -215,6 +230,8 @@ install: lib tools
 	$(CC) $(CFLAGS_LIBUSER) -o $(BUILD)/tools/uptr.install tools/uptr.c \
 		-L$(BUILD)/lib -Wl,-rpath,$(PREFIX)/lib -luptr $(LIBDRM_LIBS) -pthread
 	install -D -m 755 $(BUILD)/tools/uptr.install $(DESTDIR)$(PREFIX)/bin/uptr
+	for m in $(wildcard man/*.1); do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
+	for m in $(wildcard man/*.3); do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man3/$$(basename $$m); done
 
 deb:
 	pkg/build-deb $(BUILD)/deb
