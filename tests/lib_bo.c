@@ -8,6 +8,9 @@
  */
 #include "lib_test.h"
 
+#include <signal.h>
+#include <sys/time.h>
+
 #define SZ	(64 * 1024)
 
 /* A device BO: zero-filled, mapped, filled by the engine, destroyed. */
@@ -183,6 +186,52 @@ TEST_F(lib, bo_wait)
 	EXPECT_EQ(0, uptr_bo_wait(self->dev, self->res, 1000000));
 	EXPECT_EQ(-ENOENT, uptr_bo_wait(self->dev, 12345, 0));
 	EXPECT_EQ(-EINVAL, uptr_bo_wait(self->dev, self->res, -1));
+}
+
+static volatile sig_atomic_t signals;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	signals++;
+}
+
+/*
+ * Jobs under a storm of signals whose handler does not ask for
+ * SA_RESTART: the library restarts the interrupted ioctls, so no call
+ * returns -EINTR.  Refuses to pass unless signals arrived during jobs.
+ */
+TEST_F(lib, signals_restart_ioctls)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	unsigned char *p = ut_alloc(1 << 20);
+	struct drm_uptr_cmd c;
+	int i, eintr = 0, other = 0, jobs = 0;
+	double t0 = ut_now();
+	uint32_t h;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, uptr_userptr_create(self->dev, p, 1 << 20, 0, &h));
+	c = uptr_cmd_fill(h, 0, 1 << 20, 0x12345678);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	for (i = 0; i < 100000 && ut_now() - t0 < 2.0; i++) {
+		int ret = uptr_submit_cmds(self->dev, &c, 1);
+
+		eintr += ret == -EINTR;
+		other += ret && ret != -EINTR;
+		jobs++;
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	TH_LOG("%d jobs, %d signals", jobs, (int)signals);
+	EXPECT_LT(10, (int)signals);
+	EXPECT_EQ(0, eintr);
+	EXPECT_EQ(0, other);
+	EXPECT_EQ(-1, ut_find_not_dword(p, 1 << 20, 0x12345678));
+	EXPECT_EQ(0, uptr_userptr_destroy(self->dev, h));
+	munmap(p, 1 << 20);
 }
 
 TEST_HARNESS_MAIN
