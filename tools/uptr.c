@@ -46,7 +46,8 @@ static int open_dev(struct uptr_dev **dev)
 		fprintf(stderr, PROG ": cannot open %s: %s%s\n",
 			device_path ? device_path : "a uptr render node",
 			strerror(-ret),
-			ret == -ENODEV ? " (is uptr.ko loaded?)" : "");
+			ret == -ENODEV && !device_path ? " (is uptr.ko loaded?)" :
+			ret == -ENODEV ? " (not a uptr render node)" : "");
 		return 1;
 	}
 	return 0;
@@ -61,6 +62,21 @@ static double now(void)
 }
 
 /* ---- uptr info ---- */
+
+/* @s as a JSON string, quotes included. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
 
 static const struct {
 	uint32_t param;
@@ -126,15 +142,20 @@ static int cmd_info(int argc, char **argv)
 	if (open_dev(&dev))
 		return 1;
 	uptr_dev_driver(dev, &name, &desc, &major, &minor, &patch);
-	if (json)
-		printf("{\n  \"device\": \"%s\",\n  \"driver\": \"%s\",\n"
-		       "  \"driver_version\": \"%d.%d.%d\",\n  \"description\": \"%s\",\n"
-		       "  \"libuptr\": \"%s\",\n  \"params\": {",
-		       uptr_dev_path(dev), name, major, minor, patch, desc, uptr_version());
-	else
+	if (json) {
+		printf("{\n  \"device\": ");
+		json_str(uptr_dev_path(dev));
+		printf(",\n  \"driver\": ");
+		json_str(name);
+		printf(",\n  \"driver_version\": \"%d.%d.%d\",\n  \"description\": ",
+		       major, minor, patch);
+		json_str(desc);
+		printf(",\n  \"libuptr\": \"%s\",\n  \"params\": {", uptr_version());
+	} else {
 		printf("%-28s %s\n%-28s %s %d.%d.%d (%s)\n%-28s %s\n\n",
 		       "device", uptr_dev_path(dev), "driver", name, major, minor,
 		       patch, desc, "libuptr", uptr_version());
+	}
 	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		char extra[64];
 		uint64_t v;
