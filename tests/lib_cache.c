@@ -326,6 +326,66 @@ TEST_F(lib, budget_lru)
 		munmap(m[i], SZ);
 }
 
+/*
+ * Flags are part of the key: a READ_ONLY get over a PROT_READ mapping
+ * works and is cached apart; a read-write get there with PROBE fails
+ * with -EFAULT, counts as a miss and caches nothing.
+ */
+TEST_F(lib, flags_probe_read_only)
+{
+	unsigned char *p = ut_alloc(SZ);
+	struct uptr_buf *a, *b;
+	struct drm_uptr_cmd c;
+	uint64_t entries;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0x3c, SZ);
+	ASSERT_EQ(0, mprotect(p, SZ, PROT_READ));
+	ASSERT_EQ(0, uptr_buf_get(self->dev, p, SZ, DRM_UPTR_USERPTR_READ_ONLY |
+				  DRM_UPTR_USERPTR_PROBE, &a));
+	CHECK_SUM(a, p, SZ);
+	c = uptr_cmd_fill(uptr_buf_handle(a), 0, 4, 0);
+	EXPECT_EQ(-EACCES, uptr_submit_cmds(self->dev, &c, 1));
+	entries = lt_stats(self->dev).entries;
+	EXPECT_EQ(-EFAULT, uptr_buf_get(self->dev, p, SZ, DRM_UPTR_USERPTR_PROBE, &b));
+	EXPECT_EQ(entries, lt_stats(self->dev).entries);
+	EXPECT_EQ(2ull, lt_stats(self->dev).misses);
+	/* PROBE is not part of the key: a READ_ONLY get without it hits. */
+	ASSERT_EQ(0, uptr_buf_get(self->dev, p, SZ, DRM_UPTR_USERPTR_READ_ONLY, &b));
+	EXPECT_EQ(a, b);
+	EXPECT_EQ(0, uptr_buf_put(b));
+	EXPECT_EQ(0, uptr_buf_put(a));
+	EXPECT_EQ(1ull, lt_stats(self->dev).hits);
+	munmap(p, SZ);
+}
+
+/*
+ * struct uptr_cache_stats carries its size: a larger struct of a newer
+ * header gets the known members and its size back, its tail untouched.
+ */
+TEST_F(lib, stats_struct_abi)
+{
+	struct {
+		struct uptr_cache_stats st;
+		uint64_t future;
+	} big;
+	struct uptr_buf *b;
+	char x[8];
+
+	ASSERT_EQ(0, uptr_buf_get(self->dev, x, sizeof(x), 0, &b));
+	EXPECT_EQ(0, uptr_buf_put(b));
+	memset(&big, 0, sizeof(big));
+	big.st.size = sizeof(big);
+	big.future = 0x1234;
+	ASSERT_EQ(0, uptr_cache_stats(self->dev, &big.st));
+	EXPECT_EQ((uint32_t)sizeof(big), big.st.size);
+	EXPECT_EQ(1ull, big.st.misses);
+	EXPECT_EQ(1ull, big.st.entries);
+	EXPECT_EQ(self->page, big.st.bytes_cached);
+	EXPECT_EQ(256ull << 20, big.st.budget);
+	EXPECT_EQ(0x1234ull, big.future);
+}
+
 struct thread_arg {
 	struct uptr_dev *dev;
 	unsigned char *shared, *own;
