@@ -252,7 +252,9 @@ static inline uint64_t uptr_fnv1a(const void *buf, size_t len)
  *
  * uptr_buf_get() returns, in @bufp, a reference on a userptr BO covering
  * [@ptr, @ptr + @len): a cached one when one covers the range, otherwise
- * a new one over the range rounded out to pages.  Use
+ * a new one over the range rounded out to pages (coherent: widened to
+ * also cover unreferenced cached BOs that overlap or touch it, which it
+ * replaces; creating a coherent userptr costs the same for any size).  Use
  * uptr_buf_handle() in commands, at offset uptr_buf_offset(buf, ptr).
  * Every get is balanced by one uptr_buf_put().
  *
@@ -317,6 +319,7 @@ struct uptr_cache_stats {
 	uint64_t bytes_cached;	/* bytes of the BOs the cache holds */
 	uint64_t entries;	/* BOs the cache holds (referenced or not) */
 	uint64_t budget;	/* the byte budget */
+	uint64_t merges;	/* cached BOs replaced by one covering them and a new range */
 };
 
 /*

@@ -7,7 +7,8 @@
  *    A coherent userptr stays correct as an address range whatever the
  *    process does to the memory (the kernel re-faults after munmap,
  *    MAP_FIXED, mremap...), so an indexed entry is never stale; it
- *    leaves the index only by the byte budget, a flush, or fork.
+ *    leaves the index only by the byte budget, a flush, a merge into a
+ *    new BO covering it, or fork.
  *  - Pinned userptrs are never indexed: nothing in uAPI 2 tells user
  *    space that the pages they pinned are no longer those mapped at the
  *    address (free() + malloc() at the same address, MAP_FIXED), so
@@ -243,6 +244,57 @@ static struct uptr_buf *__cache_shrink(struct uptr_cache *c, uint64_t budget)
 	return victims;
 }
 
+/*
+ * Merging: a coherent userptr costs the same to create whatever its size,
+ * so on a miss the new BO also covers the unreferenced cached BOs of the
+ * same key that overlap or touch [@start, @end), which are taken off the
+ * index and returned as a list (through lru_next) to be destroyed: one
+ * BO instead of several, and later lookups spanning them hit.  The union
+ * is bounded by MERGE_MAX_LEN and by a quarter of the budget; referenced
+ * BOs are never merged away.  Not done with PROBE, which would then
+ * check memory the caller did not ask about.
+ */
+#define MERGE_MAX_LEN	(64ull << 20)
+#define MERGE_MAX	8
+
+static struct uptr_buf *__cache_take_neighbours(struct uptr_cache *c, uint32_t key,
+						uintptr_t start, uintptr_t end,
+						uintptr_t *mstart, uintptr_t *mend)
+{
+	struct uptr_buf *cand[MERGE_MAX], *list = NULL;
+	uint64_t limit = c->budget / 4 < MERGE_MAX_LEN ? c->budget / 4 : MERGE_MAX_LEN;
+	uintptr_t s = start, e = end;
+	size_t pos = index_lower_bound(c, end + 1);
+	int n = 0, i;
+
+	while (pos-- > 0 && n < MERGE_MAX) {
+		struct uptr_buf *b = c->index[pos];
+		uintptr_t bs = b->start, be = b->start + b->len;
+
+		if (bs + c->max_len < start)
+			break;
+		if (be < start || b->refs || b->flags != key || entry_foreign(b))
+			continue;
+		if ((be > e ? be : e) - (bs < s ? bs : s) > limit)
+			continue;
+		if (bs < s)
+			s = bs;
+		if (be > e)
+			e = be;
+		cand[n++] = b;
+	}
+	for (i = 0; i < n; i++) {
+		lru_del(c, cand[i]);
+		index_remove(c, cand[i]);
+		cand[i]->lru_next = list;
+		list = cand[i];
+		c->st.merges++;
+	}
+	*mstart = s;
+	*mend = e;
+	return list;
+}
+
 /* Destroys and frees a list from __cache_shrink(); the first error. */
 static int destroy_list(struct uptr_buf *b)
 {
@@ -266,7 +318,8 @@ UPTR_EXPORT int uptr_buf_get(struct uptr_dev *dev, const void *ptr, size_t len,
 	struct uptr_cache *c = &dev->cache;
 	uintptr_t p = (uintptr_t)ptr, start, end, mask = dev->page_size - 1;
 	uint32_t key = flags & KEY_FLAGS;
-	struct uptr_buf *b;
+	struct uptr_buf *b, *merged = NULL;
+	uintptr_t mstart, mend;
 	int ret;
 
 	if (!len || (flags & ~KNOWN_FLAGS) || !bufp)
@@ -291,18 +344,32 @@ UPTR_EXPORT int uptr_buf_get(struct uptr_dev *dev, const void *ptr, size_t len,
 		}
 	}
 	c->st.misses++;
+	if (entry_cacheable(key) && !(flags & DRM_UPTR_USERPTR_PROBE))
+		merged = __cache_take_neighbours(c, key, start, end, &mstart, &mend);
 	pthread_mutex_unlock(&c->lock);
 
 	b = calloc(1, sizeof(*b));
-	if (!b)
+	if (!b) {
+		destroy_list(merged);
 		return -ENOMEM;
+	}
 	b->dev = dev;
-	b->start = start;
-	b->len = end - start;
 	b->flags = key;
 	b->refs = 1;
 	b->fork_gen = ulib_fork_gen;
-	ret = uptr_userptr_create(dev, (void *)start, b->len, flags, &b->handle);
+	ret = -ENOENT;
+	if (merged) {
+		b->start = mstart;
+		b->len = mend - mstart;
+		ret = uptr_userptr_create(dev, (void *)mstart, b->len, flags, &b->handle);
+		/* The neighbours are covered by the new BO, or given up. */
+		destroy_list(merged);
+	}
+	if (ret) {
+		b->start = start;
+		b->len = end - start;
+		ret = uptr_userptr_create(dev, (void *)start, b->len, flags, &b->handle);
+	}
 	if (ret) {
 		free(b);
 		return ret;
@@ -373,8 +440,8 @@ UPTR_EXPORT int64_t uptr_buf_offset(const struct uptr_buf *b, const void *ptr)
 	return (int64_t)(p - b->start);
 }
 
-/* The first version of struct uptr_cache_stats ends after @budget. */
-#define STATS_V1_SIZE	(offsetof(struct uptr_cache_stats, budget) + sizeof(uint64_t))
+/* The first version of struct uptr_cache_stats ends after @merges. */
+#define STATS_V1_SIZE	(offsetof(struct uptr_cache_stats, merges) + sizeof(uint64_t))
 
 UPTR_EXPORT int uptr_cache_stats(struct uptr_dev *dev,
 				 struct uptr_cache_stats *stats)
