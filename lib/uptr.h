@@ -283,9 +283,11 @@ static inline uint64_t uptr_fnv1a(const void *buf, size_t len)
  * fork: a userptr belongs to the mm that created it, and the child's
  * fd shares the parent's GEM handles.  In a child, the first cache call
  * forgets every inherited entry without destroying it (it is the
- * parent's BO): the child's cache starts empty.  A buf the child still
- * holds stays a valid handle, a job using it fails with -EFAULT, and its
- * put frees only memory.  A child should open its own device.
+ * parent's BO): the child's cache starts empty, its statistics at
+ * zero.  A buf the child still holds stays a valid handle, a job using
+ * it fails with -EFAULT, and its put frees only memory.  The cache's
+ * lock is held across fork() (pthread_atfork), so a child never
+ * inherits it locked.  A child should open its own device.
  *
  * Errors of uptr_buf_get(): -EINVAL for @len == 0, unknown @flags or a
  * NULL @bufp; -E2BIG when the range overflows; -ENOMEM; those of

@@ -200,7 +200,8 @@ static struct uptr_buf *index_lookup(struct uptr_cache *c, uintptr_t start,
  * In a forked child, the first cache call drops every inherited entry
  * from the index without destroying it: the handle is the parent's BO
  * (the DRM file is shared) and its userptr is the parent's mm.
- * Referenced entries are freed by their last put.
+ * Referenced entries are freed by their last put.  The statistics start
+ * from zero.
  */
 static void __cache_check_fork(struct uptr_cache *c)
 {
@@ -220,7 +221,8 @@ static void __cache_check_fork(struct uptr_cache *c)
 	}
 	c->count = 0;
 	c->max_len = 0;
-	c->st.bytes_cached = 0;
+	/* The child's statistics are its own, from zero. */
+	memset(&c->st, 0, sizeof(c->st));
 }
 
 /*
