@@ -111,41 +111,46 @@ static int open_node(const char *path, int *fdp, drmVersionPtr *vp)
  * what uptr's software device is; the glob of /dev/dri is the fallback
  * that finds it there.
  */
-static int find_node(char **pathp, int *fdp, drmVersionPtr *vp)
+/* Opens the first uptr node among @paths; its path (copied) or NULL. */
+static int try_nodes(char *const *paths, size_t n, char **pathp, int *fdp,
+		     drmVersionPtr *vp)
 {
-	drmDevicePtr devices[64];
-	glob_t g;
-	int n, i, ret = -ENODEV;
-	size_t j;
+	size_t i;
 
-	n = drmGetDevices2(0, devices, 64);
-	for (i = 0; i < n && ret; i++) {
-		if (!(devices[i]->available_nodes & (1 << DRM_NODE_RENDER)))
+	for (i = 0; i < n; i++) {
+		if (!paths[i] || open_node(paths[i], fdp, vp))
 			continue;
-		if (!open_node(devices[i]->nodes[DRM_NODE_RENDER], fdp, vp)) {
-			*pathp = strdup(devices[i]->nodes[DRM_NODE_RENDER]);
-			ret = 0;
-		}
-	}
-	if (n > 0)
-		drmFreeDevices(devices, n);
-	if (!ret)
-		return *pathp ? 0 : -ENOMEM;
-
-	if (glob("/dev/dri/renderD*", 0, NULL, &g))
-		return -ENODEV;
-	for (j = 0; j < g.gl_pathc && ret; j++) {
-		if (!open_node(g.gl_pathv[j], fdp, vp)) {
-			*pathp = strdup(g.gl_pathv[j]);
-			ret = 0;
-		}
-	}
-	globfree(&g);
-	if (!ret && !*pathp) {
+		*pathp = strdup(paths[i]);
+		if (*pathp)
+			return 0;
 		close(*fdp);
 		drmFreeVersion(*vp);
 		return -ENOMEM;
 	}
+	return -ENODEV;
+}
+
+static int find_node(char **pathp, int *fdp, drmVersionPtr *vp)
+{
+	drmDevicePtr devices[64];
+	char *render[64] = { NULL };
+	glob_t g;
+	int n, i, ret;
+
+	n = drmGetDevices2(0, devices, 64);
+	for (i = 0; i < n; i++)
+		render[i] = devices[i]->available_nodes & (1 << DRM_NODE_RENDER) ?
+			    devices[i]->nodes[DRM_NODE_RENDER] : NULL;
+	ret = try_nodes(render, n > 0 ? n : 0, pathp, fdp, vp);
+	if (n > 0)
+		drmFreeDevices(devices, n);
+	if (ret != -ENODEV)
+		return ret;
+
+	if (glob("/dev/dri/renderD*", 0, NULL, &g))
+		return -ENODEV;
+	ret = try_nodes(g.gl_pathv, g.gl_pathc, pathp, fdp, vp);
+	globfree(&g);
 	return ret;
 }
 
