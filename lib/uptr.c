@@ -105,13 +105,7 @@ static int open_node(const char *path, int *fdp, drmVersionPtr *vp)
 	return 0;
 }
 
-/*
- * The first uptr render node.  libdrm's drmGetDevices2() skips platform
- * devices that have no device-tree node (it needs OF_FULLNAME), which is
- * what uptr's software device is; the glob of /dev/dri is the fallback
- * that finds it there.
- */
-/* Opens the first uptr node among @paths; its path (copied) or NULL. */
+/* Opens the first uptr node among @paths and copies its path; 0 or -errno. */
 static int try_nodes(char *const *paths, size_t n, char **pathp, int *fdp,
 		     drmVersionPtr *vp)
 {
@@ -130,6 +124,12 @@ static int try_nodes(char *const *paths, size_t n, char **pathp, int *fdp,
 	return -ENODEV;
 }
 
+/*
+ * The first uptr render node, in libdrm's order (drmGetDevices2() lists
+ * uptr's platform device on 6.1 and 6.12).  libdrm skips a device whose
+ * bus it cannot parse (it returns only what it could describe), so the
+ * render nodes of /dev/dri are tried directly when it found none.
+ */
 static int find_node(char **pathp, int *fdp, drmVersionPtr *vp)
 {
 	drmDevicePtr devices[64];

@@ -56,9 +56,9 @@ struct uptr_dev;
 /*
  * Opens @path (e.g. "/dev/dri/renderD128"), or, when @path is NULL, the
  * first render node whose driver is "uptr" (enumerated with libdrm's
- * drmGetDevices2(); render nodes libdrm cannot describe, such as
- * platform devices without a device-tree node, are then looked for
- * directly in /dev/dri).  The fd is opened O_CLOEXEC.
+ * drmGetDevices2(); when it finds none, the render nodes of /dev/dri
+ * are tried directly, for buses libdrm cannot describe).  The fd is
+ * opened O_CLOEXEC.
  * Errors: -ENODEV when no uptr render node exists or @path is not one;
  * -ENOMEM; the errno of open(2) on @path.
  */
