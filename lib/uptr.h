@@ -266,9 +266,10 @@ static inline uint64_t uptr_fnv1a(const void *buf, size_t len)
  * Coherent BOs follow the process's page tables (the kernel re-faults
  * after munmap, MAP_FIXED, mremap...), so a cached coherent BO is
  * never stale as an address range: a job always sees the memory mapped
- * at that address now.  They leave the cache only when unreferenced and
- * the cache holds more than its byte budget (least recently used first;
- * see uptr_cache_set_budget()) or on uptr_cache_flush().
+ * at that address now.  They leave the cache only when unreferenced:
+ * when the cache holds more than its byte budget (least recently used
+ * first; see uptr_cache_set_budget()), when a neighbouring miss merges
+ * them into a new BO, or on uptr_cache_flush().
  *
  * Pinned BOs keep the pages they pinned, so a cached one would serve
  * stale pages after free() + malloc() (or munmap + mmap) at the same
