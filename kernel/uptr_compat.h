@@ -2,48 +2,25 @@
 /*
  * uptr: the differences between the kernels uptr builds for (Debian's
  * 6.1 and 6.12), kept in this one header so that the rest of the code
- * reads the same on both.  Each entry says which kernel changed what.
+ * reads the same on both.  Kbuild probes the kernel's headers for each
+ * feature (UPTR_HAVE_*) rather than comparing version numbers, which
+ * distribution kernels make unreliable.
  */
 #ifndef _UPTR_COMPAT_H_
 #define _UPTR_COMPAT_H_
 
 #include <linux/bug.h>
-#include <linux/dma-mapping.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/rwsem.h>
-#include <linux/version.h>
 
 /* 6.3 made vma->vm_flags read-only: writers go through vm_flags_set(). */
 static inline void uptr_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#ifdef UPTR_HAVE_VM_FLAGS_SET
 	vm_flags_set(vma, flags);
 #else
 	vma->vm_flags |= flags;
-#endif
-}
-
-/*
- * 6.11 made platform_driver.remove return void.  A remove callback is
- * declared "static uptr_remove_ret_t" and ends with "return UPTR_REMOVE_OK;".
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
-typedef void uptr_remove_ret_t;
-#define UPTR_REMOVE_OK
-#else
-typedef int uptr_remove_ret_t;
-#define UPTR_REMOVE_OK	0
-#endif
-
-/* 6.11 made dma_set_max_seg_size() return void: it cannot fail there. */
-static inline int uptr_dma_set_max_seg_size(struct device *dev, unsigned int size)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
-	dma_set_max_seg_size(dev, size);
-	return 0;
-#else
-	return dma_set_max_seg_size(dev, size);
 #endif
 }
 

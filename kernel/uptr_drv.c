@@ -109,6 +109,14 @@ static const struct drm_driver uptr_driver = {
 	.minor = UPTR_DRIVER_MINOR,
 };
 
+static void uptr_device_fini(void *data)
+{
+	struct uptr_device *udev = data;
+
+	drm_dev_unregister(&udev->drm);
+	uptr_userptr_mgr_fini(&udev->userptr_mgr);
+}
+
 static int uptr_probe(struct platform_device *pdev)
 {
 	struct uptr_device *udev;
@@ -121,10 +129,11 @@ static int uptr_probe(struct platform_device *pdev)
 	 * The engine takes segments of any length: say so, or the DMA layer
 	 * assumes 64 KiB and sg tables built with longer segments break the
 	 * device's declared limits (the DMA-API debug checks report it).
+	 * The setter returns an error on 6.1 and nothing on 6.12: read back.
 	 */
-	ret = uptr_dma_set_max_seg_size(&pdev->dev, UINT_MAX);
-	if (ret)
-		return ret;
+	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
+	if (dma_get_max_seg_size(&pdev->dev) != UINT_MAX)
+		return -EIO;
 
 	udev = devm_drm_dev_alloc(&pdev->dev, &uptr_driver, struct uptr_device, drm);
 	if (IS_ERR(udev))
@@ -135,23 +144,19 @@ static int uptr_probe(struct platform_device *pdev)
 	platform_set_drvdata(pdev, udev);
 
 	ret = drm_dev_register(&udev->drm, 0);
-	if (ret)
+	if (ret) {
 		uptr_userptr_mgr_fini(&udev->userptr_mgr);
-	return ret;
-}
-
-static uptr_remove_ret_t uptr_remove(struct platform_device *pdev)
-{
-	struct uptr_device *udev = platform_get_drvdata(pdev);
-
-	drm_dev_unregister(&udev->drm);
-	uptr_userptr_mgr_fini(&udev->userptr_mgr);
-	return UPTR_REMOVE_OK;
+		return ret;
+	}
+	/*
+	 * Undone when the driver detaches, before devm drops the DRM device:
+	 * no remove callback, whose type differs between 6.1 and 6.12.
+	 */
+	return devm_add_action_or_reset(&pdev->dev, uptr_device_fini, udev);
 }
 
 static struct platform_driver uptr_platform_driver = {
 	.probe = uptr_probe,
-	.remove = uptr_remove,
 	.driver = {
 		.name = UPTR_DRIVER_NAME,
 		/* The device lives as long as the module: no unbind under open files. */

@@ -100,13 +100,7 @@ static void coh_info(struct __test_metadata *_metadata, int fd, __u32 h,
  */
 static unsigned char *anon(size_t size)
 {
-	unsigned char *p = ut_alloc(size);
-
-	if (p && madvise(p, size, MADV_NOHUGEPAGE)) {
-		munmap(p, size);
-		return NULL;
-	}
-	return p;
+	return ut_alloc_small_pages(size);
 }
 
 /* The /proc/self/pagemap entry of @addr in @e; 0 or -errno. */
@@ -1057,6 +1051,7 @@ TEST_F(coherent, neighbours_thp)
 	long huge_kb;
 	__u32 u;
 
+	UT_NEED_THP();
 	ASSERT_NE(NULL, ref);
 	raw = mmap(NULL, 3 * HPAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1496,6 +1491,7 @@ TEST_F(coherent, thp_split)
 	long huge_kb;
 	__u32 u;
 
+	UT_NEED_THP();
 	ASSERT_NE(NULL, ref);
 	raw = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1569,6 +1565,7 @@ TEST_F(coherent, sg_segments)
 	EXPECT_GE((__u64)(n / 2), i.pages_resident);
 
 	/* Over two huge pages: each is one physically contiguous run. */
+	UT_NEED_THP();
 	raw = mmap(NULL, tsize + HPAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, raw);

@@ -301,13 +301,7 @@ static unsigned int touch_read(const unsigned char *p, size_t n, size_t page)
 /* Anonymous memory that stays in small pages (no THP, no khugepaged). */
 static void *small_pages(size_t size)
 {
-	void *p = ut_alloc(size);
-
-	if (p && madvise(p, size, MADV_NOHUGEPAGE)) {
-		munmap(p, size);
-		return NULL;
-	}
-	return p;
+	return ut_alloc_small_pages(size);
 }
 
 /* ---- fixture ---- */
@@ -1091,6 +1085,8 @@ TEST_F(coherent, thp_sg_segments)
 	struct drm_uptr_bo_info i;
 	__u32 u, d;
 
+	UT_NEED_THP();
+
 	ASSERT_LE(size, self->base.max_userptr);
 	p = thp_region(_metadata, size, 1101);
 	COHERENT(u, p, size, 0);
@@ -1137,6 +1133,8 @@ TEST_F(coherent, thp_split_mprotect)
 	struct drm_uptr_bo_info i0, i1;
 	struct drm_uptr_cmd cmds[2];
 	__u32 u, d;
+
+	UT_NEED_THP();
 
 	ASSERT_NE(NULL, ref);
 	ASSERT_LE(size, self->base.max_userptr);
@@ -1199,6 +1197,8 @@ TEST_F(coherent, thp_split_munmap)
 	struct drm_uptr_bo_info i0, i1;
 	struct drm_uptr_cmd cmds[2];
 	__u32 u, d;
+
+	UT_NEED_THP();
 
 	ASSERT_NE(NULL, ref);
 	ASSERT_LE(size, self->base.max_userptr);
@@ -1264,6 +1264,8 @@ TEST_F(coherent, thp_collapse)
 	int attempt, ret = 0;
 	__u64 pfn0;
 	__u32 u, d;
+
+	UT_NEED_THP();
 
 	ASSERT_NE(NULL, ref);
 	need_thp(_metadata);

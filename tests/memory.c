@@ -159,22 +159,10 @@ TEST_F(uptr, thp_sg_segments)
 	size_t size = 2 * HPAGE, npages = size / self->page;
 	struct drm_uptr_bo_info info;
 	unsigned char *raw, *p, *map = NULL;
-	char mode[128] = "";
 	long huge_kb;
 	__u32 u, d;
-	FILE *f;
 
-	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-	ASSERT_NE(NULL, f) {
-		TH_LOG("no transparent huge pages in this kernel");
-	}
-	ASSERT_NE(NULL, fgets(mode, sizeof(mode), f));
-	fclose(f);
-	ASSERT_TRUE(strstr(mode, "[always]") || strstr(mode, "[madvise]")) {
-		TH_LOG("transparent_hugepage/enabled is '%s': THP must be 'always' or 'madvise'",
-		       mode);
-	}
-
+	UT_NEED_THP();
 	raw = mmap(NULL, size + HPAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, raw);

@@ -34,6 +34,28 @@
 		return test_harness_run(argc, argv); \
 	}
 
+/*
+ * For a test that needs transparent huge pages: skips it, saying why, on
+ * a kernel built without them (PREEMPT_RT); fails it when the kernel has
+ * them but they are switched off.
+ */
+#define UT_NEED_THP() do {							\
+	char __mode[128] = "";							\
+	FILE *__f;								\
+										\
+	if (!ut_thp_built())							\
+		SKIP(return, "this kernel has no transparent huge pages "	\
+		     "(CONFIG_TRANSPARENT_HUGEPAGE is off, as PREEMPT_RT requires)"); \
+	__f = fopen(UT_THP_ENABLED, "r");					\
+	ASSERT_NE(NULL, __f);							\
+	ASSERT_NE(NULL, fgets(__mode, sizeof(__mode), __f));			\
+	fclose(__f);								\
+	ASSERT_TRUE(strstr(__mode, "[always]") || strstr(__mode, "[madvise]")) { \
+		TH_LOG("transparent_hugepage/enabled is '%s': THP must be 'always' or 'madvise'", \
+		       __mode);							\
+	}									\
+} while (0)
+
 static inline void ut_scale_test_timeouts(struct __fixture_metadata *fixtures,
 					  int scale)
 {

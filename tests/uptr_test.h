@@ -361,6 +361,33 @@ static inline long ut_find_not_dword(const void *buf, size_t len, __u32 v)
 	return -1;
 }
 
+#define UT_THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+/*
+ * Whether the kernel has transparent huge pages at all: a PREEMPT_RT
+ * kernel cannot (CONFIG_TRANSPARENT_HUGEPAGE depends on !PREEMPT_RT), and
+ * there MADV_HUGEPAGE and MADV_NOHUGEPAGE fail with EINVAL.
+ */
+static inline bool ut_thp_built(void)
+{
+	return access(UT_THP_ENABLED, F_OK) == 0;
+}
+
+/*
+ * Anonymous memory that stays in small pages: no THP, no khugepaged
+ * (nothing to do for that on a kernel without THP).
+ */
+static inline void *ut_alloc_small_pages(size_t size)
+{
+	void *p = ut_alloc(size);
+
+	if (p && ut_thp_built() && madvise(p, size, MADV_NOHUGEPAGE)) {
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
 /*
  * How much slower than usual this kernel runs, from UPTR_TIME_SCALE (an
  * integer from 1 to 99, default 1; the debug tier sets 3).  Every

@@ -60,8 +60,9 @@ stage1() {
 	export PATH
 	mount -t devtmpfs devtmpfs /dev
 	# The initramfs has no /dev/console node, so the kernel could not
-	# give us stdio: take the console now that devtmpfs provides it.
-	exec </dev/console >/dev/console 2>&1
+	# give us stdio: take the program's terminal, ttyS0 (the kernel's
+	# console is ttyS1), now that devtmpfs provides it.
+	exec </dev/ttyS0 >/dev/ttyS0 2>&1
 	mount -t proc proc /proc
 	mount -t sysfs sysfs /sys
 	. /config.sh
@@ -79,6 +80,11 @@ stage1() {
 		{ say "FATAL: cannot mount the host root over 9p"; return 1; }
 	mount -t proc proc /newroot/proc
 	mount -t sysfs sysfs /newroot/sys
+	mount -t debugfs debugfs /newroot/sys/kernel/debug 2>/dev/null
+	# DMA-API debugging stops at its first report unless told not to.
+	if [ -e /newroot/sys/kernel/debug/dma-api/all_errors ]; then
+		echo 1 >/newroot/sys/kernel/debug/dma-api/all_errors
+	fi
 	mount -t devtmpfs devtmpfs /newroot/dev
 	mkdir -p /newroot/dev/pts /newroot/dev/shm
 	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /newroot/dev/pts
@@ -226,7 +232,7 @@ stage2() {
 		say "guest shell: the module is loaded; 'exit' powers the guest off"
 		# A session of its own with the console as controlling
 		# terminal, so that job control and ^C work.
-		$bb setsid -c "$@"
+		PS1='uptr-vm:\w# ' $bb setsid -c "$@"
 	else
 		"$@" </dev/null
 	fi

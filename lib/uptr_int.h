@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libuptr internals shared by its source files; never installed.
+ */
+#ifndef LIBUPTR_UPTR_INT_H
+#define LIBUPTR_UPTR_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "uptr.h"
+
+struct uptr_buf;
+
+/* The registration cache of one device; see uptr_cache.c. */
+struct uptr_cache {
+	pthread_mutex_t lock;
+	/* Entries sorted by start address; protected by @lock. */
+	struct uptr_buf **index;
+	size_t count, cap;
+	uint64_t max_len;	/* longest entry ever indexed: bounds a lookup */
+	/* Unreferenced indexed entries, least recently used first. */
+	struct uptr_buf *lru_head, *lru_tail;
+	uint64_t lru_bytes;	/* bytes of the entries on the LRU */
+	uint64_t budget;
+	unsigned long fork_gen;	/* ulib_fork_gen when the cache was last used */
+	struct uptr_cache_stats st;
+	/* protects the above */
+};
+
+struct uptr_dev {
+	int fd;
+	char *path;
+	char *drv_name, *drv_desc;
+	int drv_major, drv_minor, drv_patch;
+	uint64_t api_version, page_size, kinds, uflags, max_commands;
+	struct uptr_cache cache;
+	/* Link in the list of open devices (fork handlers); see uptr.c. */
+	struct uptr_dev *next, *prev;
+};
+
+/*
+ * Internal symbols are named ulib_: hidden (-fvisibility=hidden) and
+ * outside the version script's uptr_* pattern.
+ */
+
+/* Bumped in every forked child (pthread_atfork); read without a lock. */
+extern volatile unsigned long ulib_fork_gen;
+
+int ulib_ioctl(int fd, unsigned long request, void *arg);
+int ulib_cache_init(struct uptr_cache *c);
+void ulib_cache_fini(struct uptr_dev *dev);
+
+#endif /* LIBUPTR_UPTR_INT_H */
