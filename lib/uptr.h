@@ -274,7 +274,7 @@ static inline uint64_t uptr_fnv1a(const void *buf, size_t len)
  * Pinned BOs keep the pages they pinned, so a cached one would serve
  * stale pages after free() + malloc() (or munmap + mmap) at the same
  * address.  Until the kernel reports staleness (NOTIFY and the
- * generation page, not in uAPI version 2), pinned requests BYPASS the
+ * generation page, not in the uAPI yet), pinned requests BYPASS the
  * cache: uptr_buf_get() creates a BO, the last uptr_buf_put() destroys
  * it, and they count as misses.  When the generation page lands, pinned
  * entries will be created with NOTIFY and stay cached; a lookup will

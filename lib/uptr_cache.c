@@ -9,7 +9,7 @@
  *    MAP_FIXED, mremap...), so an indexed entry is never stale; it
  *    leaves the index only by the byte budget, a flush, a merge into a
  *    new BO covering it, or fork.
- *  - Pinned userptrs are never indexed: nothing in uAPI 2 tells user
+ *  - Pinned userptrs are never indexed: nothing in the uAPI yet tells user
  *    space that the pages they pinned are no longer those mapped at the
  *    address (free() + malloc() at the same address, MAP_FIXED), so
  *    serving one from the cache could hand back stale pages.  See

@@ -758,7 +758,7 @@ static int cmd_bench(int argc, char **argv)
 			       bc[i].size / 1024, bc[i].flags ? "pinned" : "coherent",
 			       bc[i].us, bc[i + 1].us, bc[i].us / bc[i + 1].us,
 			       bc[i + 1].hits, bc[i + 1].misses);
-		printf("\nPinned requests bypass the cache (uAPI 2 cannot report stale pins),\n"
+		printf("\nPinned requests bypass the cache (the uAPI cannot report stale pins yet),\n"
 		       "so pinned (b) creates and destroys a userptr per iteration too.\n\n");
 		printf("cache hit (uptr_buf_get + put, 4 KiB):  %8.0f ns\n", hit_ns);
 		printf("uncached coherent create + destroy:     %8.0f ns  (hit = %.1f%%)\n",
