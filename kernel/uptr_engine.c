@@ -240,14 +240,20 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 			break;
 		uptr_engine_unlock(dup, sup);
 
-		/* The replayable fault: no lock held, the job's BOs referenced. */
-		ret = uptr_cursor_fault(invalid);
-		if (ret)
-			return ret;
+		/*
+		 * The deadline is checked here, after a failed check and
+		 * before the next replay, never after a replay: every replay
+		 * that succeeds gets one more check of the page it made valid.
+		 */
 		if (!timeout)
 			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 		else if (time_after(jiffies, timeout))
 			return -EAGAIN;
+
+		/* The replayable fault: no lock held, the job's BOs referenced. */
+		ret = uptr_cursor_fault(invalid);
+		if (ret)
+			return ret;
 		ret = uptr_engine_yield();
 		if (ret)
 			return ret;
