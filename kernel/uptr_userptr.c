@@ -713,7 +713,10 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		/* Bounded in time, not in rounds, as hmm_range_fault() users are. */
+		/*
+		 * Bounded in time, not in rounds, as hmm_range_fault() users
+		 * are: the whole fault, userfaultfd rounds included.
+		 */
 		if (time_after(jiffies, timeout))
 			return -EAGAIN;
 
@@ -725,9 +728,13 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			ret = uptr_userptr_fixup(up, range.start, range.end, write);
 			if (ret)
 				return ret;
+			/*
+			 * The deadline stands: the handler's time counts.  A
+			 * handler that fills the range while another thread
+			 * zaps it again would otherwise keep this loop, and
+			 * the job, going forever.
+			 */
 			fixed_up = true;
-			/* The handler took its time; the range did not change. */
-			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 			continue;
 		}
 		ret = hmm_range_fault(&range);
