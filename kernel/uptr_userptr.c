@@ -7,6 +7,7 @@
 #include <linux/hmm.h>
 #include <linux/hugetlb.h>
 #include <linux/lockdep.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
@@ -265,6 +266,26 @@ int uptr_userptr_check_range(u64 user_ptr, u64 user_size)
 	return 0;
 }
 
+/*
+ * Whether @vma may back a userptr: ordinary memory the kernel reaches
+ * through struct page and its direct map.  Not VM_IO, VM_PFNMAP or
+ * VM_MIXEDMAP (pages without a struct page, or with one nobody may use),
+ * not the driver's own buffer objects, and not memfd_secret(2) memory,
+ * whose pages are removed from the direct map: kmap_local_page() of one
+ * would oops.  GUP refuses secretmem itself, but 6.1's hmm_range_fault()
+ * does not.  vma_is_secretmem() and secretmem_aops are not exported to
+ * modules (6.1 to 6.12); the filesystem magic of the file says the same.
+ * Context: mmap lock held.
+ */
+static bool uptr_vma_ok(struct vm_area_struct *vma, const struct uptr_userptr_ops *ops)
+{
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP))
+		return false;
+	if (vma->vm_file && file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC)
+		return false;
+	return !(ops && ops->vma_is_device && ops->vma_is_device(vma));
+}
+
 /**
  * uptr_userptr_probe() - check that a range is backed by ordinary memory
  * @start: first address, checked by uptr_userptr_check_range()
@@ -274,8 +295,8 @@ int uptr_userptr_check_range(u64 user_ptr, u64 user_size)
  *
  * Every page of the range must be mapped right now, readable (and
  * writable unless %UPTR_USERPTR_READ_ONLY), by a mapping that is not
- * %VM_IO, %VM_PFNMAP or %VM_MIXEDMAP and not one of the driver's own
- * buffer objects.  Context: process context of the creating process;
+ * %VM_IO, %VM_PFNMAP or %VM_MIXEDMAP, not memfd_secret(2) memory and not
+ * one of the driver's own buffer objects.  Context: process context of the creating process;
  * takes the mmap lock for read.
  *
  * Return: 0 if so, -EFAULT if not, -EINTR on a fatal signal.
@@ -295,9 +316,7 @@ int uptr_userptr_probe(unsigned long start, unsigned long size,
 		return -EINTR;
 	while (addr < end) {
 		vma = vma_lookup(mm, addr);
-		if (!vma || (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
-		    (vma->vm_flags & need) != need ||
-		    (ops && ops->vma_is_device && ops->vma_is_device(vma))) {
+		if (!vma || !uptr_vma_ok(vma, ops) || (vma->vm_flags & need) != need) {
 			ret = -EFAULT;
 			break;
 		}
@@ -355,7 +374,9 @@ static void uptr_userptr_uncharge(struct mm_struct *mm, unsigned long npages)
  * writeback may clean such a page and release its buffers while the
  * device keeps writing it, and unpinning then dirties a page it no longer
  * expects.  A read-write pinned userptr may cover shared mappings of
- * shmem and hugetlbfs only; private mappings get anonymous copies.
+ * shmem and hugetlbfs only; private mappings get anonymous copies.  Any
+ * pinned userptr is refused the mappings a coherent one is
+ * (uptr_vma_ok()); GUP refuses most of them itself, not the driver's.
  */
 static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
 {
@@ -363,11 +384,15 @@ static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
 	struct vm_area_struct *vma;
 	int ret = 0;
 
-	if (up->flags & UPTR_USERPTR_READ_ONLY)
-		return 0;
 	if (mmap_read_lock_killable(up->mm))
 		return -EINTR;
 	for_each_vma_range(vmi, vma, up->start + (up->npages << PAGE_SHIFT)) {
+		if (!uptr_vma_ok(vma, up->mgr->ops)) {
+			ret = -EFAULT;
+			break;
+		}
+		if (up->flags & UPTR_USERPTR_READ_ONLY)
+			continue;
 		if ((vma->vm_flags & VM_SHARED) && vma->vm_file &&
 		    !shmem_mapping(vma->vm_file->f_mapping) &&
 		    !is_vm_hugetlb_page(vma)) {
@@ -644,18 +669,28 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 	return 0;
 }
 
-/* Whether a VMA of [start, end) has userfaultfd armed.  mmap lock held. */
-static bool uptr_userptr_uffd_armed(struct mm_struct *mm, unsigned long start,
-				    unsigned long end)
+/*
+ * Checks the VMAs of [start, end) before hmm_range_fault() walks them:
+ * -EFAULT if one may not back a userptr (uptr_vma_ok()), else 0 with
+ * *@uffd telling whether one has userfaultfd armed.  Holes are left to
+ * hmm_range_fault().  The mmap lock is held, so what hmm_range_fault()
+ * then finds is what was checked.
+ */
+static int uptr_userptr_check_vmas(struct uptr_userptr *up, unsigned long start,
+				   unsigned long end, bool *uffd)
 {
-	VMA_ITERATOR(vmi, mm, start);
+	VMA_ITERATOR(vmi, up->mm, start);
 	struct vm_area_struct *vma;
 
-	uptr_mmap_assert_locked(mm);
-	for_each_vma_range(vmi, vma, end)
+	uptr_mmap_assert_locked(up->mm);
+	*uffd = false;
+	for_each_vma_range(vmi, vma, end) {
+		if (!uptr_vma_ok(vma, up->mgr->ops))
+			return -EFAULT;
 		if (userfaultfd_armed(vma))
-			return true;
-	return false;
+			*uffd = true;
+	}
+	return 0;
 }
 
 /*
@@ -693,7 +728,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	};
 	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct uptr_chunk *chunk;
-	bool fixed_up = false;
+	bool fixed_up = false, uffd;
 	int ret;
 
 	/* Only the span of pages not valid yet: a hint, rechecked under the lock. */
@@ -723,7 +758,12 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		range.notifier_seq = mmu_interval_read_begin(&up->notifier);
 		if (mmap_read_lock_killable(up->mm))
 			return -EINTR;
-		if (!fixed_up && uptr_userptr_uffd_armed(up->mm, range.start, range.end)) {
+		ret = uptr_userptr_check_vmas(up, range.start, range.end, &uffd);
+		if (ret) {
+			mmap_read_unlock(up->mm);
+			return ret;
+		}
+		if (!fixed_up && uffd) {
 			mmap_read_unlock(up->mm);
 			ret = uptr_userptr_fixup(up, range.start, range.end, write);
 			if (ret)
