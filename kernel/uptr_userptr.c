@@ -492,6 +492,25 @@ static enum dma_data_direction uptr_entry_dma_dir(unsigned long entry)
 }
 
 /*
+ * Invalidates entry @i of @chunk without touching its page: unmaps its
+ * DMA address and clears it.  For an entry whose page may be gone
+ * already (a bug: see __uptr_userptr_store()), where __uptr_entry_drop()
+ * would dirty freed memory.
+ */
+static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				unsigned long i)
+{
+	unsigned long entry = chunk->entries[i];
+
+	lockdep_assert_held(&up->lock);
+
+	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
+			     uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
+	WRITE_ONCE(chunk->entries[i], 0);
+	up->resident--;
+}
+
+/*
  * Drops entry @i of @chunk.  Runs before the CPU mapping of the page goes
  * away (from the notifier, or at fini while the entry is still valid), so
  * the page is alive and its mapping stable, as in zap_pte_range(), and a
@@ -508,10 +527,7 @@ static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
 
 	if (entry & UPTR_ENTRY_DIRTY)
 		set_page_dirty(uptr_entry_page(entry));
-	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
-			     uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
-	WRITE_ONCE(chunk->entries[i], 0);
-	up->resident--;
+	__uptr_entry_forget(up, chunk, i);
 }
 
 /* Drops the valid entries of pages [idx, end) of @chunk. */
@@ -532,9 +548,9 @@ static void __uptr_chunk_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
  * Drops the cached pages [first, last) of a coherent userptr, one chunk
  * per hold of its lock, so that a device access waits at most for one
  * chunk; @can_sleep lets it yield between chunks.  Only chunks that
- * exist are visited.  Entries not dropped yet may still be used by the
- * device meanwhile: their pages stay alive until the caller (the
- * notifier) returns.
+ * exist are visited, and only while pages are resident.  Entries not
+ * dropped yet may still be used by the device meanwhile: their pages
+ * stay alive until the caller (the notifier) returns.
  */
 static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			      unsigned long last, bool can_sleep)
@@ -547,11 +563,20 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 	xa_for_each_range(&up->chunks, ci, chunk, first >> UPTR_CHUNK_SHIFT,
 			  (last - 1) >> UPTR_CHUNK_SHIFT) {
 		unsigned long cstart = ci << UPTR_CHUNK_SHIFT;
+		bool done;
 
 		uptr_userptr_notifier_lock(up);
 		__uptr_chunk_drop(up, chunk, max(first, cstart),
 				  min(last, cstart + UPTR_CHUNK_PAGES));
+		/*
+		 * Nothing resident, nothing left to drop: the notifier has
+		 * moved the sequence on, so no fault that began before can
+		 * store any more.
+		 */
+		done = !up->resident;
 		uptr_userptr_notifier_unlock(up);
+		if (done)
+			break;
 		if (can_sleep)
 			cond_resched();
 	}
@@ -644,7 +669,8 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 			 * device writes this time.
 			 */
 			if (WARN_ON_ONCE(uptr_entry_page(old) != page)) {
-				__uptr_entry_drop(up, chunk, i);
+				/* The old page may be freed: do not dirty it. */
+				__uptr_entry_forget(up, chunk, i);
 				old = 0;
 			} else if ((old & UPTR_ENTRY_WRITABLE) ||
 				   !(entry & UPTR_ENTRY_WRITABLE)) {
