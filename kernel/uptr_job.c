@@ -218,8 +218,6 @@ static int uptr_job_add_cmd(struct uptr_job *job, struct drm_file *file,
 	cmd->size = c->size;
 	cmd->dst_len = dst_len;
 	cmd->value = lower_32_bits(c->value);
-	if (uptr_bo_is_coherent(cmd->dst) || (cmd->src && uptr_bo_is_coherent(cmd->src)))
-		job->coherent = true;
 	return 0;
 }
 
