@@ -274,7 +274,9 @@ struct drm_uptr_cmd {
  * flags, a zero @size in a command, a member an op does not use being
  * non-zero, a FILL or STORE_DWORD @value above 32 bits, a misaligned
  * offset or size, an offset + size overflowing or beyond the end of its
- * BO, or overlapping COPY ranges; -EFAULT when @commands cannot be read,
+ * BO, overlapping COPY ranges in one BO, or a COPY between two coherent
+ * userptrs whose user address ranges overlap; -EFAULT when @commands
+ * cannot be read,
  * or when a userptr BO is used from a process other than its creator;
  * -ENOENT for an unknown handle; -EACCES for a command writing to a
  * READ_ONLY userptr; -EFAULT when a command touches a page of a
