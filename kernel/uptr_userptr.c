@@ -76,7 +76,14 @@
  * Either way uptr_userptr_fini() gives everything back.  The caller must
  * refuse to use a userptr from an mm other than &uptr_userptr.mm.
  *
- * Example, the submit path and the fault path of a driver::
+ * See DOC: Examples for the submit path and the fault path of a driver.
+ */
+
+/**
+ * DOC: Examples
+ *
+ * A device that reaches memory through the CPU, as uptr's engine does
+ * (&uptr_userptr_mgr.dma_attrs %DMA_ATTR_SKIP_CPU_SYNC)::
  *
  *	// submit: fault everything in once; refuse work that cannot run
  *	ret = uptr_userptr_fault(up, first, count, write);
@@ -97,6 +104,37 @@
  *	}
  *	access_one_page(page);	// kmap_local_page(), no sleeping
  *	uptr_userptr_notifier_unlock(up);
+ *
+ * A device that does real DMA (&uptr_userptr_mgr.dma_attrs 0) has the
+ * same shape with DMA addresses: it programs one page (or a small
+ * bounded batch) inside the critical section and waits for that
+ * transfer there, without sleeping.  The pages stay mapped while the CPU
+ * writes them, so without %DMA_ATTR_SKIP_CPU_SYNC it syncs around each
+ * transfer::
+ *
+ *	// submit: as above, uptr_userptr_fault(), then publish the work
+ *
+ *	// execution, for each page idx the work touches
+ *	for (;;) {
+ *		uptr_userptr_notifier_lock(up);
+ *		if (__uptr_userptr_dma_addr(up, idx, write, &addr, &rw))
+ *			break;
+ *		uptr_userptr_notifier_unlock(up);
+ *		ret = uptr_userptr_replay(up, idx, left, write);
+ *		if (ret)
+ *			return ret;	// the work stops at this page
+ *	}
+ *	dir = rw ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+ *	dma_sync_single_for_device(dev, addr, PAGE_SIZE, dir);
+ *	dma_one_page_and_poll(addr);		// bounded, no sleeping
+ *	if (write)
+ *		dma_sync_single_for_cpu(dev, addr, PAGE_SIZE, dir);
+ *	uptr_userptr_notifier_unlock(up);
+ *
+ * The address is valid only until the lock is released: the invalidate
+ * callback unmaps it under the same lock.  A device that keeps DMA
+ * addresses in its own page tables past the critical section needs the
+ * callback to zap them first; the core has no hook for that yet.
  */
 
 /**
@@ -224,12 +262,22 @@ static inline bool uptr_entry_ok(unsigned long entry, bool write)
  * @mgr: the manager, embedded in the driver's device
  * @dma_dev: device to DMA-map pages for
  * @ops: the driver's callbacks, kept for the manager's life
+ * @dma_attrs: DMA_ATTR_* for every map and unmap of the userptrs' pages,
+ *	pinned (the sg table) and coherent (each cached page) alike
+ *
+ * A device that does real DMA passes 0 (or what its platform needs), and
+ * syncs the pages around each use of them: they stay mapped while the
+ * CPU writes them.  One that reaches memory through the CPU passes
+ * %DMA_ATTR_SKIP_CPU_SYNC.
+ *
+ * Context: process context.
  */
 void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
-			   const struct uptr_userptr_ops *ops)
+			   const struct uptr_userptr_ops *ops, unsigned long dma_attrs)
 {
 	mgr->dma_dev = dma_dev;
 	mgr->ops = ops;
+	mgr->dma_attrs = dma_attrs;
 }
 
 /**
@@ -325,14 +373,6 @@ int uptr_userptr_probe(unsigned long start, unsigned long size,
 	mmap_read_unlock(mm);
 	return ret;
 }
-
-/*
- * The pages stay DMA-mapped while the CPU and the engine, which is the CPU
- * too, use them: no bounce-buffer copy or cache maintenance may run at map
- * or unmap time, or it would overwrite what was written since.  A device
- * that does real DMA syncs around each job instead.
- */
-#define UPTR_DMA_ATTRS	DMA_ATTR_SKIP_CPU_SYNC
 
 static enum dma_data_direction uptr_userptr_dma_dir(const struct uptr_userptr *up)
 {
@@ -461,7 +501,7 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 		goto err_unpin;
 
 	ret = dma_map_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
-			      UPTR_DMA_ATTRS);
+			      up->mgr->dma_attrs);
 	if (ret)
 		goto err_free_sgt;
 
@@ -505,7 +545,7 @@ static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chun
 	lockdep_assert_held(&up->lock);
 
 	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
-			     uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
+			     uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
 	WRITE_ONCE(chunk->entries[i], 0);
 	up->resident--;
 }
@@ -678,12 +718,12 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 			}
 		}
 		dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE,
-					 uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
+					 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
 		if (dma_mapping_error(dev, dma))
 			return -ENOMEM;
 		if (old) {
 			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
-					     uptr_entry_dma_dir(old), UPTR_DMA_ATTRS);
+					     uptr_entry_dma_dir(old), up->mgr->dma_attrs);
 			entry |= old & UPTR_ENTRY_DIRTY;
 		} else {
 			up->resident++;
@@ -938,6 +978,34 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 	return ret;
 }
 
+/*
+ * The entry of page @idx if it is valid (writable, for @write), marked
+ * written for @write; 0 if not.  Its chunk and index in *@chunkp, *@ip.
+ */
+static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long idx,
+					  bool write, struct uptr_chunk **chunkp,
+					  unsigned long *ip)
+{
+	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
+	struct uptr_chunk *chunk;
+
+	lockdep_assert_held(&up->lock);
+
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages))
+		return 0;
+	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+	if (!chunk)
+		return 0;
+	entry = chunk->entries[i];
+	if (!uptr_entry_ok(entry, write))
+		return 0;
+	if (write && !(entry & UPTR_ENTRY_DIRTY))
+		WRITE_ONCE(chunk->entries[i], entry | UPTR_ENTRY_DIRTY);
+	*chunkp = chunk;
+	*ip = i;
+	return entry;
+}
+
 /**
  * __uptr_userptr_page() - a valid page of a coherent userptr, for the device
  * @up: a coherent userptr
@@ -945,8 +1013,9 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
  * @write: the device will write the page
  *
  * The check a device access makes as the last step before it touches
- * the page.  For @write, the page is marked written, so that it is marked
- * dirty before the CPU mapping lets it go.
+ * the page through the CPU (kmap_local_page()).  For @write, the page is
+ * marked written, so that it is marked dirty before the CPU mapping lets
+ * it go.
  *
  * Context: the userptr's lock held (uptr_userptr_notifier_lock()); the
  * page stays valid and alive until it is released.
@@ -957,20 +1026,50 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
 				 bool write)
 {
-	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
 	struct uptr_chunk *chunk;
+	unsigned long i;
 
-	lockdep_assert_held(&up->lock);
+	return uptr_entry_page(__uptr_userptr_entry(up, idx, write, &chunk, &i));
+}
 
-	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-	if (!chunk)
-		return NULL;
-	entry = chunk->entries[i];
-	if (!uptr_entry_ok(entry, write))
-		return NULL;
-	if (write && !(entry & UPTR_ENTRY_DIRTY))
-		WRITE_ONCE(chunk->entries[i], entry | UPTR_ENTRY_DIRTY);
-	return uptr_entry_page(entry);
+/**
+ * __uptr_userptr_dma_addr() - DMA address of a valid page of a coherent userptr
+ * @up: a coherent userptr
+ * @idx: page index, below &uptr_userptr.npages
+ * @write: the device will write the page
+ * @addr: set to the page's DMA address for &uptr_userptr_mgr.dma_dev
+ * @writable: if not NULL, set to whether the page is mapped for device
+ *	writes (%DMA_BIDIRECTIONAL) rather than only for reads
+ *	(%DMA_TO_DEVICE); always true when @write succeeds
+ *
+ * What a device that does real DMA programs into its translations, as
+ * drm_gpusvm exposes its DMA addresses: the check a device mapping makes
+ * as the last step before it is committed.  For @write, the page is
+ * marked written, as by __uptr_userptr_page().  The address stays valid
+ * until the lock is released, and no longer: the invalidate callback
+ * unmaps it under the same lock, so the device's use of it must be over
+ * by then (see DOC: Examples).
+ *
+ * Context: the userptr's lock held (uptr_userptr_notifier_lock()); call
+ * with it held, the address is valid until it is released.
+ *
+ * Return: true with *@addr (and *@writable) set, or false if the page is
+ * not valid (or not writable, for @write): the caller releases the lock
+ * and faults it in again (uptr_userptr_replay()).
+ */
+bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool write,
+			     dma_addr_t *addr, bool *writable)
+{
+	struct uptr_chunk *chunk;
+	unsigned long i, entry;
+
+	entry = __uptr_userptr_entry(up, idx, write, &chunk, &i);
+	if (!entry)
+		return false;
+	*addr = chunk->dma[i];
+	if (writable)
+		*writable = entry & UPTR_ENTRY_WRITABLE;
+	return true;
 }
 
 /* Runs of virtually and physically contiguous pages in the cache. */
@@ -1101,7 +1200,7 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		xa_destroy(&up->chunks);
 	} else {
 		dma_unmap_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
-				  UPTR_DMA_ATTRS);
+				  up->mgr->dma_attrs);
 		sg_free_table(&up->sgt);
 		unpin_user_pages_dirty_lock(up->pages, up->npages,
 					    !(up->flags & UPTR_USERPTR_READ_ONLY));

@@ -51,6 +51,11 @@ struct uptr_userptr_mgr {
 	struct device *dma_dev;
 	/** @ops: the driver's callbacks */
 	const struct uptr_userptr_ops *ops;
+	/**
+	 * @dma_attrs: DMA_ATTR_* the driver chose, for every map and unmap
+	 * of the userptrs' pages
+	 */
+	unsigned long dma_attrs;
 };
 
 /**
@@ -118,7 +123,7 @@ struct uptr_userptr_stats {
 };
 
 void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
-			   const struct uptr_userptr_ops *ops);
+			   const struct uptr_userptr_ops *ops, unsigned long dma_attrs);
 void uptr_userptr_mgr_fini(struct uptr_userptr_mgr *mgr);
 
 int uptr_userptr_check_range(u64 user_ptr, u64 user_size);
@@ -135,6 +140,8 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 			unsigned long count, bool write);
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
 				 bool write);
+bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool write,
+			     dma_addr_t *addr, bool *writable);
 void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st);
 
 /**
