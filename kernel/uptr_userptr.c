@@ -171,11 +171,16 @@
  * access, one store of UPTR_FAULT_PAGES pages or one chunk walked by
  * another path, and then drops that chunk's valid entries: its worst case
  * is the pages cached in the range plus one such critical section per
- * chunk, whatever device work is running.  It never waits for device
- * work to complete, takes no other lock of the driver, allocates nothing
- * and does not sleep, so it behaves the same when the range is not
- * blockable (the OOM reaper), only without yielding between chunks: it
- * spins for those short whiles and always succeeds.
+ * chunk, whatever device work is running.  That critical section may
+ * itself be waiting: the engine, copying between two userptrs, holds A's
+ * lock while it spins on B's, so an invalidation of A waits for B's
+ * holder too.  The chain is one link long (a second lock is only ever
+ * taken nested in a first, in address order, and nothing nests in the
+ * second) and every section in it is bounded, so the wait stays bounded.
+ * The callback never waits for device work to complete, takes no other
+ * lock of the driver and does not sleep, so it behaves the same when the
+ * range is not blockable (the OOM reaper), only without yielding between
+ * chunks: it spins for those short whiles and always succeeds.
  * The device, in turn, finds a page the callback dropped invalid and
  * faults it in again (uptr_userptr_replay()) outside the lock, with the
  * mmap lock for read and no lock of this file held; like a CPU fault, it
@@ -200,17 +205,23 @@
  * relies on the notifier.  Chunks are never freed before
  * uptr_userptr_fini(), so a chunk pointer from the xarray needs no lock.
  *
- * The lock is taken in reclaim, so nothing may allocate memory that can
- * recurse into reclaim while holding it; lockdep is taught so when each
- * userptr is created.  The driver's reservation locks and the mmap lock
- * are never taken under it.
+ * What may run under the lock: nothing that sleeps, and no allocation
+ * that can recurse into reclaim (GFP_KERNEL): the lock is taken in
+ * reclaim, and lockdep is taught so when each userptr is created.  It is
+ * not innermost: the DMA layer may take its own locks and allocate with
+ * GFP_ATOMIC under it (IOMMU page tables, swiotlb, DMA-API debug), and
+ * set_page_dirty() takes the page's mapping locks (the i_pages lock,
+ * private_lock, the inode's i_lock, the writeback list lock, memcg
+ * locks); a second userptr's lock nests in it, as above.  None of them is
+ * held while taking a userptr's lock.  The driver's reservation locks and
+ * the mmap lock are never taken under it.
  *
  * A pinned &struct uptr_userptr is immutable between uptr_userptr_init()
  * and uptr_userptr_fini(): readers need no lock, only a reference on the
  * embedding object.
  *
- * uptr_userptr_probe() and uptr_userptr_fault() take the mmap lock of the
- * mm for read; uptr_userptr_init() lets pin_user_pages_fast() or the
+ * uptr_userptr_probe(), uptr_userptr_fault() and uptr_userptr_replay()
+ * take the mmap lock of the mm for read; uptr_userptr_init() lets pin_user_pages_fast() or the
  * notifier registration take it.  None may be called with it held.
  */
 
@@ -627,7 +638,7 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
  * whatever changes the mapping (munmap, reclaim, writeback, migration,
  * the OOM reaper, exit...), with the mmap lock possibly held for write:
  * it finishes the job itself, synchronously, and waits for nothing but
- * the userptr's lock, which is held for one page access at a time.  So
+ * the userptr's lock, whose every hold is short and bounded.  So
  * it never fails, blockable or not.
  */
 static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,

@@ -87,8 +87,9 @@ struct uptr_userptr {
 	/**
 	 * @lock: coherent: protects the entries of @chunks, the counters
 	 * below and the notifier sequence checks; held around each device
-	 * access of one page and by the invalidate callback, never longer
-	 * than one page access or one chunk of entries
+	 * access of one page, by the fault path to store (and DMA-map) at
+	 * most UPTR_FAULT_PAGES pages, and by the invalidate callback and
+	 * the statistics and release walks for one chunk of entries
 	 */
 	spinlock_t lock;
 	/**
@@ -151,10 +152,13 @@ void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st);
  * While it is held, the page cache of @up does not change: a valid page
  * stays valid and alive, because the invalidate callback takes it
  * before it lets the CPU mapping go.  Hold it only around one page
- * access: the invalidate callback, in reclaim or in the OOM reaper,
- * spins on it.  Nothing that sleeps or allocates memory may run under
- * it; a second userptr's lock nests inside it only through
- * uptr_userptr_notifier_lock_nested(), in address order.
+ * access (or a small bounded batch): the invalidate callback, in reclaim
+ * or in the OOM reaper, spins on it.  Nothing that sleeps may run under
+ * it, and no GFP_KERNEL allocation; the DMA layer's locks (and its
+ * GFP_ATOMIC allocations) and the page-dirtying locks of
+ * set_page_dirty() nest inside it (see DOC: Locking), and a second
+ * userptr's lock only through uptr_userptr_notifier_lock_nested(), in
+ * address order.
  *
  * Context: any context that may take a spinlock.
  */
