@@ -140,7 +140,15 @@ static int uptr_probe(struct platform_device *pdev)
 		return PTR_ERR(udev);
 
 	spin_lock_init(&udev->fence_lock);
-	uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops);
+	/*
+	 * The engine is the CPU: the pages stay DMA-mapped while the CPU and
+	 * the engine use them, and no bounce-buffer copy or cache
+	 * maintenance may run at map or unmap time, or it would overwrite
+	 * what was written since.  A device that does real DMA would pass 0
+	 * and sync around each job instead.
+	 */
+	uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops,
+			      DMA_ATTR_SKIP_CPU_SYNC);
 	platform_set_drvdata(pdev, udev);
 
 	ret = drm_dev_register(&udev->drm, 0);

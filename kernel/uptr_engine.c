@@ -46,7 +46,7 @@
 /**
  * struct uptr_cursor - a position in a BO
  * @bo: the BO
- * @sg: BO with an sg table: current segment; NULL for a coherent userptr
+ * @sg: BO with an sg table: current segment; unused for a coherent userptr
  * @off: bytes into @sg, or into the BO for a coherent userptr
  * @end: coherent userptr: end of the bytes the command touches in the BO
  * @write: the command writes through this cursor
@@ -84,10 +84,16 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
 	}
 }
 
+/* Whether the cursor is in a coherent userptr, by the BO's kind. */
+static bool uptr_cursor_coherent(const struct uptr_cursor *c)
+{
+	return uptr_bo_is_coherent(c->bo);
+}
+
 /* The coherent userptr under the cursor, or NULL. */
 static struct uptr_userptr *uptr_cursor_userptr(const struct uptr_cursor *c)
 {
-	return c && !c->sg ? &c->bo->userptr : NULL;
+	return c && uptr_cursor_coherent(c) ? &c->bo->userptr : NULL;
 }
 
 /* Bytes from the cursor that are contiguous in one page, at most @max. */
@@ -95,7 +101,7 @@ static u64 uptr_cursor_contig(const struct uptr_cursor *c, u64 max)
 {
 	if (!c)
 		return max;
-	if (!c->sg)
+	if (uptr_cursor_coherent(c))
 		return min(max, (u64)(PAGE_SIZE - offset_in_page(c->off)));
 	return min3(max, (u64)(PAGE_SIZE - offset_in_page(c->sg->offset + c->off)),
 		    (u64)c->sg->length - c->off);
@@ -117,7 +123,7 @@ static struct page *uptr_cursor_page(const struct uptr_cursor *c)
 /* Kernel address of the byte under the cursor in @page. */
 static void *uptr_cursor_kmap(const struct uptr_cursor *c, struct page *page)
 {
-	u64 pos = c->sg ? c->sg->offset + c->off : c->off;
+	u64 pos = uptr_cursor_coherent(c) ? c->off : c->sg->offset + c->off;
 
 	return kmap_local_page(page) + offset_in_page(pos);
 }
@@ -240,14 +246,20 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 			break;
 		uptr_engine_unlock(dup, sup);
 
-		/* The replayable fault: no lock held, the job's BOs referenced. */
-		ret = uptr_cursor_fault(invalid);
-		if (ret)
-			return ret;
+		/*
+		 * The deadline is checked here, after a failed check and
+		 * before the next replay, never after a replay: every replay
+		 * that succeeds gets one more check of the page it made valid.
+		 */
 		if (!timeout)
 			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 		else if (time_after(jiffies, timeout))
 			return -EAGAIN;
+
+		/* The replayable fault: no lock held, the job's BOs referenced. */
+		ret = uptr_cursor_fault(invalid);
+		if (ret)
+			return ret;
 		ret = uptr_engine_yield();
 		if (ret)
 			return ret;

@@ -166,6 +166,27 @@ static int uptr_cmd_check_mm(const struct uptr_bo *bo)
 	return 0;
 }
 
+/*
+ * Whether a COPY between two coherent userptrs of one process reads and
+ * writes the same user memory: the engine copies page by page with
+ * memcpy(), which overlapping bytes would corrupt, as for an overlap
+ * inside one BO.
+ */
+static bool uptr_cmd_user_overlap(const struct uptr_job_cmd *cmd,
+				  const struct drm_uptr_cmd *c)
+{
+	const struct uptr_userptr *d = &cmd->dst->userptr, *s = &cmd->src->userptr;
+	u64 dstart, sstart;
+
+	if (cmd->src == cmd->dst || !uptr_bo_is_coherent(cmd->dst) ||
+	    !uptr_bo_is_coherent(cmd->src) || d->mm != s->mm)
+		return false;
+	/* No overflow: both ranges lie inside the user address space. */
+	dstart = d->start + c->dst_offset;
+	sstart = s->start + c->src_offset;
+	return sstart < dstart + c->size && dstart < sstart + c->size;
+}
+
 static int uptr_job_add_cmd(struct uptr_job *job, struct drm_file *file,
 			    const struct drm_uptr_cmd *c, unsigned int idx)
 {
@@ -200,6 +221,11 @@ static int uptr_job_add_cmd(struct uptr_job *job, struct drm_file *file,
 		uptr_dbg(IOCTL, "cmd %u: overlapping copy\n", idx);
 		return -EINVAL;
 	}
+	if (c->op == DRM_UPTR_OP_COPY && uptr_cmd_user_overlap(cmd, c)) {
+		uptr_dbg(IOCTL, "cmd %u: copy between coherent userptrs over the same user memory\n",
+			 idx);
+		return -EINVAL;
+	}
 
 	ret = uptr_cmd_check_mm(cmd->dst);
 	if (!ret && cmd->src)
@@ -218,8 +244,6 @@ static int uptr_job_add_cmd(struct uptr_job *job, struct drm_file *file,
 	cmd->size = c->size;
 	cmd->dst_len = dst_len;
 	cmd->value = lower_32_bits(c->value);
-	if (uptr_bo_is_coherent(cmd->dst) || (cmd->src && uptr_bo_is_coherent(cmd->src)))
-		job->coherent = true;
 	return 0;
 }
 

@@ -63,8 +63,6 @@ struct uptr_job {
 	bool *bo_writes;
 	/** @nr_bos: number of @bos */
 	unsigned int nr_bos;
-	/** @coherent: whether a command uses a coherent userptr */
-	bool coherent;
 };
 
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file);

@@ -7,6 +7,7 @@
 #include <linux/hmm.h>
 #include <linux/hugetlb.h>
 #include <linux/lockdep.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
@@ -75,7 +76,14 @@
  * Either way uptr_userptr_fini() gives everything back.  The caller must
  * refuse to use a userptr from an mm other than &uptr_userptr.mm.
  *
- * Example, the submit path and the fault path of a driver::
+ * See DOC: Examples for the submit path and the fault path of a driver.
+ */
+
+/**
+ * DOC: Examples
+ *
+ * A device that reaches memory through the CPU, as uptr's engine does
+ * (&uptr_userptr_mgr.dma_attrs %DMA_ATTR_SKIP_CPU_SYNC)::
  *
  *	// submit: fault everything in once; refuse work that cannot run
  *	ret = uptr_userptr_fault(up, first, count, write);
@@ -96,6 +104,37 @@
  *	}
  *	access_one_page(page);	// kmap_local_page(), no sleeping
  *	uptr_userptr_notifier_unlock(up);
+ *
+ * A device that does real DMA (&uptr_userptr_mgr.dma_attrs 0) has the
+ * same shape with DMA addresses: it programs one page (or a small
+ * bounded batch) inside the critical section and waits for that
+ * transfer there, without sleeping.  The pages stay mapped while the CPU
+ * writes them, so without %DMA_ATTR_SKIP_CPU_SYNC it syncs around each
+ * transfer::
+ *
+ *	// submit: as above, uptr_userptr_fault(), then publish the work
+ *
+ *	// execution, for each page idx the work touches
+ *	for (;;) {
+ *		uptr_userptr_notifier_lock(up);
+ *		if (__uptr_userptr_dma_addr(up, idx, write, &addr, &rw))
+ *			break;
+ *		uptr_userptr_notifier_unlock(up);
+ *		ret = uptr_userptr_replay(up, idx, left, write);
+ *		if (ret)
+ *			return ret;	// the work stops at this page
+ *	}
+ *	dir = rw ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+ *	dma_sync_single_for_device(dev, addr, PAGE_SIZE, dir);
+ *	dma_one_page_and_poll(addr);		// bounded, no sleeping
+ *	if (write)
+ *		dma_sync_single_for_cpu(dev, addr, PAGE_SIZE, dir);
+ *	uptr_userptr_notifier_unlock(up);
+ *
+ * The address is valid only until the lock is released: the invalidate
+ * callback unmaps it under the same lock.  A device that keeps DMA
+ * addresses in its own page tables past the critical section needs the
+ * callback to zap them first; the core has no hook for that yet.
  */
 
 /**
@@ -132,11 +171,16 @@
  * access, one store of UPTR_FAULT_PAGES pages or one chunk walked by
  * another path, and then drops that chunk's valid entries: its worst case
  * is the pages cached in the range plus one such critical section per
- * chunk, whatever device work is running.  It never waits for device
- * work to complete, takes no other lock of the driver, allocates nothing
- * and does not sleep, so it behaves the same when the range is not
- * blockable (the OOM reaper), only without yielding between chunks: it
- * spins for those short whiles and always succeeds.
+ * chunk, whatever device work is running.  That critical section may
+ * itself be waiting: the engine, copying between two userptrs, holds A's
+ * lock while it spins on B's, so an invalidation of A waits for B's
+ * holder too.  The chain is one link long (a second lock is only ever
+ * taken nested in a first, in address order, and nothing nests in the
+ * second) and every section in it is bounded, so the wait stays bounded.
+ * The callback never waits for device work to complete, takes no other
+ * lock of the driver and does not sleep, so it behaves the same when the
+ * range is not blockable (the OOM reaper), only without yielding between
+ * chunks: it spins for those short whiles and always succeeds.
  * The device, in turn, finds a page the callback dropped invalid and
  * faults it in again (uptr_userptr_replay()) outside the lock, with the
  * mmap lock for read and no lock of this file held; like a CPU fault, it
@@ -161,17 +205,23 @@
  * relies on the notifier.  Chunks are never freed before
  * uptr_userptr_fini(), so a chunk pointer from the xarray needs no lock.
  *
- * The lock is taken in reclaim, so nothing may allocate memory that can
- * recurse into reclaim while holding it; lockdep is taught so when each
- * userptr is created.  The driver's reservation locks and the mmap lock
- * are never taken under it.
+ * What may run under the lock: nothing that sleeps, and no allocation
+ * that can recurse into reclaim (GFP_KERNEL): the lock is taken in
+ * reclaim, and lockdep is taught so when each userptr is created.  It is
+ * not innermost: the DMA layer may take its own locks and allocate with
+ * GFP_ATOMIC under it (IOMMU page tables, swiotlb, DMA-API debug), and
+ * set_page_dirty() takes the page's mapping locks (the i_pages lock,
+ * private_lock, the inode's i_lock, the writeback list lock, memcg
+ * locks); a second userptr's lock nests in it, as above.  None of them is
+ * held while taking a userptr's lock.  The driver's reservation locks and
+ * the mmap lock are never taken under it.
  *
  * A pinned &struct uptr_userptr is immutable between uptr_userptr_init()
  * and uptr_userptr_fini(): readers need no lock, only a reference on the
  * embedding object.
  *
- * uptr_userptr_probe() and uptr_userptr_fault() take the mmap lock of the
- * mm for read; uptr_userptr_init() lets pin_user_pages_fast() or the
+ * uptr_userptr_probe(), uptr_userptr_fault() and uptr_userptr_replay()
+ * take the mmap lock of the mm for read; uptr_userptr_init() lets pin_user_pages_fast() or the
  * notifier registration take it.  None may be called with it held.
  */
 
@@ -223,12 +273,22 @@ static inline bool uptr_entry_ok(unsigned long entry, bool write)
  * @mgr: the manager, embedded in the driver's device
  * @dma_dev: device to DMA-map pages for
  * @ops: the driver's callbacks, kept for the manager's life
+ * @dma_attrs: DMA_ATTR_* for every map and unmap of the userptrs' pages,
+ *	pinned (the sg table) and coherent (each cached page) alike
+ *
+ * A device that does real DMA passes 0 (or what its platform needs), and
+ * syncs the pages around each use of them: they stay mapped while the
+ * CPU writes them.  One that reaches memory through the CPU passes
+ * %DMA_ATTR_SKIP_CPU_SYNC.
+ *
+ * Context: process context.
  */
 void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
-			   const struct uptr_userptr_ops *ops)
+			   const struct uptr_userptr_ops *ops, unsigned long dma_attrs)
 {
 	mgr->dma_dev = dma_dev;
 	mgr->ops = ops;
+	mgr->dma_attrs = dma_attrs;
 }
 
 /**
@@ -265,6 +325,26 @@ int uptr_userptr_check_range(u64 user_ptr, u64 user_size)
 	return 0;
 }
 
+/*
+ * Whether @vma may back a userptr: ordinary memory the kernel reaches
+ * through struct page and its direct map.  Not VM_IO, VM_PFNMAP or
+ * VM_MIXEDMAP (pages without a struct page, or with one nobody may use),
+ * not the driver's own buffer objects, and not memfd_secret(2) memory,
+ * whose pages are removed from the direct map: kmap_local_page() of one
+ * would oops.  GUP refuses secretmem itself, but 6.1's hmm_range_fault()
+ * does not.  vma_is_secretmem() and secretmem_aops are not exported to
+ * modules (6.1 to 6.12); the filesystem magic of the file says the same.
+ * Context: mmap lock held.
+ */
+static bool uptr_vma_ok(struct vm_area_struct *vma, const struct uptr_userptr_ops *ops)
+{
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP))
+		return false;
+	if (vma->vm_file && file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC)
+		return false;
+	return !(ops && ops->vma_is_device && ops->vma_is_device(vma));
+}
+
 /**
  * uptr_userptr_probe() - check that a range is backed by ordinary memory
  * @start: first address, checked by uptr_userptr_check_range()
@@ -274,8 +354,8 @@ int uptr_userptr_check_range(u64 user_ptr, u64 user_size)
  *
  * Every page of the range must be mapped right now, readable (and
  * writable unless %UPTR_USERPTR_READ_ONLY), by a mapping that is not
- * %VM_IO, %VM_PFNMAP or %VM_MIXEDMAP and not one of the driver's own
- * buffer objects.  Context: process context of the creating process;
+ * %VM_IO, %VM_PFNMAP or %VM_MIXEDMAP, not memfd_secret(2) memory and not
+ * one of the driver's own buffer objects.  Context: process context of the creating process;
  * takes the mmap lock for read.
  *
  * Return: 0 if so, -EFAULT if not, -EINTR on a fatal signal.
@@ -295,9 +375,7 @@ int uptr_userptr_probe(unsigned long start, unsigned long size,
 		return -EINTR;
 	while (addr < end) {
 		vma = vma_lookup(mm, addr);
-		if (!vma || (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) ||
-		    (vma->vm_flags & need) != need ||
-		    (ops && ops->vma_is_device && ops->vma_is_device(vma))) {
+		if (!vma || !uptr_vma_ok(vma, ops) || (vma->vm_flags & need) != need) {
 			ret = -EFAULT;
 			break;
 		}
@@ -306,14 +384,6 @@ int uptr_userptr_probe(unsigned long start, unsigned long size,
 	mmap_read_unlock(mm);
 	return ret;
 }
-
-/*
- * The pages stay DMA-mapped while the CPU and the engine, which is the CPU
- * too, use them: no bounce-buffer copy or cache maintenance may run at map
- * or unmap time, or it would overwrite what was written since.  A device
- * that does real DMA syncs around each job instead.
- */
-#define UPTR_DMA_ATTRS	DMA_ATTR_SKIP_CPU_SYNC
 
 static enum dma_data_direction uptr_userptr_dma_dir(const struct uptr_userptr *up)
 {
@@ -355,7 +425,9 @@ static void uptr_userptr_uncharge(struct mm_struct *mm, unsigned long npages)
  * writeback may clean such a page and release its buffers while the
  * device keeps writing it, and unpinning then dirties a page it no longer
  * expects.  A read-write pinned userptr may cover shared mappings of
- * shmem and hugetlbfs only; private mappings get anonymous copies.
+ * shmem and hugetlbfs only; private mappings get anonymous copies.  Any
+ * pinned userptr is refused the mappings a coherent one is
+ * (uptr_vma_ok()); GUP refuses most of them itself, not the driver's.
  */
 static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
 {
@@ -363,11 +435,15 @@ static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
 	struct vm_area_struct *vma;
 	int ret = 0;
 
-	if (up->flags & UPTR_USERPTR_READ_ONLY)
-		return 0;
 	if (mmap_read_lock_killable(up->mm))
 		return -EINTR;
 	for_each_vma_range(vmi, vma, up->start + (up->npages << PAGE_SHIFT)) {
+		if (!uptr_vma_ok(vma, up->mgr->ops)) {
+			ret = -EFAULT;
+			break;
+		}
+		if (up->flags & UPTR_USERPTR_READ_ONLY)
+			continue;
 		if ((vma->vm_flags & VM_SHARED) && vma->vm_file &&
 		    !shmem_mapping(vma->vm_file->f_mapping) &&
 		    !is_vm_hugetlb_page(vma)) {
@@ -436,7 +512,7 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 		goto err_unpin;
 
 	ret = dma_map_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
-			      UPTR_DMA_ATTRS);
+			      up->mgr->dma_attrs);
 	if (ret)
 		goto err_free_sgt;
 
@@ -467,6 +543,25 @@ static enum dma_data_direction uptr_entry_dma_dir(unsigned long entry)
 }
 
 /*
+ * Invalidates entry @i of @chunk without touching its page: unmaps its
+ * DMA address and clears it.  For an entry whose page may be gone
+ * already (a bug: see __uptr_userptr_store()), where __uptr_entry_drop()
+ * would dirty freed memory.
+ */
+static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				unsigned long i)
+{
+	unsigned long entry = chunk->entries[i];
+
+	lockdep_assert_held(&up->lock);
+
+	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
+			     uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+	WRITE_ONCE(chunk->entries[i], 0);
+	up->resident--;
+}
+
+/*
  * Drops entry @i of @chunk.  Runs before the CPU mapping of the page goes
  * away (from the notifier, or at fini while the entry is still valid), so
  * the page is alive and its mapping stable, as in zap_pte_range(), and a
@@ -483,10 +578,7 @@ static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
 
 	if (entry & UPTR_ENTRY_DIRTY)
 		set_page_dirty(uptr_entry_page(entry));
-	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
-			     uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
-	WRITE_ONCE(chunk->entries[i], 0);
-	up->resident--;
+	__uptr_entry_forget(up, chunk, i);
 }
 
 /* Drops the valid entries of pages [idx, end) of @chunk. */
@@ -507,9 +599,9 @@ static void __uptr_chunk_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
  * Drops the cached pages [first, last) of a coherent userptr, one chunk
  * per hold of its lock, so that a device access waits at most for one
  * chunk; @can_sleep lets it yield between chunks.  Only chunks that
- * exist are visited.  Entries not dropped yet may still be used by the
- * device meanwhile: their pages stay alive until the caller (the
- * notifier) returns.
+ * exist are visited, and only while pages are resident.  Entries not
+ * dropped yet may still be used by the device meanwhile: their pages
+ * stay alive until the caller (the notifier) returns.
  */
 static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			      unsigned long last, bool can_sleep)
@@ -522,11 +614,20 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 	xa_for_each_range(&up->chunks, ci, chunk, first >> UPTR_CHUNK_SHIFT,
 			  (last - 1) >> UPTR_CHUNK_SHIFT) {
 		unsigned long cstart = ci << UPTR_CHUNK_SHIFT;
+		bool done;
 
 		uptr_userptr_notifier_lock(up);
 		__uptr_chunk_drop(up, chunk, max(first, cstart),
 				  min(last, cstart + UPTR_CHUNK_PAGES));
+		/*
+		 * Nothing resident, nothing left to drop: the notifier has
+		 * moved the sequence on, so no fault that began before can
+		 * store any more.
+		 */
+		done = !up->resident;
 		uptr_userptr_notifier_unlock(up);
+		if (done)
+			break;
 		if (can_sleep)
 			cond_resched();
 	}
@@ -537,7 +638,7 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
  * whatever changes the mapping (munmap, reclaim, writeback, migration,
  * the OOM reaper, exit...), with the mmap lock possibly held for write:
  * it finishes the job itself, synchronously, and waits for nothing but
- * the userptr's lock, which is held for one page access at a time.  So
+ * the userptr's lock, whose every hold is short and bounded.  So
  * it never fails, blockable or not.
  */
 static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
@@ -619,7 +720,8 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 			 * device writes this time.
 			 */
 			if (WARN_ON_ONCE(uptr_entry_page(old) != page)) {
-				__uptr_entry_drop(up, chunk, i);
+				/* The old page may be freed: do not dirty it. */
+				__uptr_entry_forget(up, chunk, i);
 				old = 0;
 			} else if ((old & UPTR_ENTRY_WRITABLE) ||
 				   !(entry & UPTR_ENTRY_WRITABLE)) {
@@ -627,12 +729,12 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 			}
 		}
 		dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE,
-					 uptr_entry_dma_dir(entry), UPTR_DMA_ATTRS);
+					 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
 		if (dma_mapping_error(dev, dma))
 			return -ENOMEM;
 		if (old) {
 			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
-					     uptr_entry_dma_dir(old), UPTR_DMA_ATTRS);
+					     uptr_entry_dma_dir(old), up->mgr->dma_attrs);
 			entry |= old & UPTR_ENTRY_DIRTY;
 		} else {
 			up->resident++;
@@ -644,18 +746,28 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 	return 0;
 }
 
-/* Whether a VMA of [start, end) has userfaultfd armed.  mmap lock held. */
-static bool uptr_userptr_uffd_armed(struct mm_struct *mm, unsigned long start,
-				    unsigned long end)
+/*
+ * Checks the VMAs of [start, end) before hmm_range_fault() walks them:
+ * -EFAULT if one may not back a userptr (uptr_vma_ok()), else 0 with
+ * *@uffd telling whether one has userfaultfd armed.  Holes are left to
+ * hmm_range_fault().  The mmap lock is held, so what hmm_range_fault()
+ * then finds is what was checked.
+ */
+static int uptr_userptr_check_vmas(struct uptr_userptr *up, unsigned long start,
+				   unsigned long end, bool *uffd)
 {
-	VMA_ITERATOR(vmi, mm, start);
+	VMA_ITERATOR(vmi, up->mm, start);
 	struct vm_area_struct *vma;
 
-	uptr_mmap_assert_locked(mm);
-	for_each_vma_range(vmi, vma, end)
+	uptr_mmap_assert_locked(up->mm);
+	*uffd = false;
+	for_each_vma_range(vmi, vma, end) {
+		if (!uptr_vma_ok(vma, up->mgr->ops))
+			return -EFAULT;
 		if (userfaultfd_armed(vma))
-			return true;
-	return false;
+			*uffd = true;
+	}
+	return 0;
 }
 
 /*
@@ -693,7 +805,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	};
 	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct uptr_chunk *chunk;
-	bool fixed_up = false;
+	bool fixed_up = false, uffd;
 	int ret;
 
 	/* Only the span of pages not valid yet: a hint, rechecked under the lock. */
@@ -713,21 +825,33 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	for (;;) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		/* Bounded in time, not in rounds, as hmm_range_fault() users are. */
+		/*
+		 * Bounded in time, not in rounds, as hmm_range_fault() users
+		 * are: the whole fault, userfaultfd rounds included.
+		 */
 		if (time_after(jiffies, timeout))
 			return -EAGAIN;
 
 		range.notifier_seq = mmu_interval_read_begin(&up->notifier);
 		if (mmap_read_lock_killable(up->mm))
 			return -EINTR;
-		if (!fixed_up && uptr_userptr_uffd_armed(up->mm, range.start, range.end)) {
+		ret = uptr_userptr_check_vmas(up, range.start, range.end, &uffd);
+		if (ret) {
+			mmap_read_unlock(up->mm);
+			return ret;
+		}
+		if (!fixed_up && uffd) {
 			mmap_read_unlock(up->mm);
 			ret = uptr_userptr_fixup(up, range.start, range.end, write);
 			if (ret)
 				return ret;
+			/*
+			 * The deadline stands: the handler's time counts.  A
+			 * handler that fills the range while another thread
+			 * zaps it again would otherwise keep this loop, and
+			 * the job, going forever.
+			 */
 			fixed_up = true;
-			/* The handler took its time; the range did not change. */
-			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 			continue;
 		}
 		ret = hmm_range_fault(&range);
@@ -865,6 +989,34 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 	return ret;
 }
 
+/*
+ * The entry of page @idx if it is valid (writable, for @write), marked
+ * written for @write; 0 if not.  Its chunk and index in *@chunkp, *@ip.
+ */
+static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long idx,
+					  bool write, struct uptr_chunk **chunkp,
+					  unsigned long *ip)
+{
+	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
+	struct uptr_chunk *chunk;
+
+	lockdep_assert_held(&up->lock);
+
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages))
+		return 0;
+	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+	if (!chunk)
+		return 0;
+	entry = chunk->entries[i];
+	if (!uptr_entry_ok(entry, write))
+		return 0;
+	if (write && !(entry & UPTR_ENTRY_DIRTY))
+		WRITE_ONCE(chunk->entries[i], entry | UPTR_ENTRY_DIRTY);
+	*chunkp = chunk;
+	*ip = i;
+	return entry;
+}
+
 /**
  * __uptr_userptr_page() - a valid page of a coherent userptr, for the device
  * @up: a coherent userptr
@@ -872,8 +1024,9 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
  * @write: the device will write the page
  *
  * The check a device access makes as the last step before it touches
- * the page.  For @write, the page is marked written, so that it is marked
- * dirty before the CPU mapping lets it go.
+ * the page through the CPU (kmap_local_page()).  For @write, the page is
+ * marked written, so that it is marked dirty before the CPU mapping lets
+ * it go.
  *
  * Context: the userptr's lock held (uptr_userptr_notifier_lock()); the
  * page stays valid and alive until it is released.
@@ -884,20 +1037,50 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
 				 bool write)
 {
-	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
 	struct uptr_chunk *chunk;
+	unsigned long i;
 
-	lockdep_assert_held(&up->lock);
+	return uptr_entry_page(__uptr_userptr_entry(up, idx, write, &chunk, &i));
+}
 
-	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-	if (!chunk)
-		return NULL;
-	entry = chunk->entries[i];
-	if (!uptr_entry_ok(entry, write))
-		return NULL;
-	if (write && !(entry & UPTR_ENTRY_DIRTY))
-		WRITE_ONCE(chunk->entries[i], entry | UPTR_ENTRY_DIRTY);
-	return uptr_entry_page(entry);
+/**
+ * __uptr_userptr_dma_addr() - DMA address of a valid page of a coherent userptr
+ * @up: a coherent userptr
+ * @idx: page index, below &uptr_userptr.npages
+ * @write: the device will write the page
+ * @addr: set to the page's DMA address for &uptr_userptr_mgr.dma_dev
+ * @writable: if not NULL, set to whether the page is mapped for device
+ *	writes (%DMA_BIDIRECTIONAL) rather than only for reads
+ *	(%DMA_TO_DEVICE); always true when @write succeeds
+ *
+ * What a device that does real DMA programs into its translations, as
+ * drm_gpusvm exposes its DMA addresses: the check a device mapping makes
+ * as the last step before it is committed.  For @write, the page is
+ * marked written, as by __uptr_userptr_page().  The address stays valid
+ * until the lock is released, and no longer: the invalidate callback
+ * unmaps it under the same lock, so the device's use of it must be over
+ * by then (see DOC: Examples).
+ *
+ * Context: the userptr's lock held (uptr_userptr_notifier_lock()); call
+ * with it held, the address is valid until it is released.
+ *
+ * Return: true with *@addr (and *@writable) set, or false if the page is
+ * not valid (or not writable, for @write): the caller releases the lock
+ * and faults it in again (uptr_userptr_replay()).
+ */
+bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool write,
+			     dma_addr_t *addr, bool *writable)
+{
+	struct uptr_chunk *chunk;
+	unsigned long i, entry;
+
+	entry = __uptr_userptr_entry(up, idx, write, &chunk, &i);
+	if (!entry)
+		return false;
+	*addr = chunk->dma[i];
+	if (writable)
+		*writable = entry & UPTR_ENTRY_WRITABLE;
+	return true;
 }
 
 /* Runs of virtually and physically contiguous pages in the cache. */
@@ -1028,7 +1211,7 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		xa_destroy(&up->chunks);
 	} else {
 		dma_unmap_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
-				  UPTR_DMA_ATTRS);
+				  up->mgr->dma_attrs);
 		sg_free_table(&up->sgt);
 		unpin_user_pages_dirty_lock(up->pages, up->npages,
 					    !(up->flags & UPTR_USERPTR_READ_ONLY));

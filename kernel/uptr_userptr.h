@@ -51,6 +51,11 @@ struct uptr_userptr_mgr {
 	struct device *dma_dev;
 	/** @ops: the driver's callbacks */
 	const struct uptr_userptr_ops *ops;
+	/**
+	 * @dma_attrs: DMA_ATTR_* the driver chose, for every map and unmap
+	 * of the userptrs' pages
+	 */
+	unsigned long dma_attrs;
 };
 
 /**
@@ -82,8 +87,9 @@ struct uptr_userptr {
 	/**
 	 * @lock: coherent: protects the entries of @chunks, the counters
 	 * below and the notifier sequence checks; held around each device
-	 * access of one page and by the invalidate callback, never longer
-	 * than one page access or one chunk of entries
+	 * access of one page, by the fault path to store (and DMA-map) at
+	 * most UPTR_FAULT_PAGES pages, and by the invalidate callback and
+	 * the statistics and release walks for one chunk of entries
 	 */
 	spinlock_t lock;
 	/**
@@ -118,7 +124,7 @@ struct uptr_userptr_stats {
 };
 
 void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
-			   const struct uptr_userptr_ops *ops);
+			   const struct uptr_userptr_ops *ops, unsigned long dma_attrs);
 void uptr_userptr_mgr_fini(struct uptr_userptr_mgr *mgr);
 
 int uptr_userptr_check_range(u64 user_ptr, u64 user_size);
@@ -135,6 +141,8 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 			unsigned long count, bool write);
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
 				 bool write);
+bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool write,
+			     dma_addr_t *addr, bool *writable);
 void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st);
 
 /**
@@ -144,10 +152,13 @@ void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st);
  * While it is held, the page cache of @up does not change: a valid page
  * stays valid and alive, because the invalidate callback takes it
  * before it lets the CPU mapping go.  Hold it only around one page
- * access: the invalidate callback, in reclaim or in the OOM reaper,
- * spins on it.  Nothing that sleeps or allocates memory may run under
- * it; a second userptr's lock nests inside it only through
- * uptr_userptr_notifier_lock_nested(), in address order.
+ * access (or a small bounded batch): the invalidate callback, in reclaim
+ * or in the OOM reaper, spins on it.  Nothing that sleeps may run under
+ * it, and no GFP_KERNEL allocation; the DMA layer's locks (and its
+ * GFP_ATOMIC allocations) and the page-dirtying locks of
+ * set_page_dirty() nest inside it (see DOC: Locking), and a second
+ * userptr's lock only through uptr_userptr_notifier_lock_nested(), in
+ * address order.
  *
  * Context: any context that may take a spinlock.
  */

@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
@@ -335,6 +336,83 @@ TEST_F(coherent, create_unmapped)
 	EXPECT_EQ(-1, ut_find_diff(self->map, q, size));
 	INFO(u, i);
 	EXPECT_EQ((__u64)(size / self->page), i.pages_faulted);
+}
+
+/*
+ * Jobs on a coherent userptr over [@p, @p + @size), memory the device may
+ * not reach, fail with -EFAULT and touch nothing: PROBE refuses the
+ * range, a copy from it and a fill into it write nothing, and nothing is
+ * faulted in.
+ */
+static void refused_range(struct __test_metadata *_metadata, int fd, __u32 dev,
+			  unsigned char *map, void *p, size_t size, size_t page)
+{
+	/* Device bytes at @map, DEV_SIZE / 2 into the device BO @dev. */
+	const __u64 off = DEV_SIZE / 2;
+	struct drm_uptr_bo_info i;
+	__u32 u, v;
+
+	EXPECT_EQ(-EFAULT, ut_userptr(fd, p, size, PROBE, &v));
+	ASSERT_EQ(0, ut_userptr(fd, p, size, 0, &u));
+	memset(map, SENTINEL, size);
+	EXPECT_EQ(-EFAULT, ut_copy(fd, dev, off, u, 0, size));
+	EXPECT_EQ(-1, ut_find_not(map, size, SENTINEL));
+	EXPECT_EQ(-EFAULT, ut_fill(fd, u, 0, 4, 1));
+	EXPECT_EQ(-EFAULT, ut_checksum(fd, dev, off, u, 0, page));
+	EXPECT_EQ(-1, ut_find_not(map, size, SENTINEL));
+	coh_info(_metadata, fd, u, page, &i);
+	EXPECT_EQ(0ull, i.pages_resident);
+	EXPECT_EQ(0ull, i.pages_faulted);
+	EXPECT_EQ(0, ut_gem_close(fd, u));
+}
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret	447
+#endif
+
+/*
+ * memfd_secret(2) memory is not in the kernel's direct map: the engine
+ * must never reach it (6.1's hmm_range_fault() does not refuse it, and
+ * kmap_local_page() of such a page oopses).  The run's kernel log stays
+ * clean.
+ */
+TEST_F(coherent, secretmem_refused)
+{
+	size_t size = 4 * self->page;
+	unsigned char *p;
+	int sfd;
+
+	sfd = syscall(SYS_memfd_secret, 0);
+	if (sfd < 0 && errno == ENOSYS)
+		SKIP(return, "memfd_secret() is not available: CONFIG_SECRETMEM off, "
+		     "or secretmem.enable=1 missing from the kernel command line");
+	ASSERT_LE(0, sfd) {
+		TH_LOG("memfd_secret: %s", strerror(errno));
+	}
+	ASSERT_EQ(0, ftruncate(sfd, size));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+	ASSERT_NE(MAP_FAILED, p) {
+		TH_LOG("mmap of the secret memfd: %s", strerror(errno));
+	}
+	/* Present in the page tables: only the VMA tells what it is. */
+	memset(p, 0x42, size);
+	refused_range(_metadata, self->fd, self->dev, self->map + DEV_SIZE / 2, p,
+		      size, self->page);
+	EXPECT_EQ(-1, ut_find_not(p, size, 0x42));
+	munmap(p, size);
+	close(sfd);
+}
+
+/* A coherent userptr over the device's own BO mapping: the device never reaches it. */
+TEST_F(coherent, device_bo_refused)
+{
+	size_t size = 4 * self->page;
+
+	/* The mapping is populated: only the VMA tells what it is. */
+	memset(self->map, 0x42, size);
+	refused_range(_metadata, self->fd, self->dev, self->map + DEV_SIZE / 2, self->map,
+		      size, self->page);
+	EXPECT_EQ(-1, ut_find_not(self->map, size, 0x42));
 }
 
 /* The first job faults in only what it touches; later jobs on the same pages fault nothing. */

@@ -371,6 +371,42 @@ TEST_F(job, copy_overlap)
 	EXPECT_EQ(-1, ut_find_not(self->mem + 300, self->size - 300, 0xee));
 }
 
+/*
+ * COPY between two coherent userptrs over the same user memory must not
+ * overlap either; disjoint ranges of them are fine.
+ */
+TEST_F(job, copy_overlap_coherent)
+{
+	size_t p = self->page;
+	unsigned char *ref = malloc(4 * p);
+	__u32 a, b;
+
+	ASSERT_NE(NULL, ref);
+	/* a covers pages 0-2 of mem, b pages 1-3. */
+	ut_pattern(self->mem, 4 * p, 11);
+	memcpy(ref, self->mem, 4 * p);
+	ASSERT_EQ(0, ut_userptr(self->fd, self->mem, 3 * p, 0, &a));
+	ASSERT_EQ(0, ut_userptr(self->fd, self->mem + p, 3 * p, 0, &b));
+
+	/* Bytes p to 2p of mem, read through a and written through b. */
+	EXPECT_EQ(-EINVAL, ut_copy(self->fd, b, 0, a, 0, 2 * p));
+	EXPECT_EQ(-EINVAL, ut_copy(self->fd, a, 0, b, 0, 2 * p));
+	/* One byte of overlap is enough: mem + p + 99 in both. */
+	EXPECT_EQ(-EINVAL, ut_copy(self->fd, a, p, b, 99, 100));
+	EXPECT_EQ(-EINVAL, ut_copy(self->fd, b, 99, a, p, 100));
+	EXPECT_EQ(-1, ut_find_diff(self->mem, ref, 4 * p));
+	EXPECT_EQ(0ull, bo_jobs(self->fd, a));
+	EXPECT_EQ(0ull, bo_jobs(self->fd, b));
+
+	/* Adjacent: mem [p, p + 100) from mem [p + 100, p + 200). */
+	ASSERT_EQ(0, ut_copy(self->fd, a, p, b, 100, 100));
+	memcpy(ref + p, ref + p + 100, 100);
+	EXPECT_EQ(-1, ut_find_diff(self->mem, ref, 4 * p));
+	EXPECT_EQ(1ull, bo_jobs(self->fd, a));
+	EXPECT_EQ(1ull, bo_jobs(self->fd, b));
+	free(ref);
+}
+
 /* An unreadable commands array is -EFAULT, and nothing runs. */
 TEST_F(job, commands_fault)
 {

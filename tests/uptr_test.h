@@ -430,6 +430,35 @@ static inline long ut_proc_kb(const char *path, const char *key)
 	return kb;
 }
 
+/*
+ * Whether the running kernel was built with KASAN, from /proc/config.gz
+ * (the debug kernel has it) or, failing that, from a kasan option on the
+ * command line (vm/run adds kasan_multi_shot on a KASAN kernel).
+ */
+static inline bool ut_kernel_has_kasan(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = access("/proc/config.gz", R_OK) ? NULL :
+		  popen("zcat /proc/config.gz 2>/dev/null", "r");
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (!strcmp(line, "CONFIG_KASAN=y\n"))
+				found = true;
+		pclose(f);
+		if (found)
+			return true;
+	}
+	f = fopen("/proc/cmdline", "r");
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f) && strstr(line, "kasan"))
+		found = true;
+	fclose(f);
+	return found;
+}
+
 /* A "Vm*:" line of /proc/self/status, in kB (e.g. "VmPin"); -1 if absent. */
 static inline long ut_proc_status_kb(const char *key)
 {

@@ -125,8 +125,10 @@ struct drm_uptr_bo_create {
  * commands touch, and later jobs reuse them until the kernel changes the
  * mapping (munmap, mremap, MAP_FIXED, madvise, mprotect, fork's
  * copy-on-write, migration, swap, KSM, THP splits, truncation).  Such a
- * change never waits for a job: it takes effect at once (waiting at most
- * for the device's access to one page), the device never touches the old
+ * change never waits for a job: it takes effect at once (waiting, for
+ * each 2 MiB of the range that holds cached pages, at most for one short
+ * critical section: the device's access to one page, or a fault storing
+ * up to 64 pages), the device never touches the old
  * pages again, and a running job faults the pages it still needs in
  * again, as the CPU would (see DRM_IOCTL_UPTR_SUBMIT).  A job whose
  * commands touch a page the CPU could not access the way the command
@@ -262,31 +264,34 @@ struct drm_uptr_cmd {
  *    would have at each moment;
  *  - a job refused at submit writes nothing;
  *  - a job that reaches a page that can no longer be accessed the way
- *    the command needs (unmapped, PROT_NONE, read-only for a write, the
- *    process exiting) stops at that page and fails with -EFAULT (its
- *    fence carries the error); what it wrote before stays written, and
- *    it writes nothing at or after that page;
+ *    the command needs (unmapped, PROT_NONE, read-only for a write)
+ *    stops at that page and fails with -EFAULT (its fence carries the
+ *    error); what it wrote before stays written, and it writes nothing at
+ *    or after that page;
  *  - a job whose page keeps being taken away for about a second fails
- *    with -EAGAIN, at that page.
+ *    with -EAGAIN, at that page;
+ *  - a job runs in the submitting thread, so its process exiting or being
+ *    killed while it runs ends it between two pages with -EINTR.
  *
  * Errors: -EINVAL for non-zero @extensions, @flags or @pad, @count == 0
  * or above DRM_UPTR_MAX_COMMANDS, an unknown op, non-zero command
  * flags, a zero @size in a command, a member an op does not use being
  * non-zero, a FILL or STORE_DWORD @value above 32 bits, a misaligned
  * offset or size, an offset + size overflowing or beyond the end of its
- * BO, or overlapping COPY ranges; -EFAULT when @commands cannot be read,
- * or when a userptr BO is used from a process other than its creator;
- * -ENOENT for an unknown handle; -EACCES for a command writing to a
- * READ_ONLY userptr; -EFAULT when a command touches a page of a
- * coherent userptr that the CPU cannot access as the command needs (see
- * struct drm_uptr_userptr), or the process that created it has exited,
+ * BO, overlapping COPY ranges in one BO, or a COPY between two coherent
+ * userptrs whose user address ranges overlap; -EFAULT when @commands
+ * cannot be read, or when a userptr BO is used from a process other
+ * than its creator (the creator having exited, too); -ENOENT for an
+ * unknown handle; -EACCES for a command writing to a READ_ONLY userptr;
+ * -EFAULT when a command touches a page of a coherent userptr that the
+ * CPU cannot access as the command needs (see struct drm_uptr_userptr),
  * at submit (nothing written) or while the job ran (written up to that
  * page); -EAGAIN when the mappings of a coherent userptr kept changing
- * while the job was being prepared or ran (try again); -E2BIG when the commands
- * cover more than DRM_UPTR_PARAM_MAX_JOB_BYTES in all; -EINTR or
- * -ERESTARTSYS on a signal before the job started, -EINTR when a fatal
- * signal ended it early (the commands may have run in part); -ENOMEM
- * when memory runs out.
+ * while the job was being prepared or ran (try again); -E2BIG when the
+ * commands cover more than DRM_UPTR_PARAM_MAX_JOB_BYTES in all; -EINTR
+ * or -ERESTARTSYS on a signal before the job started, -EINTR when a
+ * fatal signal (the process being killed or exiting) ended it early (the
+ * commands may have run in part); -ENOMEM when memory runs out.
  */
 struct drm_uptr_submit {
 	/** @extensions: in, must be zero (reserved for chained extensions) */
