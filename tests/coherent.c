@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: coherent userptrs (no PINNED flag), which follow the
  * process's page tables.  Creating one pins and populates nothing,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: coherent userptrs (the default kind, no PINNED) while the
  * kernel's memory management moves the pages under them: NUMA migration

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: coherent userptrs racing the process that owns them.  A
  * munmap or MAP_FIXED replacement while a job writes the range never lets

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: coherent userptrs take replayable faults, so a change to
  * the mappings never waits for a job.  munmap of one page under a running

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: lifetimes: many create/destroy cycles, closing the fd or
  * exiting with live BOs, userptrs used from another process, and

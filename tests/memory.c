@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: pinned userptrs over different kinds of memory (shmem
  * memfd, a file, transparent huge pages, heap) and what "pinned" means

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: DRM_IOCTL_UPTR_GET_PARAM reports what the driver offers,
  * and refuses unknown parameters and non-zero padding.

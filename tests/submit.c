@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: DRM_IOCTL_UPTR_SUBMIT: every errno it documents, that a
  * refused job has no effect, and what COPY, FILL, STORE_DWORD and

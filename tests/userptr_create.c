@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: creating userptr and device BOs: every errno that
  * DRM_IOCTL_UPTR_USERPTR, BO_CREATE, BO_MMAP_OFFSET, BO_INFO and BO_WAIT
