@@ -11,6 +11,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
+#include <linux/slab.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -84,6 +85,26 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 	return 0;
 }
 
+static int uptr_open(struct drm_device *dev, struct drm_file *file)
+{
+	struct uptr_file *ufile;
+
+	ufile = kzalloc(sizeof(*ufile), GFP_KERNEL_ACCOUNT);
+	if (!ufile)
+		return -ENOMEM;
+	ufile->udev = to_uptr_device(dev);
+	file->driver_priv = ufile;
+	return 0;
+}
+
+static void uptr_postclose(struct drm_device *dev, struct drm_file *file)
+{
+	struct uptr_file *ufile = to_uptr_file(file);
+
+	file->driver_priv = NULL;
+	kfree(ufile);
+}
+
 static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_GET_PARAM, uptr_get_param_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_CREATE, uptr_bo_create_ioctl, DRM_RENDER_ALLOW),
@@ -101,6 +122,8 @@ static const struct drm_driver uptr_driver = {
 	.ioctls = uptr_ioctls,
 	.num_ioctls = ARRAY_SIZE(uptr_ioctls),
 	.fops = &uptr_fops,
+	.open = uptr_open,
+	.postclose = uptr_postclose,
 	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
 	.name = UPTR_DRIVER_NAME,
 	.desc = UPTR_DRIVER_DESC,

@@ -10,6 +10,7 @@
 #include <linux/spinlock.h>
 
 #include <drm/drm_device.h>
+#include <drm/drm_file.h>
 
 #include "uptr_userptr.h"
 
@@ -46,6 +47,22 @@ struct uptr_device {
 static inline struct uptr_device *to_uptr_device(struct drm_device *drm)
 {
 	return container_of(drm, struct uptr_device, drm);
+}
+
+/**
+ * struct uptr_file - what the driver keeps per open file (drm_file.driver_priv)
+ *
+ * Allocated at open, freed at postclose, after DRM has released the
+ * file's GEM handles and syncobjs.
+ */
+struct uptr_file {
+	/** @udev: the device */
+	struct uptr_device *udev;
+};
+
+static inline struct uptr_file *to_uptr_file(struct drm_file *file)
+{
+	return file->driver_priv;
 }
 
 /*
