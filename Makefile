@@ -66,7 +66,7 @@ KERNEL_SRCS := $(filter-out %.mod.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.
 # The suite's boot: two NUMA nodes, zram swap.  The debug kernel is about
 # 3x slower and needs more memory for KASAN's shadow: its time bounds
 # scale from UPTR_TIME_SCALE, in the runner and in every test.
-VM_CHECK := --numa --zram 512M
+VM_CHECK := --numa --zram 512M --param job_timeout_ms=300000
 DEBUG_ENV := UPTR_TIME_SCALE=3
 
 .PHONY: all module lib tools lib-check doc-check tests deps check check-6.12 check-6.12-rt check-debug \

@@ -14,6 +14,9 @@
 #include <linux/mm.h>
 #include <linux/rwsem.h>
 
+#include <drm/drm_file.h>
+#include <drm/gpu_scheduler.h>
+
 /* 6.3 made vma->vm_flags read-only: writers go through vm_flags_set(). */
 static inline void uptr_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
@@ -38,6 +41,33 @@ static inline void uptr_mmap_assert_locked(struct mm_struct *mm)
 	lockdep_assert_held(&mm->mmap_lock);
 	if (IS_ENABLED(CONFIG_DEBUG_VM))
 		WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+
+/*
+ * 6.8 gave the scheduler a submission workqueue and a number of run
+ * queues (NULL and 0 are not defaults there: one per priority).
+ */
+static inline void uptr_sched_init_args(struct drm_sched_init_args *args)
+{
+#ifdef UPTR_HAVE_SCHED_SUBMIT_WQ
+	args->submit_wq = NULL;
+	args->num_rqs = DRM_SCHED_PRIORITY_COUNT;
+#endif
+}
+
+/*
+ * 6.7 made a job cost credits (one here: the engine runs one job at a
+ * time) and Debian's 6.12 has the client id of later kernels.
+ */
+static inline int uptr_sched_job_init(struct drm_sched_job *job,
+				      struct drm_sched_entity *entity,
+				      void *owner, struct drm_file *file)
+{
+#ifdef UPTR_HAVE_SCHED_CLIENT_ID
+	return drm_sched_job_init(job, entity, 1, owner, file->client_id);
+#else
+	return drm_sched_job_init(job, entity, owner);
+#endif
 }
 
 #endif /* _UPTR_COMPAT_H_ */

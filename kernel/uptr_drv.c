@@ -78,6 +78,9 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 	case DRM_UPTR_PARAM_MAX_JOB_BYTES:
 		args->value = DRM_UPTR_MAX_JOB_BYTES;
 		break;
+	case DRM_UPTR_PARAM_JOB_TIMEOUT_MS:
+		args->value = uptr_job_timeout();
+		break;
 	default:
 		uptr_dbg(IOCTL, "unknown param %u\n", args->param);
 		return -EINVAL;
@@ -85,14 +88,34 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 	return 0;
 }
 
+static void uptr_file_release(struct kref *ref)
+{
+	struct uptr_file *ufile = container_of(ref, struct uptr_file, ref);
+
+	uptr_jobs_file_release(ufile);
+	kfree(ufile);
+}
+
+void uptr_file_put(struct uptr_file *ufile)
+{
+	kref_put(&ufile->ref, uptr_file_release);
+}
+
 static int uptr_open(struct drm_device *dev, struct drm_file *file)
 {
 	struct uptr_file *ufile;
+	int ret;
 
 	ufile = kzalloc(sizeof(*ufile), GFP_KERNEL_ACCOUNT);
 	if (!ufile)
 		return -ENOMEM;
 	ufile->udev = to_uptr_device(dev);
+	kref_init(&ufile->ref);
+	ret = uptr_jobs_file_open(ufile);
+	if (ret) {
+		kfree(ufile);
+		return ret;
+	}
 	file->driver_priv = ufile;
 	return 0;
 }
@@ -101,8 +124,9 @@ static void uptr_postclose(struct drm_device *dev, struct drm_file *file)
 {
 	struct uptr_file *ufile = to_uptr_file(file);
 
+	uptr_jobs_file_close(ufile);
 	file->driver_priv = NULL;
-	kfree(ufile);
+	uptr_file_put(ufile);
 }
 
 static const struct drm_ioctl_desc uptr_ioctls[] = {
@@ -118,7 +142,7 @@ static const struct drm_ioctl_desc uptr_ioctls[] = {
 DEFINE_DRM_GEM_FOPS(uptr_fops);
 
 static const struct drm_driver uptr_driver = {
-	.driver_features = DRIVER_GEM | DRIVER_RENDER,
+	.driver_features = DRIVER_GEM | DRIVER_RENDER | DRIVER_SYNCOBJ,
 	.ioctls = uptr_ioctls,
 	.num_ioctls = ARRAY_SIZE(uptr_ioctls),
 	.fops = &uptr_fops,
@@ -137,6 +161,7 @@ static void uptr_device_fini(void *data)
 	struct uptr_device *udev = data;
 
 	drm_dev_unregister(&udev->drm);
+	uptr_jobs_fini(udev);
 	uptr_userptr_mgr_fini(&udev->userptr_mgr);
 }
 
@@ -162,7 +187,6 @@ static int uptr_probe(struct platform_device *pdev)
 	if (IS_ERR(udev))
 		return PTR_ERR(udev);
 
-	spin_lock_init(&udev->fence_lock);
 	/*
 	 * The engine is the CPU: the pages stay DMA-mapped while the CPU and
 	 * the engine use them, and no bounce-buffer copy or cache
@@ -172,18 +196,25 @@ static int uptr_probe(struct platform_device *pdev)
 	 */
 	uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops,
 			      DMA_ATTR_SKIP_CPU_SYNC);
+	ret = uptr_jobs_init(udev);
+	if (ret)
+		goto err_mgr_fini;
 	platform_set_drvdata(pdev, udev);
 
 	ret = drm_dev_register(&udev->drm, 0);
-	if (ret) {
-		uptr_userptr_mgr_fini(&udev->userptr_mgr);
-		return ret;
-	}
+	if (ret)
+		goto err_jobs_fini;
 	/*
 	 * Undone when the driver detaches, before devm drops the DRM device:
 	 * no remove callback, whose type differs between 6.1 and 6.12.
 	 */
 	return devm_add_action_or_reset(&pdev->dev, uptr_device_fini, udev);
+
+err_jobs_fini:
+	uptr_jobs_fini(udev);
+err_mgr_fini:
+	uptr_userptr_mgr_fini(&udev->userptr_mgr);
+	return ret;
 }
 
 static struct platform_driver uptr_platform_driver = {

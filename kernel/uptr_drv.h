@@ -6,12 +6,16 @@
 #define _UPTR_DRV_H_
 
 #include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
 #include <linux/printk.h>
 #include <linux/spinlock.h>
 
 #include <drm/drm_device.h>
 #include <drm/drm_file.h>
 
+#include "uptr_engine.h"
 #include "uptr_userptr.h"
 
 #define UPTR_DRIVER_NAME	"uptr"
@@ -38,8 +42,8 @@ extern unsigned int uptr_debug;
 struct uptr_device {
 	/** @drm: the DRM device */
 	struct drm_device drm;
-	/** @fence_lock: lock of every job fence of the engine */
-	spinlock_t fence_lock;
+	/** @engines: the engines that execute jobs */
+	struct uptr_engine engines[UPTR_ENGINE_COUNT];
 	/** @userptr_mgr: what the userptrs of the device share */
 	struct uptr_userptr_mgr userptr_mgr;
 };
@@ -52,18 +56,49 @@ static inline struct uptr_device *to_uptr_device(struct drm_device *drm)
 /**
  * struct uptr_file - what the driver keeps per open file (drm_file.driver_priv)
  *
- * Allocated at open, freed at postclose, after DRM has released the
- * file's GEM handles and syncobjs.
+ * Allocated at open.  At postclose, after DRM has released the file's GEM
+ * handles and syncobjs, its jobs are cancelled and its queues torn down;
+ * the struct itself lives on until the last of its jobs is freed.
  */
 struct uptr_file {
 	/** @udev: the device */
 	struct uptr_device *udev;
+	/** @ref: one for the open file, one per job */
+	struct kref ref;
+
+	/* Jobs (uptr_job.c). */
+	/** @entities: the file's queue on each engine */
+	struct drm_sched_entity entities[UPTR_ENGINE_COUNT];
+	/** @lanes: where each engine executes the file's jobs, in order */
+	struct workqueue_struct *lanes[UPTR_ENGINE_COUNT];
+	/** @fence_context: first of the lanes' fence timelines, one per engine */
+	u64 fence_context;
+	/** @seqno: last seqno of each lane (only the engine's run_job writes it) */
+	u64 seqno[UPTR_ENGINE_COUNT];
+	/** @submit_lock: orders arming and queueing of the file's jobs */
+	struct mutex submit_lock;
+	/** @queued: jobs queued that have not reached their engine */
+	atomic_t queued;
+	/** @queue_wait: woken when @queued drops to 0 */
+	wait_queue_head_t queue_wait;
+	/** @cancel: set at close: the file's jobs end with -ECANCELED */
+	atomic_t cancel;
+	/** @busy_ns: time each engine spent on the file's jobs */
+	atomic64_t busy_ns[UPTR_ENGINE_COUNT];
 };
 
 static inline struct uptr_file *to_uptr_file(struct drm_file *file)
 {
 	return file->driver_priv;
 }
+
+static inline struct uptr_file *uptr_file_get(struct uptr_file *ufile)
+{
+	kref_get(&ufile->ref);
+	return ufile;
+}
+
+void uptr_file_put(struct uptr_file *ufile);
 
 /*
  * Objects alive module-wide (buffer objects and jobs): the module

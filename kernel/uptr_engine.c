@@ -19,14 +19,19 @@
  * needs ends the job there with -EFAULT, what it wrote before staying
  * written.
  *
- * It runs in the context of the submitting thread for now; it needs
- * nothing from that context but the job, which holds its BOs (so no BO
- * is freed under it), so that it can move to a thread of its own.
+ * An engine runs in a workqueue of its own, not in the context of the
+ * process that submitted the job: it needs nothing from that context but
+ * the commands, whose BOs the caller holds (so no BO is freed under it),
+ * and it reaches a coherent userptr's pages through the BO's mm.  Between
+ * any two pages it checks the job's limits: its deadline and whether its
+ * owner went away.
  */
 
+#include <linux/dma-fence.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -35,10 +40,10 @@
 
 #include <drm/uptr_drm.h>
 
+#include "uptr_compat.h"
 #include "uptr_drv.h"
 #include "uptr_engine.h"
 #include "uptr_gem.h"
-#include "uptr_job.h"
 
 #define UPTR_FNV64_OFFSET	0xcbf29ce484222325ULL
 #define UPTR_FNV64_PRIME	0x100000001b3ULL
@@ -187,13 +192,17 @@ static void uptr_engine_unlock(struct uptr_userptr *a, struct uptr_userptr *b)
 }
 
 /*
- * A job never waits for anything, but it may be long: a process being
- * killed stops its job between pages, with the fence still signalled.
+ * A job never waits for anything, but it may be long: it stops between
+ * two pages once its time is up or its owner went away.
  */
-static int uptr_engine_yield(void)
+static int uptr_engine_yield(const struct uptr_engine_limits *lim)
 {
 	cond_resched();
-	return fatal_signal_pending(current) ? -EINTR : 0;
+	if (atomic_read(lim->cancel))
+		return -ECANCELED;
+	if (time_after(jiffies, lim->deadline))
+		return -ETIMEDOUT;
+	return 0;
 }
 
 /**
@@ -215,10 +224,11 @@ typedef void (*uptr_engine_fn)(void *dst, const void *src, size_t len, void *ctx
  * as HMM_RANGE_DEFAULT_TIMEOUT lets the CPU keep taking it away.
  *
  * Return: bytes done, or -EFAULT (a page cannot be reached as the
- * command needs), -EAGAIN (it kept changing), -EINTR, -ENOMEM.
+ * command needs), -EAGAIN (it kept changing), -ETIMEDOUT or -ECANCELED
+ * (see uptr_engine_yield()), -ENOMEM.
  */
 static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u64 max,
-			    uptr_engine_fn fn, void *ctx)
+			    uptr_engine_fn fn, void *ctx, const struct uptr_engine_limits *lim)
 {
 	struct uptr_userptr *dup = uptr_cursor_userptr(dst);
 	struct uptr_userptr *sup = uptr_cursor_userptr(src);
@@ -260,7 +270,7 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 		ret = uptr_cursor_fault(invalid);
 		if (ret)
 			return ret;
-		ret = uptr_engine_yield();
+		ret = uptr_engine_yield(lim);
 		if (ret)
 			return ret;
 	}
@@ -285,16 +295,19 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 
 /* Runs @fn over @size bytes of @dst and/or @src, a step at a time. */
 static int uptr_engine_walk(struct uptr_cursor *dst, struct uptr_cursor *src, u64 size,
-			    uptr_engine_fn fn, void *ctx)
+			    uptr_engine_fn fn, void *ctx, const struct uptr_engine_limits *lim)
 {
+	int ret;
+
 	while (size) {
-		s64 n = uptr_engine_step(dst, src, size, fn, ctx);
+		s64 n = uptr_engine_step(dst, src, size, fn, ctx, lim);
 
 		if (n < 0)
 			return n;
 		size -= n;
-		if (uptr_engine_yield())
-			return -EINTR;
+		ret = uptr_engine_yield(lim);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -304,13 +317,14 @@ static void uptr_engine_copy_fn(void *dst, const void *src, size_t len, void *ct
 	memcpy(dst, src, len);
 }
 
-static int uptr_engine_copy(const struct uptr_job_cmd *cmd)
+static int uptr_engine_copy(const struct uptr_engine_cmd *cmd,
+			    const struct uptr_engine_limits *lim)
 {
 	struct uptr_cursor src, dst;
 
 	uptr_cursor_init(&src, cmd->src, cmd->src_offset, cmd->size, false);
 	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset, cmd->size, true);
-	return uptr_engine_walk(&dst, &src, cmd->size, uptr_engine_copy_fn, NULL);
+	return uptr_engine_walk(&dst, &src, cmd->size, uptr_engine_copy_fn, NULL, lim);
 }
 
 static void uptr_engine_fill_fn(void *dst, const void *src, size_t len, void *ctx)
@@ -319,13 +333,14 @@ static void uptr_engine_fill_fn(void *dst, const void *src, size_t len, void *ct
 	memset32(dst, *(const u32 *)ctx, len / sizeof(u32));
 }
 
-static int uptr_engine_fill(const struct uptr_job_cmd *cmd)
+static int uptr_engine_fill(const struct uptr_engine_cmd *cmd,
+			    const struct uptr_engine_limits *lim)
 {
 	struct uptr_cursor dst;
 	u32 value = cmd->value;
 
 	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset, cmd->size, true);
-	return uptr_engine_walk(&dst, NULL, cmd->size, uptr_engine_fill_fn, &value);
+	return uptr_engine_walk(&dst, NULL, cmd->size, uptr_engine_fill_fn, &value, lim);
 }
 
 static void uptr_engine_store_fn(void *dst, const void *src, size_t len, void *ctx)
@@ -334,12 +349,13 @@ static void uptr_engine_store_fn(void *dst, const void *src, size_t len, void *c
 }
 
 /* Writes @len bytes (4 or 8, naturally aligned: within one page). */
-static int uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, size_t len)
+static int uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, size_t len,
+			     const struct uptr_engine_limits *lim)
 {
 	struct uptr_cursor dst;
 
 	uptr_cursor_init(&dst, bo, offset, len, true);
-	return uptr_engine_walk(&dst, NULL, len, uptr_engine_store_fn, (void *)val);
+	return uptr_engine_walk(&dst, NULL, len, uptr_engine_store_fn, (void *)val, lim);
 }
 
 static void uptr_engine_read_fn(void *dst, const void *src, size_t len, void *ctx)
@@ -352,7 +368,8 @@ static void uptr_engine_read_fn(void *dst, const void *src, size_t len, void *ct
  * critical section, as a DMA engine would read it, and hashed after it,
  * so that an invalidation waits for a memcpy, not for the hash.
  */
-static int uptr_engine_checksum(const struct uptr_job_cmd *cmd)
+static int uptr_engine_checksum(const struct uptr_engine_cmd *cmd,
+				const struct uptr_engine_limits *lim)
 {
 	u64 hash = UPTR_FNV64_OFFSET, left = cmd->size;
 	struct uptr_cursor src;
@@ -364,7 +381,7 @@ static int uptr_engine_checksum(const struct uptr_job_cmd *cmd)
 		return -ENOMEM;
 	uptr_cursor_init(&src, cmd->src, cmd->src_offset, cmd->size, false);
 	while (left) {
-		s64 n = uptr_engine_step(NULL, &src, left, uptr_engine_read_fn, buf);
+		s64 n = uptr_engine_step(NULL, &src, left, uptr_engine_read_fn, buf, lim);
 		s64 i;
 
 		if (n < 0) {
@@ -376,53 +393,100 @@ static int uptr_engine_checksum(const struct uptr_job_cmd *cmd)
 			hash *= UPTR_FNV64_PRIME;
 		}
 		left -= n;
-		ret = uptr_engine_yield();
+		ret = uptr_engine_yield(lim);
 		if (ret)
 			break;
 	}
 	kfree(buf);
 	if (ret)
 		return ret;
-	return uptr_engine_write(cmd->dst, cmd->dst_offset, &hash, sizeof(hash));
+	return uptr_engine_write(cmd->dst, cmd->dst_offset, &hash, sizeof(hash), lim);
 }
 
 /**
- * uptr_engine_run() - execute a job's commands, in order
- * @job: a validated job whose fence is published
+ * uptr_engine_run() - execute commands, in order
+ * @cmds: validated commands, whose BOs the caller holds referenced
+ * @nr_cmds: number of @cmds
+ * @limits: when to stop early
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; any thread (the engine reaches
+ * coherent userptrs through their BOs' mm, never through current's).
  *
  * Return: 0 once every command ran.  Otherwise the job stopped early,
  * having run its commands in part (what it wrote stays written): -EFAULT
  * at the first page of a coherent userptr it could no longer reach the
  * way the command needs; -EAGAIN if such a page kept being taken away
- * for HMM_RANGE_DEFAULT_TIMEOUT; -EINTR on a fatal signal; -ENOMEM.
+ * for HMM_RANGE_DEFAULT_TIMEOUT; -ETIMEDOUT past @limits' deadline;
+ * -ECANCELED once @limits says so; -ENOMEM.
  */
-int uptr_engine_run(struct uptr_job *job)
+int uptr_engine_run(const struct uptr_engine_cmd *cmds, unsigned int nr_cmds,
+		    const struct uptr_engine_limits *limits)
 {
 	unsigned int i;
-	int ret = 0;
+	int ret = uptr_engine_yield(limits);
 
-	for (i = 0; i < job->nr_cmds && !ret; i++) {
-		const struct uptr_job_cmd *cmd = &job->cmds[i];
+	for (i = 0; i < nr_cmds && !ret; i++) {
+		const struct uptr_engine_cmd *cmd = &cmds[i];
 
 		switch (cmd->op) {
 		case DRM_UPTR_OP_COPY:
-			ret = uptr_engine_copy(cmd);
+			ret = uptr_engine_copy(cmd, limits);
 			break;
 		case DRM_UPTR_OP_FILL:
-			ret = uptr_engine_fill(cmd);
+			ret = uptr_engine_fill(cmd, limits);
 			break;
 		case DRM_UPTR_OP_STORE_DWORD:
 			ret = uptr_engine_write(cmd->dst, cmd->dst_offset, &cmd->value,
-						sizeof(cmd->value));
+						sizeof(cmd->value), limits);
 			break;
 		case DRM_UPTR_OP_CHECKSUM:
-			ret = uptr_engine_checksum(cmd);
+			ret = uptr_engine_checksum(cmd, limits);
 			break;
 		}
 	}
-	uptr_dbg(JOB, "job on context %llu: %u commands, %d\n", job->fence.context,
-		 job->nr_cmds, ret);
 	return ret;
+}
+
+/* Jobs the scheduler may have started on one engine and not completed. */
+#define UPTR_ENGINE_CREDITS	4096
+
+/**
+ * uptr_engine_init() - set up an engine and its scheduler
+ * @engine: the engine, zeroed
+ * @index: its number
+ * @ops: the job callbacks its scheduler calls
+ * @dev: the device, for the scheduler's messages
+ *
+ * The scheduler has no timeout: the engine ends a job itself at its
+ * deadline (see struct uptr_engine_limits), between two pages, so that
+ * no job outlives its limit by more than one page access or one fault.
+ * It may start many jobs at once: they wait in their files' lanes.
+ *
+ * Return: 0, or a negative errno.
+ */
+int uptr_engine_init(struct uptr_engine *engine, unsigned int index,
+		     const struct drm_sched_backend_ops *ops, struct device *dev)
+{
+	struct drm_sched_init_args args = {
+		.ops = ops,
+		.credit_limit = UPTR_ENGINE_CREDITS,
+		.timeout = MAX_SCHEDULE_TIMEOUT,
+		.name = engine->name,
+		.dev = dev,
+	};
+
+	engine->index = index;
+	snprintf(engine->name, sizeof(engine->name), "engine%u", index);
+	spin_lock_init(&engine->fence_lock);
+	uptr_sched_init_args(&args);
+	return drm_sched_init(&engine->sched, &args);
+}
+
+/**
+ * uptr_engine_fini() - tear an engine down
+ * @engine: an engine set up by uptr_engine_init(), with no job left
+ */
+void uptr_engine_fini(struct uptr_engine *engine)
+{
+	drm_sched_fini(&engine->sched);
 }

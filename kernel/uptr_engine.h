@@ -1,15 +1,88 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * uptr software engine.
+ * uptr software engines: what they execute, and the queues that feed them.
  */
 #ifndef _UPTR_ENGINE_H_
 #define _UPTR_ENGINE_H_
 
-struct uptr_job;
+#include <linux/atomic.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include <drm/gpu_scheduler.h>
+
+struct device;
+struct uptr_bo;
 
 /* Number of engines the device exposes. */
-#define UPTR_ENGINE_COUNT	1
+#define UPTR_ENGINE_COUNT	2
 
-int uptr_engine_run(struct uptr_job *job);
+/**
+ * struct uptr_engine_cmd - one validated command, as an engine sees it
+ *
+ * @dst and @src point to BOs that the caller holds referenced for as
+ * long as the engine runs the command.
+ */
+struct uptr_engine_cmd {
+	/** @op: enum drm_uptr_op */
+	u32 op;
+	/** @dst: the BO written */
+	struct uptr_bo *dst;
+	/** @src: the BO read, or NULL */
+	struct uptr_bo *src;
+	/** @dst_offset: bytes into @dst */
+	u64 dst_offset;
+	/** @src_offset: bytes into @src */
+	u64 src_offset;
+	/** @size: bytes covered (read from @src, or written) */
+	u64 size;
+	/** @dst_len: bytes written into @dst */
+	u64 dst_len;
+	/** @value: FILL pattern or STORE_DWORD value */
+	u32 value;
+};
+
+/**
+ * struct uptr_engine_limits - when an engine must stop a job early
+ *
+ * The engine checks both between any two pages it touches.
+ */
+struct uptr_engine_limits {
+	/** @deadline: jiffies after which the job ends with -ETIMEDOUT */
+	unsigned long deadline;
+	/** @cancel: non-zero once the job's owner went away: -ECANCELED */
+	const atomic_t *cancel;
+};
+
+/**
+ * struct uptr_engine - one engine of the device and the scheduler feeding it
+ *
+ * Jobs reach an engine through its DRM scheduler, which resolves their
+ * dependencies and starts them.  Each open file has its own lane on each
+ * engine: an ordered workqueue that executes the file's jobs one at a
+ * time, in order, at normal priority, never in the scheduler's thread.
+ * The lanes of different files run at the same time, so that one
+ * process's long job never holds up another's.
+ */
+struct uptr_engine {
+	/** @sched: the scheduler feeding the engine */
+	struct drm_gpu_scheduler sched;
+	/** @fence_lock: lock of the fences of every lane of the engine */
+	spinlock_t fence_lock;
+	/** @busy_ns: total time spent executing jobs */
+	atomic64_t busy_ns;
+	/** @index: the engine's number */
+	unsigned int index;
+	/** @name: "engine<index>", the name of its fences' timelines */
+	char name[16];
+};
+
+int uptr_engine_init(struct uptr_engine *engine, unsigned int index,
+		     const struct drm_sched_backend_ops *ops, struct device *dev);
+void uptr_engine_fini(struct uptr_engine *engine);
+
+int uptr_engine_run(const struct uptr_engine_cmd *cmds, unsigned int nr_cmds,
+		    const struct uptr_engine_limits *limits);
 
 #endif /* _UPTR_ENGINE_H_ */

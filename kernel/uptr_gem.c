@@ -16,6 +16,7 @@
 
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_utils.h>
 #include <drm/drm_prime.h>
 #include <drm/drm_vma_manager.h>
 #include <drm/uptr_drm.h>
@@ -288,23 +289,27 @@ int uptr_bo_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 	long timeout;
 	int ret = 0;
 
-	if (args->flags || args->timeout_ns < 0) {
-		uptr_dbg(IOCTL, "flags %#x or timeout %lld\n", args->flags, args->timeout_ns);
+	if (args->flags || args->deadline_ns < 0) {
+		uptr_dbg(IOCTL, "flags %#x or deadline %lld\n", args->flags, args->deadline_ns);
 		return -EINVAL;
 	}
+	/*
+	 * Not drm_gem_dma_resv_wait(), which reports an unknown handle as
+	 * -EINVAL; the uAPI says -ENOENT, as every other ioctl of uptr.
+	 */
 	bo = uptr_bo_lookup(file, args->handle);
 	if (!bo)
 		return -ENOENT;
 
+	/* An absolute deadline: a wait restarted after a signal ends on time. */
+	timeout = drm_timeout_abs_to_jiffies(args->deadline_ns);
 	/* USAGE_READ covers every job, those writing the BO and those reading it. */
-	if (!args->timeout_ns) {
+	if (!timeout) {
 		if (!dma_resv_test_signaled(bo->base.resv, DMA_RESV_USAGE_READ))
 			ret = -ETIME;
 	} else {
-		timeout = min_t(u64, nsecs_to_jiffies64(args->timeout_ns),
-				MAX_SCHEDULE_TIMEOUT - 1);
 		timeout = dma_resv_wait_timeout(bo->base.resv, DMA_RESV_USAGE_READ,
-						true, max(timeout, 1L));
+						true, timeout);
 		if (!timeout)
 			ret = -ETIME;
 		else if (timeout < 0)

@@ -1,28 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uptr jobs: the submit ioctl.
+ * uptr jobs: the submit ioctl, and the way from there to an engine.
  *
- * A job goes through four steps.  Validation copies the commands in,
- * checks every one of them and takes a reference on every BO it names;
- * a job refused there has had no effect.  Fault-in makes valid the pages
- * of coherent userptrs that the commands touch, and only those; a job
- * that touches a page it cannot reach is refused there, having written
- * nothing.  Publication locks the BOs' reservation objects and adds the
- * job's fence to every BO (as a writer where a command writes the BO, as
- * a reader otherwise), for DRM_IOCTL_UPTR_BO_WAIT.  Execution runs the
- * commands on the engine, which takes replayable faults: a page the CPU
- * took away meanwhile is faulted in again, and the job stops at the
- * first page it cannot reach any more.  Then the fence is signalled and
- * the BO references dropped.
+ * A job goes through five steps.  Validation copies the commands in,
+ * checks every one of them and takes a reference on every BO it names,
+ * and on the syncobjs; a job refused there has had no effect.  Fault-in
+ * makes valid the pages of coherent userptrs that the commands touch, and
+ * only those; a job that touches a page it cannot reach is refused there,
+ * having written nothing.  Publication locks the BOs' reservation
+ * objects, makes the job depend on the fences found there (the earlier
+ * writers of what it reads, every earlier user of what it writes) and on
+ * the in-syncobjs' fences, arms the job's scheduler fence and adds it to
+ * every BO (as a writer where a command writes the BO, as a reader
+ * otherwise) and to the out-syncobj, then queues the job on the file's
+ * entity of its engine.  The DRM scheduler starts the job once its
+ * dependencies signalled, on the engine's workqueue: execution, which
+ * takes replayable faults (a page the CPU took away meanwhile is faulted
+ * in again) and stops at the first page it cannot reach any more, at the
+ * job's deadline, or when its file is closed.  Then the engine's fence is
+ * signalled, the scheduler signals the job's fence and frees the job,
+ * dropping its references.
  *
- * The MMU notifier never waits for a job, so the fence plays no part in
+ * The MMU notifier never waits for a job, so fences play no part in
  * keeping pages alive: each page access is made under the userptr's own
  * lock (see uptr_engine.c and DOC: Locking in uptr_userptr.c).  From
- * publication on, the fence is signalled on every path.
+ * publication on, the fence is signalled on every path, within the job's
+ * time limit once the job started.  A job can fault, and so allocate
+ * memory, before its fence signals: anyone who waits for a uptr fence
+ * under memory pressure waits at most for that limit.
  */
 
+#include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/mm_types.h>
+#include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -31,12 +42,29 @@
 
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_syncobj.h>
 #include <drm/uptr_drm.h>
 
+#include "uptr_compat.h"
 #include "uptr_drv.h"
 #include "uptr_engine.h"
 #include "uptr_gem.h"
 #include "uptr_job.h"
+
+static unsigned int uptr_job_timeout_ms = 10000;
+module_param_named(job_timeout_ms, uptr_job_timeout_ms, uint, 0600);
+MODULE_PARM_DESC(job_timeout_ms, "time a job may run on its engine, in ms (default 10000)");
+
+/* The time limit of a job starting now, as DRM_UPTR_PARAM_JOB_TIMEOUT_MS reports it. */
+unsigned int uptr_job_timeout(void)
+{
+	return max(READ_ONCE(uptr_job_timeout_ms), 1U);
+}
+
+static struct uptr_job *to_uptr_job(struct drm_sched_job *sched_job)
+{
+	return container_of(sched_job, struct uptr_job, base);
+}
 
 static const char *uptr_fence_get_driver_name(struct dma_fence *fence)
 {
@@ -45,15 +73,22 @@ static const char *uptr_fence_get_driver_name(struct dma_fence *fence)
 
 static const char *uptr_fence_get_timeline_name(struct dma_fence *fence)
 {
-	return "engine0";
+	struct uptr_job *job = container_of(fence, struct uptr_job, hw_fence);
+
+	return job->engine->name;
 }
 
+/*
+ * The last reference to the engine's fence: the scheduler's fences that
+ * point at it are gone, and so is everything else of the job.
+ */
 static void uptr_fence_release(struct dma_fence *fence)
 {
-	struct uptr_job *job = container_of(fence, struct uptr_job, fence);
+	struct uptr_job *job = container_of(fence, struct uptr_job, hw_fence);
 
-	kfree_rcu(job, fence.rcu);
 	atomic_dec(&uptr_live_objects);
+	kfree_rcu(job, hw_fence.rcu);
+	module_put(THIS_MODULE);
 }
 
 static const struct dma_fence_ops uptr_fence_ops = {
@@ -62,8 +97,8 @@ static const struct dma_fence_ops uptr_fence_ops = {
 	.release = uptr_fence_release,
 };
 
-/* Frees what the job holds besides its fence, and the BO references. */
-static void uptr_job_release_bos(struct uptr_job *job)
+/* Drops what the job holds besides its fences: BOs, commands, syncobj, file. */
+static void uptr_job_release(struct uptr_job *job)
 {
 	unsigned int i;
 
@@ -76,6 +111,20 @@ static void uptr_job_release_bos(struct uptr_job *job)
 	job->bos = NULL;
 	job->bo_writes = NULL;
 	job->nr_bos = 0;
+	if (job->out_syncobj)
+		drm_syncobj_put(job->out_syncobj);
+	job->out_syncobj = NULL;
+}
+
+/* Frees a job that never reached its engine, hence has no engine fence. */
+static void uptr_job_free_unrun(struct uptr_job *job)
+{
+	struct uptr_file *ufile = job->ufile;
+
+	uptr_job_release(job);
+	kfree(job);
+	atomic_dec(&uptr_live_objects);
+	uptr_file_put(ufile);
 }
 
 /* Takes a reference on the BO @handle names, once per job. */
@@ -172,7 +221,7 @@ static int uptr_cmd_check_mm(const struct uptr_bo *bo)
  * memcpy(), which overlapping bytes would corrupt, as for an overlap
  * inside one BO.
  */
-static bool uptr_cmd_user_overlap(const struct uptr_job_cmd *cmd,
+static bool uptr_cmd_user_overlap(const struct uptr_engine_cmd *cmd,
 				  const struct drm_uptr_cmd *c)
 {
 	const struct uptr_userptr *d = &cmd->dst->userptr, *s = &cmd->src->userptr;
@@ -190,7 +239,7 @@ static bool uptr_cmd_user_overlap(const struct uptr_job_cmd *cmd,
 static int uptr_job_add_cmd(struct uptr_job *job, struct drm_file *file,
 			    const struct drm_uptr_cmd *c, unsigned int idx)
 {
-	struct uptr_job_cmd *cmd = &job->cmds[idx];
+	struct uptr_engine_cmd *cmd = &job->cmds[idx];
 	u64 dst_len = uptr_cmd_dst_len(c);
 	int ret;
 
@@ -317,7 +366,7 @@ static bool uptr_job_next_span(const struct uptr_job *job, unsigned int *pos,
 			       struct uptr_job_span *s)
 {
 	while (*pos < 2 * job->nr_cmds) {
-		const struct uptr_job_cmd *cmd = &job->cmds[*pos / 2];
+		const struct uptr_engine_cmd *cmd = &job->cmds[*pos / 2];
 		bool write = *pos & 1;
 		struct uptr_bo *bo = write ? cmd->dst : cmd->src;
 		u64 offset = write ? cmd->dst_offset : cmd->src_offset;
@@ -350,15 +399,45 @@ static int uptr_job_fault(struct uptr_job *job)
 	return 0;
 }
 
-/*
- * Adds the job's fence to every BO's reservation object, for BO_WAIT and
- * for the BO's other users; the MMU notifier does not look at it.
- * Nothing is published when this fails, and the fence is then left
- * uninitialised.
- */
-static int uptr_job_publish(struct uptr_job *job)
+/* Makes the job wait for the fences of the in-syncobjs. */
+static int uptr_job_add_in_syncobjs(struct uptr_job *job, struct drm_file *file,
+				    const struct drm_uptr_submit *args)
 {
-	struct uptr_device *udev = job->udev;
+	u32 __user *uhandles = u64_to_user_ptr(args->in_syncobjs);
+	struct dma_fence *fence;
+	unsigned int i;
+	u32 handle;
+	int ret;
+
+	for (i = 0; i < args->in_syncobj_count; i++) {
+		if (get_user(handle, &uhandles[i])) {
+			uptr_dbg(IOCTL, "in_syncobjs %#llx unreadable\n", args->in_syncobjs);
+			return -EFAULT;
+		}
+		ret = drm_syncobj_find_fence(file, handle, 0, 0, &fence);
+		if (ret) {
+			uptr_dbg(IOCTL, "in-syncobj %u: unknown handle or no fence: %d\n",
+				 handle, ret);
+			return ret;
+		}
+		/* Consumes the reference, even on failure. */
+		ret = drm_sched_job_add_dependency(&job->base, fence);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Makes the job wait for the earlier users of its BOs, arms its fence,
+ * publishes it on every BO and in the out-syncobj, and queues the job.
+ * Nothing is published when this fails.  On success the job belongs to
+ * the scheduler, which may complete and free it at once: the caller gets
+ * a reference on its fence in *@out and must not touch the job any more.
+ */
+static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
+{
+	struct dma_fence *fence;
 	struct ww_acquire_ctx ctx;
 	unsigned int i;
 	int ret;
@@ -371,64 +450,329 @@ static int uptr_job_publish(struct uptr_job *job)
 		ret = dma_resv_reserve_fences(job->bos[i]->resv, 1);
 		if (ret)
 			goto out_unlock;
+		ret = drm_sched_job_add_implicit_dependencies(&job->base, job->bos[i],
+							      job->bo_writes[i]);
+		if (ret)
+			goto out_unlock;
 	}
 
-	/*
-	 * Jobs run in their submitters' threads and complete in any order,
-	 * so each is a timeline of its own: on a shared context,
-	 * dma_resv_add_fence() would let a later job's fence replace a
-	 * running one's, and waiters would stop seeing the running job.
-	 */
-	dma_fence_init(&job->fence, &uptr_fence_ops, &udev->fence_lock,
-		       dma_fence_context_alloc(1), 1);
-	atomic_inc(&uptr_live_objects);
+	/* Arm and push under one lock, so that the file's jobs keep their order. */
+	mutex_lock(&job->ufile->submit_lock);
+	drm_sched_job_arm(&job->base);
+	fence = &job->base.s_fence->finished;
+	*out = dma_fence_get(fence);
 	for (i = 0; i < job->nr_bos; i++)
-		dma_resv_add_fence(job->bos[i]->resv, &job->fence,
+		dma_resv_add_fence(job->bos[i]->resv, fence,
 				   job->bo_writes[i] ? DMA_RESV_USAGE_WRITE :
 						       DMA_RESV_USAGE_READ);
+	if (job->out_syncobj)
+		drm_syncobj_replace_fence(job->out_syncobj, fence);
+	atomic_inc(&job->ufile->queued);
+	drm_sched_entity_push_job(&job->base);
+	mutex_unlock(&job->ufile->submit_lock);
 out_unlock:
 	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
 	return ret;
 }
 
-/* Signals the fence whatever the outcome, then lets the BOs go. */
-static void uptr_job_complete(struct uptr_job *job, int err)
+struct uptr_fence_waiter {
+	struct dma_fence_cb cb;
+	struct completion done;
+};
+
+static void uptr_fence_waiter_wake(struct dma_fence *fence, struct dma_fence_cb *cb)
+{
+	complete(&container_of(cb, struct uptr_fence_waiter, cb)->done);
+}
+
+/*
+ * Waits for @fence, for DRM_UPTR_SUBMIT_WAIT: only a fatal signal ends
+ * the wait early, since the job cannot be submitted twice (a restarted
+ * ioctl would); the job's time limit bounds it.
+ */
+static int uptr_fence_wait_killable(struct dma_fence *fence)
+{
+	struct uptr_fence_waiter w;
+
+	init_completion(&w.done);
+	if (dma_fence_add_callback(fence, &w.cb, uptr_fence_waiter_wake))
+		return fence->error;
+	if (wait_for_completion_killable(&w.done)) {
+		/* The callback may be running: then let it finish with @w. */
+		if (!dma_fence_remove_callback(fence, &w.cb))
+			wait_for_completion(&w.done);
+		return -EINTR;
+	}
+	return fence->error;
+}
+
+/* Executes a job in its lane, then signals the engine's fence. */
+static void uptr_job_exec(struct work_struct *work)
+{
+	struct uptr_job *job = container_of(work, struct uptr_job, work);
+	struct uptr_engine_limits limits = {
+		.deadline = jiffies + msecs_to_jiffies(uptr_job_timeout()),
+		.cancel = &job->ufile->cancel,
+	};
+	struct uptr_engine *engine = job->engine;
+	/* The finished fence lives until the engine's fence signalled. */
+	struct dma_fence *finished = &job->base.s_fence->finished;
+	ktime_t start = ktime_get();
+	unsigned int i;
+	s64 busy;
+	int err;
+
+	/* A dependency failed, or the scheduler cancelled the job. */
+	err = finished->error;
+	if (!err)
+		err = uptr_engine_run(job->cmds, job->nr_cmds, &limits);
+
+	busy = ktime_to_ns(ktime_sub(ktime_get(), start));
+	atomic64_add(busy, &engine->busy_ns);
+	atomic64_add(busy, &job->ufile->busy_ns[engine->index]);
+	for (i = 0; i < job->nr_bos; i++)
+		atomic64_inc(&to_uptr_bo(job->bos[i])->jobs);
+	uptr_dbg(JOB, "job %llu on %s: %u commands, %d\n", job->hw_fence.seqno,
+		 engine->name, job->nr_cmds, err);
+
+	if (err) {
+		/* 6.1's scheduler does not pass the error on: set it on both. */
+		if (!finished->error)
+			dma_fence_set_error(finished, err);
+		dma_fence_set_error(&job->hw_fence, err);
+	}
+	dma_fence_signal(&job->hw_fence);
+}
+
+/*
+ * The scheduler starts the job: its dependencies signalled.  The engine
+ * fence is created here, on the timeline of the file's lane, and the job
+ * handed to the lane, which runs the file's jobs on that engine one at a
+ * time in the order the scheduler starts them (the order of submission).
+ * The scheduler calls this from one thread per engine at a time.
+ */
+static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
+{
+	struct uptr_job *job = to_uptr_job(sched_job);
+	struct uptr_engine *engine = job->engine;
+	struct uptr_file *ufile = job->ufile;
+
+	__module_get(THIS_MODULE);
+	dma_fence_init(&job->hw_fence, &uptr_fence_ops, &engine->fence_lock,
+		       ufile->fence_context + engine->index, ++ufile->seqno[engine->index]);
+	/* A closed file's jobs end without running. */
+	if (atomic_read(&ufile->cancel) && !sched_job->s_fence->finished.error)
+		dma_fence_set_error(&sched_job->s_fence->finished, -ECANCELED);
+	INIT_WORK(&job->work, uptr_job_exec);
+	queue_work(ufile->lanes[engine->index], &job->work);
+
+	if (atomic_dec_and_test(&ufile->queued))
+		wake_up_all(&ufile->queue_wait);
+	/* The scheduler takes the reference it is returned. */
+	return dma_fence_get(&job->hw_fence);
+}
+
+/* Never called: the scheduler has no timeout, engines end jobs themselves. */
+static enum drm_gpu_sched_stat uptr_job_timedout(struct drm_sched_job *sched_job)
+{
+	return DRM_GPU_SCHED_STAT_NOMINAL;
+}
+
+/* The job's fence signalled: drop everything but the engine fence's memory. */
+static void uptr_job_free(struct drm_sched_job *sched_job)
+{
+	struct uptr_job *job = to_uptr_job(sched_job);
+	struct uptr_file *ufile = job->ufile;
+	bool ran = job->hw_fence.ops;
+
+	drm_sched_job_cleanup(sched_job);
+	if (!ran) {
+		uptr_job_free_unrun(job);
+		return;
+	}
+	uptr_job_release(job);
+	uptr_file_put(ufile);
+	dma_fence_put(&job->hw_fence);
+}
+
+static const struct drm_sched_backend_ops uptr_job_sched_ops = {
+	.run_job = uptr_job_run,
+	.timedout_job = uptr_job_timedout,
+	.free_job = uptr_job_free,
+};
+
+/**
+ * uptr_jobs_init() - set up the device's engines
+ * @udev: the device
+ *
+ * Return: 0, or a negative errno.
+ */
+int uptr_jobs_init(struct uptr_device *udev)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < UPTR_ENGINE_COUNT; i++) {
+		ret = uptr_engine_init(&udev->engines[i], i, &uptr_job_sched_ops,
+				       udev->drm.dev);
+		if (ret)
+			goto err_fini;
+	}
+	return 0;
+
+err_fini:
+	while (i--)
+		uptr_engine_fini(&udev->engines[i]);
+	return ret;
+}
+
+/**
+ * uptr_jobs_fini() - tear the device's engines down
+ * @udev: the device, with no file open and no job left (each job's
+ *	engine fence holds the module)
+ */
+void uptr_jobs_fini(struct uptr_device *udev)
 {
 	unsigned int i;
 
-	for (i = 0; i < job->nr_bos; i++)
-		atomic64_inc(&to_uptr_bo(job->bos[i])->jobs);
-	if (err)
-		dma_fence_set_error(&job->fence, err);
-	dma_fence_signal(&job->fence);
-	uptr_job_release_bos(job);
-	dma_fence_put(&job->fence);
+	for (i = 0; i < UPTR_ENGINE_COUNT; i++)
+		uptr_engine_fini(&udev->engines[i]);
+}
+
+/**
+ * uptr_jobs_file_open() - set up a file's queues, one per engine
+ * @ufile: the file
+ *
+ * Return: 0, or a negative errno.
+ */
+int uptr_jobs_file_open(struct uptr_file *ufile)
+{
+	struct drm_gpu_scheduler *sched;
+	unsigned int i;
+	int ret;
+
+	mutex_init(&ufile->submit_lock);
+	init_waitqueue_head(&ufile->queue_wait);
+	ufile->fence_context = dma_fence_context_alloc(UPTR_ENGINE_COUNT);
+	for (i = 0; i < UPTR_ENGINE_COUNT; i++) {
+		ufile->lanes[i] = alloc_ordered_workqueue("uptr-%s", 0,
+							  ufile->udev->engines[i].name);
+		if (!ufile->lanes[i]) {
+			ret = -ENOMEM;
+			goto err_fini;
+		}
+		sched = &ufile->udev->engines[i].sched;
+		ret = drm_sched_entity_init(&ufile->entities[i], DRM_SCHED_PRIORITY_NORMAL,
+					    &sched, 1, NULL);
+		if (ret) {
+			destroy_workqueue(ufile->lanes[i]);
+			goto err_fini;
+		}
+	}
+	return 0;
+
+err_fini:
+	while (i--) {
+		drm_sched_entity_destroy(&ufile->entities[i]);
+		destroy_workqueue(ufile->lanes[i]);
+	}
+	mutex_destroy(&ufile->submit_lock);
+	return ret;
+}
+
+/**
+ * uptr_jobs_file_close() - cancel a closed file's jobs
+ * @ufile: the file, closed: no submit runs on it any more
+ *
+ * Jobs that have not started end with -ECANCELED without running (the
+ * scheduler still waits for their dependencies, which are fences, so
+ * signal in bounded time); the running one stops at its next page, and
+ * this returns once it has.  The jobs keep the file's state alive until
+ * they are freed.
+ */
+void uptr_jobs_file_close(struct uptr_file *ufile)
+{
+	long left = msecs_to_jiffies(2 * uptr_job_timeout());
+	unsigned int i;
+
+	atomic_set(&ufile->cancel, 1);
+	/*
+	 * Let every queued job reach uptr_job_run(), which ends it: a job the
+	 * scheduler dropped instead (drm_sched_entity_destroy() does for
+	 * the jobs of a killed process) would end with -ESRCH.
+	 */
+	wait_event_timeout(ufile->queue_wait, !atomic_read(&ufile->queued), left);
+	for (i = 0; i < UPTR_ENGINE_COUNT; i++) {
+		drm_sched_entity_destroy(&ufile->entities[i]);
+		/* Waits for what the lane holds: cancelled, each ends at once. */
+		flush_workqueue(ufile->lanes[i]);
+	}
+	mutex_destroy(&ufile->submit_lock);
+}
+
+/**
+ * uptr_jobs_file_release() - free what is left of a file's queues
+ * @ufile: the file, closed, whose last job has been freed
+ *
+ * Context: process context; not in one of the file's lanes.
+ */
+void uptr_jobs_file_release(struct uptr_file *ufile)
+{
+	unsigned int i;
+
+	for (i = 0; i < UPTR_ENGINE_COUNT; i++)
+		destroy_workqueue(ufile->lanes[i]);
 }
 
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
+	struct uptr_file *ufile = to_uptr_file(file);
 	struct drm_uptr_submit *args = data;
+	struct dma_fence *fence;
 	struct uptr_job *job;
 	int ret;
 
-	if (args->extensions || args->flags || args->pad[0] || args->pad[1]) {
-		uptr_dbg(IOCTL, "non-zero extensions, flags %#x or pad\n", args->flags);
+	if (args->extensions || args->pad || (args->flags & ~DRM_UPTR_SUBMIT_WAIT)) {
+		uptr_dbg(IOCTL, "non-zero extensions or pad, or flags %#x\n", args->flags);
 		return -EINVAL;
 	}
-	if (!args->count || args->count > DRM_UPTR_MAX_COMMANDS) {
-		uptr_dbg(IOCTL, "count %u not in 1..%u\n", args->count,
-			 DRM_UPTR_MAX_COMMANDS);
+	if (args->engine >= UPTR_ENGINE_COUNT) {
+		uptr_dbg(IOCTL, "engine %u: there are %u\n", args->engine, UPTR_ENGINE_COUNT);
+		return -EINVAL;
+	}
+	if (!args->count || args->count > DRM_UPTR_MAX_COMMANDS ||
+	    args->in_syncobj_count > DRM_UPTR_MAX_COMMANDS) {
+		uptr_dbg(IOCTL, "count %u not in 1..%u or %u in-syncobjs\n", args->count,
+			 DRM_UPTR_MAX_COMMANDS, args->in_syncobj_count);
 		return -EINVAL;
 	}
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return -ENOMEM;
-	job->udev = to_uptr_device(dev);
+	atomic_inc(&uptr_live_objects);
+	job->engine = &ufile->udev->engines[args->engine];
+	job->ufile = uptr_file_get(ufile);
 
 	ret = uptr_job_validate(job, file, args);
 	if (ret)
 		goto err_free;
+	if (args->out_syncobj) {
+		job->out_syncobj = drm_syncobj_find(file, args->out_syncobj);
+		if (!job->out_syncobj) {
+			uptr_dbg(IOCTL, "unknown out-syncobj %u\n", args->out_syncobj);
+			ret = -ENOENT;
+			goto err_free;
+		}
+	}
+
+	ret = uptr_sched_job_init(&job->base, &ufile->entities[args->engine], ufile,
+				  file);
+	if (ret)
+		goto err_free;
+	ret = uptr_job_add_in_syncobjs(job, file, args);
+	if (ret)
+		goto err_cleanup;
 
 	/*
 	 * Fault everything in first: a job that could not run at all is
@@ -436,19 +780,22 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	 * one fault pass unless the CPU changes its memory meanwhile.
 	 */
 	ret = uptr_job_fault(job);
-	if (!ret)
-		ret = uptr_job_publish(job);
 	if (ret) {
 		uptr_dbg(JOB, "job refused: %d\n", ret);
-		goto err_free;
+		goto err_cleanup;
 	}
 
-	ret = uptr_engine_run(job);
-	uptr_job_complete(job, ret);
+	ret = uptr_job_push(job, &fence);
+	if (ret)
+		goto err_cleanup;
+	if (args->flags & DRM_UPTR_SUBMIT_WAIT)
+		ret = uptr_fence_wait_killable(fence);
+	dma_fence_put(fence);
 	return ret;
 
+err_cleanup:
+	drm_sched_job_cleanup(&job->base);
 err_free:
-	uptr_job_release_bos(job);
-	kfree(job);
+	uptr_job_free_unrun(job);
 	return ret;
 }

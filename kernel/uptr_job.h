@@ -1,60 +1,53 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * uptr jobs: validated commands, the BOs they hold and their fence.
+ * uptr jobs: validated commands, the BOs they hold, their fences, and the
+ * scheduling that takes them to an engine.
  */
 #ifndef _UPTR_JOB_H_
 #define _UPTR_JOB_H_
 
 #include <linux/dma-fence.h>
+#include <linux/ktime.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include <drm/gpu_scheduler.h>
+
+#include "uptr_engine.h"
 
 struct drm_device;
 struct drm_file;
 struct drm_gem_object;
-struct uptr_bo;
+struct drm_syncobj;
 struct uptr_device;
+struct uptr_file;
 
 /**
- * struct uptr_job_cmd - one validated command
+ * struct uptr_job - a job: commands, the BOs they use, its fences
  *
- * @dst and @src point to BOs that &uptr_job.bos holds referenced.
- */
-struct uptr_job_cmd {
-	/** @op: enum drm_uptr_op */
-	u32 op;
-	/** @dst: the BO written */
-	struct uptr_bo *dst;
-	/** @src: the BO read, or NULL */
-	struct uptr_bo *src;
-	/** @dst_offset: bytes into @dst */
-	u64 dst_offset;
-	/** @src_offset: bytes into @src */
-	u64 src_offset;
-	/** @size: bytes covered (read from @src, or written) */
-	u64 size;
-	/** @dst_len: bytes written into @dst */
-	u64 dst_len;
-	/** @value: FILL pattern or STORE_DWORD value */
-	u32 value;
-};
-
-/**
- * struct uptr_job - a job: commands, the BOs they use, a fence
- *
- * The job holds a reference on every BO it names from validation until
- * it completes; its fence is published on every one of those BOs before
- * the engine starts and is signalled, on success and on error alike,
- * when the engine is done.  The fence's refcount governs the lifetime of
- * the struct itself; everything else is freed at completion, so that a
- * fence kept in a BO's reservation object holds no BO.
+ * The scheduler's finished fence (@base.s_fence->finished) is the job's
+ * fence for everyone else: it goes into the BOs' reservation objects and
+ * the out-syncobj.  @hw_fence is the engine's fence, signalled when the
+ * engine is done with the job; the scheduler signals the finished fence
+ * from it.  @hw_fence's refcount governs the lifetime of the struct, and
+ * each @hw_fence holds a reference on the module, so that no fence of
+ * uptr, its timeline names included, outlives the module's code.  The
+ * BO references, commands and the file reference are dropped when the
+ * scheduler frees the job, after the finished fence signalled.
  */
 struct uptr_job {
-	/** @fence: signalled when the job completes */
-	struct dma_fence fence;
-	/** @udev: the device */
-	struct uptr_device *udev;
+	/** @base: the scheduler's job */
+	struct drm_sched_job base;
+	/** @hw_fence: the engine's fence */
+	struct dma_fence hw_fence;
+	/** @work: execution on the engine's workqueue */
+	struct work_struct work;
+	/** @engine: the engine the job runs on */
+	struct uptr_engine *engine;
+	/** @ufile: the file that submitted the job, referenced */
+	struct uptr_file *ufile;
 	/** @cmds: @nr_cmds commands */
-	struct uptr_job_cmd *cmds;
+	struct uptr_engine_cmd *cmds;
 	/** @nr_cmds: number of @cmds */
 	unsigned int nr_cmds;
 	/** @bos: the distinct BOs of the job, referenced */
@@ -63,7 +56,16 @@ struct uptr_job {
 	bool *bo_writes;
 	/** @nr_bos: number of @bos */
 	unsigned int nr_bos;
+	/** @out_syncobj: the syncobj that receives the fence, referenced, or NULL */
+	struct drm_syncobj *out_syncobj;
 };
+
+unsigned int uptr_job_timeout(void);
+int uptr_jobs_init(struct uptr_device *udev);
+void uptr_jobs_fini(struct uptr_device *udev);
+int uptr_jobs_file_open(struct uptr_file *ufile);
+void uptr_jobs_file_close(struct uptr_file *ufile);
+void uptr_jobs_file_release(struct uptr_file *ufile);
 
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
 

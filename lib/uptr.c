@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xf86drm.h>
@@ -392,8 +393,15 @@ UPTR_EXPORT int uptr_bo_wait(struct uptr_dev *dev, uint32_t handle,
 {
 	struct drm_uptr_bo_wait w = {
 		.handle = handle,
-		.timeout_ns = timeout_ns,
+		.deadline_ns = timeout_ns,
 	};
+	struct timespec now;
+
+	/* The kernel takes an absolute deadline: a restarted wait keeps it. */
+	if (timeout_ns > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		w.deadline_ns += (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	}
 
 	return ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_BO_WAIT, &w);
 }
@@ -429,6 +437,7 @@ UPTR_EXPORT int uptr_submit(struct uptr_dev *dev,
 		return -EINVAL;
 	s.commands = (uintptr_t)submit->cmds;
 	s.count = submit->count;
+	s.flags = DRM_UPTR_SUBMIT_WAIT;
 	return ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_SUBMIT, &s);
 }
 

@@ -108,7 +108,7 @@ TEST_F(uptr, unknown_param)
 
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd, 0, &v));
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd,
-					DRM_UPTR_PARAM_MAX_JOB_BYTES + 1, &v));
+					DRM_UPTR_PARAM_JOB_TIMEOUT_MS + 1, &v));
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd, 0x80000000u, &v));
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd, 0xffffffffu, &v));
 	EXPECT_EQ(0xdeadbeefull, v);

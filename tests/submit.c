@@ -11,8 +11,10 @@
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
 #define KERNEL_ADDR	0xffff800000000000ull
 
+/* SUBMIT of @s, waiting for the job. */
 static int submit_raw(int fd, struct drm_uptr_submit *s)
 {
+	s->flags |= DRM_UPTR_SUBMIT_WAIT;
 	return ut_ioctl(fd, DRM_IOCTL_UPTR_SUBMIT, s);
 }
 
@@ -101,14 +103,22 @@ TEST_F(job, count_too_many)
 	EXPECT_EQ(1ull, bo_jobs(self->fd, self->dev));
 }
 
-/* Non-zero submit flags, extensions or pad are refused. */
+/* Unknown submit flags, extensions, pad or an engine beyond the last are refused. */
 TEST_F(job, submit_reserved_fields)
 {
 	struct drm_uptr_cmd c = ut_cmd_fill(self->dev, 0, 4, 1);
 	struct drm_uptr_submit s;
+	__u64 engines;
 
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_ENGINE_COUNT, &engines));
 	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
-				      .flags = 1 };
+				      .flags = 2 };
+	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
+	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
+				      .engine = (__u32)engines };
+	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
+	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
+				      .engine = 0xffffffffu };
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
 				      .flags = 0x80000000u };
@@ -117,10 +127,10 @@ TEST_F(job, submit_reserved_fields)
 				      .extensions = 1 };
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
-				      .pad = { 1, 0 } };
+				      .pad = 1 };
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
-				      .pad = { 0, 1ull << 63 } };
+				      .pad = 1u << 31 };
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	EXPECT_EQ(-1, ut_find_not(self->map, self->size, 0));
 	EXPECT_EQ(0ull, bo_jobs(self->fd, self->dev));

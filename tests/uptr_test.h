@@ -176,11 +176,24 @@ static inline int ut_bo_info(int fd, __u32 handle,
 	return ut_ioctl(fd, DRM_IOCTL_UPTR_BO_INFO, info);
 }
 
+/* CLOCK_MONOTONIC now, in nanoseconds. */
+static inline __s64 ut_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * BO_WAIT for @timeout_ns from now; 0 only asks whether the BO is busy
+ * and a negative value is passed on as it is (refused).
+ */
 static inline int ut_bo_wait(int fd, __u32 handle, __s64 timeout_ns)
 {
 	struct drm_uptr_bo_wait w = {
 		.handle = handle,
-		.timeout_ns = timeout_ns,
+		.deadline_ns = timeout_ns > 0 ? ut_now_ns() + timeout_ns : timeout_ns,
 	};
 
 	return ut_ioctl(fd, DRM_IOCTL_UPTR_BO_WAIT, &w);
@@ -199,6 +212,7 @@ static inline int ut_submit(int fd, const struct drm_uptr_cmd *cmds,
 	struct drm_uptr_submit s = {
 		.commands = (uintptr_t)cmds,
 		.count = count,
+		.flags = DRM_UPTR_SUBMIT_WAIT,
 	};
 
 	return ut_ioctl(fd, DRM_IOCTL_UPTR_SUBMIT, &s);

@@ -22,8 +22,12 @@ extern "C" {
  * 2: coherent userptrs, DRM_UPTR_PARAM_MAX_JOB_BYTES.
  * 3: coherent userptrs take replayable faults: a mapping change never
  *    waits for a job, and a running job follows it.
+ * 4: asynchronous engines: SUBMIT queues the job on an engine and returns
+ *    (DRM_UPTR_SUBMIT_WAIT waits), in- and out-syncobjs, implicit
+ *    synchronisation through each BO's reservation object, a per-job time
+ *    limit; BO_WAIT takes an absolute deadline.
  */
-#define DRM_UPTR_API_VERSION		3
+#define DRM_UPTR_API_VERSION		4
 
 #define DRM_UPTR_GET_PARAM		0x00
 #define DRM_UPTR_BO_CREATE		0x01
@@ -47,6 +51,8 @@ extern "C" {
  *	can create
  * @DRM_UPTR_PARAM_MAX_JOB_BYTES: most bytes the commands of one job may
  *	cover in all (the sum of their @size)
+ * @DRM_UPTR_PARAM_JOB_TIMEOUT_MS: how long a job may run on its engine, in
+ *	milliseconds, before it is ended with -ETIMEDOUT
  */
 enum drm_uptr_param {
 	DRM_UPTR_PARAM_API_VERSION = 1,
@@ -58,6 +64,7 @@ enum drm_uptr_param {
 	DRM_UPTR_PARAM_MAX_BO_SIZE,
 	DRM_UPTR_PARAM_USERPTR_KINDS,
 	DRM_UPTR_PARAM_MAX_JOB_BYTES,
+	DRM_UPTR_PARAM_JOB_TIMEOUT_MS,
 };
 
 /* Bits of DRM_UPTR_PARAM_USERPTR_KINDS. */
@@ -242,56 +249,88 @@ struct drm_uptr_cmd {
  */
 #define DRM_UPTR_MAX_JOB_BYTES		(1ull << 30)
 
+/* Wait for the job to complete and return its error. */
+#define DRM_UPTR_SUBMIT_WAIT		(1u << 0)
+
 /**
  * struct drm_uptr_submit - DRM_IOCTL_UPTR_SUBMIT
  *
- * Runs a job: the commands, in order.  Every command is validated, and
- * every page of a coherent userptr it touches faulted in, before any
- * runs, so a refused job writes nothing (pages of coherent userptrs that
- * it faulted in stay faulted in, as a CPU access would have left them).
- * The job holds a reference on every BO it names until it completes; its
- * fence is published on every BO (see DRM_IOCTL_UPTR_BO_WAIT).  The ioctl
- * returns once the job has completed.
+ * Queues a job, the commands in order, on engine @engine, and returns.
+ * Every command is validated, and every page of a coherent userptr it
+ * touches faulted in, before the job is queued, so a refused job writes
+ * nothing (pages of coherent userptrs that it faulted in stay faulted
+ * in, as a CPU access would have left them).
+ *
+ * The job's fence is signalled when the job completes, with the job's
+ * error (0 on success): it is published on every BO the job uses (as
+ * a writer of the BOs it writes, a reader of the others; see
+ * DRM_IOCTL_UPTR_BO_WAIT), and placed in @out_syncobj when given, from
+ * which DRM_IOCTL_SYNCOBJ_WAIT, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD (a
+ * sync_file, which poll() reports readable once signalled) and every
+ * other syncobj ioctl reach it.
+ *
+ * A job starts once (a) the fences in the @in_syncobjs have signalled
+ * and (b), implicitly, every earlier job (of any engine, any file, any
+ * process sharing the BO, or an importer) writing a BO it reads, and
+ * every earlier job using a BO it writes, has completed: a job always
+ * sees what the jobs submitted before it wrote.  Jobs of one file on one
+ * engine start in submission order; engines run at the same time.  The
+ * job holds a reference on every BO it names until it completes.
+ *
+ * A job may run for DRM_UPTR_PARAM_JOB_TIMEOUT_MS on its engine; then it
+ * ends with -ETIMEDOUT.  When the file is closed, its jobs that have not
+ * started end with -ECANCELED without running, and its running job stops
+ * at its next page with -ECANCELED (-ESRCH instead for jobs the scheduler
+ * drops when the process was killed while closing).  Fences outlive the
+ * file: a sync_file stays valid after it is closed.
  *
  * Coherent userptrs while a job runs: the device takes replayable page
  * faults.  The process and the kernel may change the mappings under a
  * running job (munmap, mprotect, madvise, migration, swap...); such a
  * change never waits for the job, and the job follows it, faulting in
- * again each page it still needs.  So:
+ * again each page it still needs, through the BO's address space (the
+ * engine runs in a thread of its own, not in the submitter's).  So:
  *
  *  - a job whose pages are all reachable when it is submitted, and stay
  *    so, runs to completion, and reads and writes exactly what the CPU
  *    would have at each moment;
  *  - a job refused at submit writes nothing;
  *  - a job that reaches a page that can no longer be accessed the way
- *    the command needs (unmapped, PROT_NONE, read-only for a write)
- *    stops at that page and fails with -EFAULT (its fence carries the
- *    error); what it wrote before stays written, and it writes nothing at
- *    or after that page;
+ *    the command needs (unmapped, PROT_NONE, read-only for a write, the
+ *    process gone) stops at that page and fails with -EFAULT; what it
+ *    wrote before stays written, and it writes nothing at or after that
+ *    page;
  *  - a job whose page keeps being taken away for about a second fails
- *    with -EAGAIN, at that page;
- *  - a job runs in the submitting thread, so its process exiting or being
- *    killed while it runs ends it between two pages with -EINTR.
+ *    with -EAGAIN, at that page.
  *
- * Errors: -EINVAL for non-zero @extensions, @flags or @pad, @count == 0
- * or above DRM_UPTR_MAX_COMMANDS, an unknown op, non-zero command
- * flags, a zero @size in a command, a member an op does not use being
- * non-zero, a FILL or STORE_DWORD @value above 32 bits, a misaligned
- * offset or size, an offset + size overflowing or beyond the end of its
- * BO, overlapping COPY ranges in one BO, or a COPY between two coherent
- * userptrs whose user address ranges overlap; -EFAULT when @commands
- * cannot be read, or when a userptr BO is used from a process other
- * than its creator (the creator having exited, too); -ENOENT for an
- * unknown handle; -EACCES for a command writing to a READ_ONLY userptr;
- * -EFAULT when a command touches a page of a coherent userptr that the
- * CPU cannot access as the command needs (see struct drm_uptr_userptr),
- * at submit (nothing written) or while the job ran (written up to that
- * page); -EAGAIN when the mappings of a coherent userptr kept changing
- * while the job was being prepared or ran (try again); -E2BIG when the
- * commands cover more than DRM_UPTR_PARAM_MAX_JOB_BYTES in all; -EINTR
- * or -ERESTARTSYS on a signal before the job started, -EINTR when a
- * fatal signal (the process being killed or exiting) ended it early (the
- * commands may have run in part); -ENOMEM when memory runs out.
+ * With DRM_UPTR_SUBMIT_WAIT the ioctl returns once the job completed,
+ * with the job's error; a fatal signal ends the wait (not the job) with
+ * -EINTR, and other signals do not interrupt it: the job's time limit
+ * bounds it.
+ *
+ * Errors (of the ioctl; a job's own error is its fence's): -EINVAL for
+ * non-zero @extensions or @pad, an unknown bit in @flags, @engine not
+ * below DRM_UPTR_PARAM_ENGINE_COUNT, @in_syncobj_count above
+ * DRM_UPTR_MAX_COMMANDS, @count == 0 or above DRM_UPTR_MAX_COMMANDS, an
+ * unknown op, non-zero command flags, a zero @size in a command, a
+ * member an op does not use being non-zero, a FILL or STORE_DWORD @value
+ * above 32 bits, a misaligned offset or size, an offset + size
+ * overflowing or beyond the end of its BO, overlapping COPY ranges in
+ * one BO, a COPY between two coherent userptrs whose user address ranges
+ * overlap, or an in-syncobj that holds no fence; -EFAULT when @commands
+ * or @in_syncobjs cannot be read, or when a userptr BO is used from a
+ * process other than its creator (the creator having exited, too);
+ * -ENOENT for an unknown BO handle or syncobj handle; -EACCES for a
+ * command writing to a READ_ONLY userptr; -EFAULT when a command touches
+ * a page of a coherent userptr that the CPU cannot access as the command
+ * needs (see struct drm_uptr_userptr), nothing written; -EAGAIN when the
+ * mappings of a coherent userptr kept changing while the job was being
+ * prepared (try again); -E2BIG when the commands cover more than
+ * DRM_UPTR_PARAM_MAX_JOB_BYTES in all; -EINTR or -ERESTARTSYS on a
+ * signal before the job was queued; -ENOMEM when memory runs out.  With
+ * DRM_UPTR_SUBMIT_WAIT, the job's error once it completed: -EFAULT,
+ * -EAGAIN (see above), -ETIMEDOUT, -ECANCELED, -ENOMEM; or -EINTR (fatal
+ * signal while waiting; the job runs on).
  */
 struct drm_uptr_submit {
 	/** @extensions: in, must be zero (reserved for chained extensions) */
@@ -300,29 +339,43 @@ struct drm_uptr_submit {
 	__u64 commands;
 	/** @count: in, number of commands, 1 to DRM_UPTR_MAX_COMMANDS */
 	__u32 count;
-	/** @flags: in, must be zero */
+	/** @flags: in, DRM_UPTR_SUBMIT_* */
 	__u32 flags;
-	/** @pad: in, must be zero (reserved for in/out fences) */
-	__u64 pad[2];
+	/** @engine: in, engine index, below DRM_UPTR_PARAM_ENGINE_COUNT */
+	__u32 engine;
+	/** @in_syncobj_count: in, number of handles at @in_syncobjs */
+	__u32 in_syncobj_count;
+	/**
+	 * @in_syncobjs: in, user pointer to @in_syncobj_count __u32 syncobj
+	 * handles whose fences the job waits for (binary syncobjs)
+	 */
+	__u64 in_syncobjs;
+	/** @out_syncobj: in, 0, or a syncobj that receives the job's fence */
+	__u32 out_syncobj;
+	/** @pad: in, must be zero */
+	__u32 pad;
 };
 
 /**
  * struct drm_uptr_bo_wait - DRM_IOCTL_UPTR_BO_WAIT
  *
- * Waits until no job reads or writes the BO.
+ * Waits until no job reads or writes the BO (every fence published on it
+ * has signalled), or until @deadline_ns.  The deadline is absolute, so a
+ * wait restarted after a signal ends when the first one would have.
+ * @deadline_ns == 0, or a deadline already past, asks whether the BO is
+ * busy without waiting.
  *
- * Errors: -EINVAL for non-zero @flags or @pad, or a negative
- * @timeout_ns; -ENOENT for an unknown @handle; -ETIME when the BO is
- * still busy after @timeout_ns (0 polls); -ERESTARTSYS/-EINTR on a
- * signal.
+ * Errors: -EINVAL for non-zero @flags or a negative @deadline_ns;
+ * -ENOENT for an unknown @handle; -ETIME when the BO is still busy at
+ * @deadline_ns (or busy, for a query); -ERESTARTSYS/-EINTR on a signal.
  */
 struct drm_uptr_bo_wait {
 	/** @handle: in, GEM handle */
 	__u32 handle;
 	/** @flags: in, must be zero */
 	__u32 flags;
-	/** @timeout_ns: in, relative timeout in nanoseconds */
-	__s64 timeout_ns;
+	/** @deadline_ns: in, absolute CLOCK_MONOTONIC time, in nanoseconds */
+	__s64 deadline_ns;
 };
 
 /**
