@@ -534,6 +534,11 @@ static void uptr_job_exec(struct work_struct *work)
 		atomic64_inc(&to_uptr_bo(job->bos[i])->jobs);
 	uptr_dbg(JOB, "job %llu on %s: %u commands, %d\n", job->hw_fence.seqno,
 		 engine->name, job->nr_cmds, err);
+	/*
+	 * The BOs go before the fence signals: whoever waited for the job
+	 * finds them free of it (a userptr closed then is gone at once).
+	 */
+	uptr_job_release(job);
 
 	if (err) {
 		/* 6.1's scheduler does not pass the error on: set it on both. */
@@ -578,7 +583,7 @@ static enum drm_gpu_sched_stat uptr_job_timedout(struct drm_sched_job *sched_job
 	return DRM_GPU_SCHED_STAT_NOMINAL;
 }
 
-/* The job's fence signalled: drop everything but the engine fence's memory. */
+/* The job's fence signalled: drop the file and the job's own engine-fence reference. */
 static void uptr_job_free(struct drm_sched_job *sched_job)
 {
 	struct uptr_job *job = to_uptr_job(sched_job);
@@ -590,7 +595,6 @@ static void uptr_job_free(struct drm_sched_job *sched_job)
 		uptr_job_free_unrun(job);
 		return;
 	}
-	uptr_job_release(job);
 	uptr_file_put(ufile);
 	dma_fence_put(&job->hw_fence);
 }

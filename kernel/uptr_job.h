@@ -32,8 +32,10 @@ struct uptr_file;
  * from it.  @hw_fence's refcount governs the lifetime of the struct, and
  * each @hw_fence holds a reference on the module, so that no fence of
  * uptr, its timeline names included, outlives the module's code.  The
- * BO references, commands and the file reference are dropped when the
- * scheduler frees the job, after the finished fence signalled.
+ * BO references, the commands and the out-syncobj are dropped when the
+ * engine is done with the job, before any fence signals, so that a
+ * waiter finds the BOs free of it; the file reference when the scheduler
+ * frees the job.
  */
 struct uptr_job {
 	/** @base: the scheduler's job */

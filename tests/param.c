@@ -64,13 +64,13 @@ TEST_F(uptr, userptr_flags)
 			  DRM_UPTR_USERPTR_PROBE), v);
 }
 
-/* At least one engine runs jobs. */
+/* Two engines run jobs. */
 TEST_F(uptr, engine_count)
 {
 	__u64 v = 0;
 
 	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_ENGINE_COUNT, &v));
-	EXPECT_LE(1ull, v);
+	EXPECT_EQ(2ull, v);
 }
 
 /* A job carries at most DRM_UPTR_MAX_COMMANDS commands. */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sync_file.h>
 
 #include "uptr_drm.h"
 
@@ -65,10 +68,10 @@ static inline int ut_driver_name(int fd, char *name, size_t len)
 }
 
 /*
- * Opens the render node whose driver is "uptr".
- * Return: the fd, -ENODEV when no render node belongs to uptr.
+ * Opens the render node whose driver is @driver.
+ * Return: the fd, -ENODEV when no render node belongs to it.
  */
-static inline int ut_open(void)
+static inline int ut_open_driver(const char *driver)
 {
 	glob_t g;
 	size_t i;
@@ -83,7 +86,7 @@ static inline int ut_open(void)
 		if (f < 0)
 			continue;
 		if (!ut_driver_name(f, name, sizeof(name)) &&
-		    !strcmp(name, UT_DRIVER_NAME)) {
+		    !strcmp(name, driver)) {
 			fd = f;
 			break;
 		}
@@ -91,6 +94,12 @@ static inline int ut_open(void)
 	}
 	globfree(&g);
 	return fd;
+}
+
+/* Opens the render node of uptr; see ut_open_driver(). */
+static inline int ut_open(void)
+{
+	return ut_open_driver(UT_DRIVER_NAME);
 }
 
 static inline int ut_get_param(int fd, __u32 param, __u64 *value)
@@ -216,6 +225,118 @@ static inline int ut_submit(int fd, const struct drm_uptr_cmd *cmds,
 	};
 
 	return ut_ioctl(fd, DRM_IOCTL_UPTR_SUBMIT, &s);
+}
+
+/*
+ * SUBMIT of @count commands on @engine without waiting: the job waits for
+ * the @nin syncobjs at @in, and its fence goes into @out (0: none).
+ */
+static inline int ut_submit_async(int fd, __u32 engine, const struct drm_uptr_cmd *cmds,
+				  __u32 count, const __u32 *in, __u32 nin, __u32 out)
+{
+	struct drm_uptr_submit s = {
+		.commands = (uintptr_t)cmds,
+		.count = count,
+		.engine = engine,
+		.in_syncobjs = (uintptr_t)in,
+		.in_syncobj_count = nin,
+		.out_syncobj = out,
+	};
+
+	return ut_ioctl(fd, DRM_IOCTL_UPTR_SUBMIT, &s);
+}
+
+/* A binary syncobj, without a fence. */
+static inline int ut_syncobj_create(int fd, __u32 *handle)
+{
+	struct drm_syncobj_create c = { 0 };
+	int ret = ut_ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &c);
+
+	if (!ret)
+		*handle = c.handle;
+	return ret;
+}
+
+static inline int ut_syncobj_destroy(int fd, __u32 handle)
+{
+	struct drm_syncobj_destroy d = { .handle = handle };
+
+	return ut_ioctl(fd, DRM_IOCTL_SYNCOBJ_DESTROY, &d);
+}
+
+/* The syncobj's fence as a sync_file, in *@sync_file. */
+static inline int ut_syncobj_export(int fd, __u32 handle, int *sync_file)
+{
+	struct drm_syncobj_handle h = {
+		.handle = handle,
+		.flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
+		.fd = -1,
+	};
+	int ret = ut_ioctl(fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &h);
+
+	if (!ret)
+		*sync_file = h.fd;
+	return ret;
+}
+
+/* Puts the fence of @sync_file into syncobj @handle. */
+static inline int ut_syncobj_import(int fd, __u32 handle, int sync_file)
+{
+	struct drm_syncobj_handle h = {
+		.handle = handle,
+		.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
+		.fd = sync_file,
+	};
+
+	return ut_ioctl(fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &h);
+}
+
+/* DRM_IOCTL_SYNCOBJ_WAIT on one syncobj for @timeout_ns from now. */
+static inline int ut_syncobj_wait(int fd, __u32 handle, __s64 timeout_ns)
+{
+	struct drm_syncobj_wait w = {
+		.handles = (uintptr_t)&handle,
+		.count_handles = 1,
+	};
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w.timeout_nsec = (__s64)ts.tv_sec * 1000000000 + ts.tv_nsec + timeout_ns;
+	return ut_ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, &w);
+}
+
+/*
+ * The state of the one fence of @sync_file: *@status 1 signalled, 0 not
+ * yet, negative its error; *@timestamp_ns when it signalled
+ * (CLOCK_MONOTONIC).
+ */
+static inline int ut_sync_file_info(int sync_file, int *status, __u64 *timestamp_ns)
+{
+	struct sync_fence_info fi;
+	struct sync_file_info info = {
+		.num_fences = 1,
+		.sync_fence_info = (uintptr_t)&fi,
+	};
+
+	memset(&fi, 0, sizeof(fi));
+	if (ioctl(sync_file, SYNC_IOC_FILE_INFO, &info))
+		return -errno;
+	if (info.num_fences != 1)
+		return -EINVAL;
+	*status = fi.status;
+	*timestamp_ns = fi.timestamp_ns;
+	return 0;
+}
+
+/* poll() of a sync_file: 1 once its fence signalled, 0 if not within @ms. */
+static inline int ut_sync_file_poll(int sync_file, int ms)
+{
+	struct pollfd p = { .fd = sync_file, .events = POLLIN };
+	int ret = poll(&p, 1, ms);
+
+	if (ret < 0)
+		return -errno;
+	return ret == 1 && (p.revents & POLLIN);
 }
 
 static inline struct drm_uptr_cmd ut_cmd_copy(__u32 dst, __u64 dst_offset,

@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Description: asynchronous engines: SUBMIT returns before the job runs,
+ * jobs of one file on one engine run in order, engines run at the same
+ * time, in-syncobjs (across engines and files, and as sync_files),
+ * out-syncobjs, implicit synchronisation through the BOs, BO_WAIT's
+ * absolute deadline, the per-job time limit, and what closing the file
+ * does to its jobs and fences.
+ *
+ * Where a test must see a job not run yet, the job waits for a fence that
+ * the test signals itself: a vgem fence (Debian's vgem module, loaded on
+ * first use), imported into a uptr syncobj.  Nothing depends on speed.
+ */
+#include "uptr_harness.h"
+
+#include <signal.h>
+#include <sys/time.h>
+
+#include <linux/dma-buf.h>
+
+/* vgem's uAPI (include/uapi/drm/vgem_drm.h), which libdrm does not ship. */
+struct ut_vgem_fence_attach {
+	__u32 handle;
+	__u32 flags;
+	__u32 out_fence;
+	__u32 pad;
+};
+
+struct ut_vgem_fence_signal {
+	__u32 fence;
+	__u32 flags;
+};
+
+#define UT_VGEM_FENCE_WRITE	0x1
+#define UT_IOCTL_VGEM_FENCE_ATTACH \
+	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct ut_vgem_fence_attach)
+#define UT_IOCTL_VGEM_FENCE_SIGNAL \
+	DRM_IOW(DRM_COMMAND_BASE + 0x2, struct ut_vgem_fence_signal)
+
+#define SEC		1000000000ll
+#define LONG_BO		(64 * UT_MIB)	/* 16 FILLs of it: 1 GiB, the most a job covers */
+
+/*
+ * A fence the test signals: a vgem fence on a vgem dumb buffer, put into
+ * a uptr syncobj through a sync_file.  vgem signals it by itself after
+ * 10 s if the test does not.
+ */
+struct gate {
+	int vgem;		/* vgem's primary node */
+	__u32 fence;		/* vgem fence id */
+	__u32 syncobj;		/* the uptr syncobj holding the fence */
+};
+
+static int vgem_open(void)
+{
+	glob_t g;
+	size_t i;
+	int fd = -ENODEV;
+
+	if (glob("/dev/dri/card*", 0, NULL, &g))
+		return -ENODEV;
+	for (i = 0; i < g.gl_pathc && fd < 0; i++) {
+		char name[32];
+		int f = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
+
+		if (f < 0)
+			continue;
+		if (!ut_driver_name(f, name, sizeof(name)) && !strcmp(name, "vgem"))
+			fd = f;
+		else
+			close(f);
+	}
+	globfree(&g);
+	return fd;
+}
+
+/* Opens vgem, loading it first if needed: its absence is a failure. */
+static int vgem_open_load(void)
+{
+	int fd = vgem_open();
+
+	if (fd >= 0)
+		return fd;
+	if (system("modprobe vgem >/dev/null 2>&1"))
+		return -ENODEV;
+	return vgem_open();
+}
+
+static int gate_init(int fd, struct gate *g)
+{
+	struct drm_mode_create_dumb dumb = { .width = 64, .height = 1, .bpp = 32 };
+	struct ut_vgem_fence_attach attach = { .flags = UT_VGEM_FENCE_WRITE };
+	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC };
+	struct dma_buf_export_sync_file exp = { .flags = DMA_BUF_SYNC_READ, .fd = -1 };
+	int ret;
+
+	g->vgem = vgem_open_load();
+	if (g->vgem < 0)
+		return g->vgem;
+	ret = ut_ioctl(g->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	if (ret)
+		return ret;
+	attach.handle = dumb.handle;
+	ret = ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_ATTACH, &attach);
+	if (ret)
+		return ret;
+	g->fence = attach.out_fence;
+	prime.handle = dumb.handle;
+	ret = ut_ioctl(g->vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+	if (ret)
+		return ret;
+	/* The fences a reader waits for: the vgem write fence. */
+	ret = ut_ioctl(prime.fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &exp);
+	close(prime.fd);
+	if (ret)
+		return ret;
+	ret = ut_syncobj_create(fd, &g->syncobj);
+	if (!ret)
+		ret = ut_syncobj_import(fd, g->syncobj, exp.fd);
+	close(exp.fd);
+	return ret;
+}
+
+static int gate_open(struct gate *g)
+{
+	struct ut_vgem_fence_signal s = { .fence = g->fence };
+
+	return ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_SIGNAL, &s);
+}
+
+static void gate_fini(struct gate *g)
+{
+	if (g->vgem >= 0) {
+		gate_open(g);
+		close(g->vgem);
+	}
+	g->vgem = -1;
+}
+
+/* A job's out-syncobj and the sync_file exported from it. */
+struct out {
+	__u32 syncobj;
+	int sync_file;
+};
+
+static int out_init(int fd, struct out *o)
+{
+	o->sync_file = -1;
+	return ut_syncobj_create(fd, &o->syncobj);
+}
+
+/* Exports the fence the job put into @o (after the submit). */
+static int out_export(int fd, struct out *o)
+{
+	return ut_syncobj_export(fd, o->syncobj, &o->sync_file);
+}
+
+/* Waits, within a bound, for the job of @o; its status and signal time. */
+static int out_wait(struct out *o, int *status, __u64 *ts)
+{
+	int ret = ut_sync_file_poll(o->sync_file, 60000 * ut_time_scale());
+
+	if (ret != 1)
+		return ret < 0 ? ret : -ETIME;
+	return ut_sync_file_info(o->sync_file, status, ts);
+}
+
+/* A device BO of @size bytes, mapped; NULL on failure. */
+static void *bo_map(int fd, __u64 size, __u32 *handle)
+{
+	void *map = NULL;
+
+	return ut_bo_create_map(fd, size, handle, &map) ? NULL : map;
+}
+
+/* 16 FILLs of a LONG_BO BO: a 1 GiB job, the last FILL writing @value. */
+static void long_cmds(struct drm_uptr_cmd *c, __u32 bo, __u32 value)
+{
+	unsigned int i;
+
+	for (i = 0; i < 16; i++)
+		c[i] = ut_cmd_fill(bo, 0, LONG_BO, value - 15 + i);
+}
+
+/* SUBMIT returns before the job runs; the fence and BO_WAIT say when it has. */
+TEST_F(uptr, submit_returns_before_the_job_runs)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd c;
+	struct out o;
+	__u32 *map, x;
+	__u64 ts;
+	int st = 0;
+
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	map = bo_map(self->fd, self->page, &x);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, out_init(self->fd, &o));
+	c = ut_cmd_fill(x, 0, self->page, 0x5eed5eed);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, &g.syncobj, 1, o.syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o));
+
+	EXPECT_EQ(0, ut_sync_file_poll(o.sync_file, 0));
+	EXPECT_EQ(-ETIME, ut_bo_wait(self->fd, x, 0));
+	EXPECT_EQ(-ETIME, ut_syncobj_wait(self->fd, o.syncobj, 0));
+	EXPECT_EQ(0u, map[0]);
+
+	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, out_wait(&o, &st, &ts));
+	EXPECT_EQ(1, st);
+	EXPECT_EQ(0, ut_syncobj_wait(self->fd, o.syncobj, 0));
+	EXPECT_EQ(0, ut_bo_wait(self->fd, x, 0));
+	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 0x5eed5eed));
+	close(o.sync_file);
+	gate_fini(&g);
+}
+
+/* A file's jobs on one engine complete in submission order, even with no dependency between them. */
+TEST_F(uptr, one_engine_runs_jobs_in_order)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd c;
+	struct out o[4];
+	__u64 ts[4];
+	__u32 x[4];
+	unsigned int i;
+	int st = 0;
+
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[i]));
+		ASSERT_EQ(0, out_init(self->fd, &o[i]));
+		c = ut_cmd_fill(x[i], 0, self->page, i + 1);
+		/* The first waits for the gate; the others for nothing but their turn. */
+		ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, &g.syncobj, !i, o[i].syncobj));
+		ASSERT_EQ(0, out_export(self->fd, &o[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(0, ut_sync_file_poll(o[i].sync_file, 0)) {
+			TH_LOG("job %u completed before the job ahead of it", i);
+		}
+	}
+	ASSERT_EQ(0, gate_open(&g));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, out_wait(&o[i], &st, &ts[i]));
+		EXPECT_EQ(1, st);
+		if (i) {
+			EXPECT_LE(ts[i - 1], ts[i]);
+		}
+		close(o[i].sync_file);
+	}
+	gate_fini(&g);
+}
+
+/* A job on engine 1 runs while engine 0's job of the same file waits. */
+TEST_F(uptr, engines_run_at_the_same_time)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd c[2];
+	struct out o[2];
+	__u64 engines, ts;
+	__u32 x[2];
+	int st = 0;
+
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_ENGINE_COUNT, &engines));
+	ASSERT_LE(2ull, engines);
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[0]));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[1]));
+	ASSERT_EQ(0, out_init(self->fd, &o[0]));
+	ASSERT_EQ(0, out_init(self->fd, &o[1]));
+	c[0] = ut_cmd_fill(x[0], 0, self->page, 1);
+	c[1] = ut_cmd_fill(x[1], 0, self->page, 2);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c[0], 1, &g.syncobj, 1, o[0].syncobj));
+	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &c[1], 1, NULL, 0, o[1].syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o[0]));
+	ASSERT_EQ(0, out_export(self->fd, &o[1]));
+
+	ASSERT_EQ(0, out_wait(&o[1], &st, &ts));
+	EXPECT_EQ(1, st);
+	EXPECT_EQ(0, ut_sync_file_poll(o[0].sync_file, 0));
+	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, out_wait(&o[0], &st, &ts));
+	EXPECT_EQ(1, st);
+	close(o[0].sync_file);
+	close(o[1].sync_file);
+	gate_fini(&g);
+}
+
+/* An in-syncobj holds a job on an idle engine until the fence in it signals. */
+TEST_F(uptr, in_syncobj_across_engines)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd c[2];
+	struct out o[2];
+	__u64 ts[2];
+	__u32 x[2];
+	int st = 0;
+
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[0]));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[1]));
+	ASSERT_EQ(0, out_init(self->fd, &o[0]));
+	ASSERT_EQ(0, out_init(self->fd, &o[1]));
+	c[0] = ut_cmd_fill(x[0], 0, self->page, 1);
+	c[1] = ut_cmd_fill(x[1], 0, self->page, 2);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c[0], 1, &g.syncobj, 1, o[0].syncobj));
+	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &c[1], 1, &o[0].syncobj, 1, o[1].syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o[0]));
+	ASSERT_EQ(0, out_export(self->fd, &o[1]));
+
+	EXPECT_EQ(0, ut_sync_file_poll(o[1].sync_file, 0));
+	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, out_wait(&o[1], &st, &ts[1]));
+	EXPECT_EQ(1, st);
+	ASSERT_EQ(0, out_wait(&o[0], &st, &ts[0]));
+	EXPECT_EQ(1, st);
+	EXPECT_LE(ts[0], ts[1]);
+	close(o[0].sync_file);
+	close(o[1].sync_file);
+	gate_fini(&g);
+}
+
+/* A job's fence, passed to another file as a sync_file, holds that file's job. */
+TEST_F(uptr, in_syncobj_across_files)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd c[2];
+	struct out o[2];
+	__u32 x[2], in2;
+	__u64 ts[2];
+	int fd2, st;
+
+	fd2 = ut_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[0]));
+	ASSERT_EQ(0, ut_bo_create(fd2, self->page, &x[1]));
+	ASSERT_EQ(0, out_init(self->fd, &o[0]));
+	ASSERT_EQ(0, out_init(fd2, &o[1]));
+	ASSERT_EQ(0, ut_syncobj_create(fd2, &in2));
+	c[0] = ut_cmd_fill(x[0], 0, self->page, 1);
+	c[1] = ut_cmd_fill(x[1], 0, self->page, 2);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c[0], 1, &g.syncobj, 1, o[0].syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o[0]));
+	ASSERT_EQ(0, ut_syncobj_import(fd2, in2, o[0].sync_file));
+	ASSERT_EQ(0, ut_submit_async(fd2, 0, &c[1], 1, &in2, 1, o[1].syncobj));
+	ASSERT_EQ(0, out_export(fd2, &o[1]));
+
+	EXPECT_EQ(0, ut_sync_file_poll(o[1].sync_file, 0));
+	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, out_wait(&o[1], &st, &ts[1]));
+	EXPECT_EQ(1, st);
+	ASSERT_EQ(0, out_wait(&o[0], &st, &ts[0]));
+	EXPECT_LE(ts[0], ts[1]);
+	close(o[0].sync_file);
+	close(o[1].sync_file);
+	close(fd2);
+	gate_fini(&g);
+}
+
+/* The out-syncobj's fence as a sync_file: poll() wakes when it signals, and it imports back. */
+TEST_F(uptr, out_syncobj_sync_file_round_trip)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd c;
+	__u32 x, back;
+	struct out o;
+	__u64 ts;
+	int st = 0;
+
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
+	ASSERT_EQ(0, out_init(self->fd, &o));
+	ASSERT_EQ(0, ut_syncobj_create(self->fd, &back));
+	c = ut_cmd_fill(x, 0, self->page, 1);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, &g.syncobj, 1, o.syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o));
+	ASSERT_EQ(0, ut_syncobj_import(self->fd, back, o.sync_file));
+
+	EXPECT_EQ(0, ut_sync_file_poll(o.sync_file, 0));
+	EXPECT_EQ(0, ut_sync_file_info(o.sync_file, &st, &ts));
+	EXPECT_EQ(0, st);
+	EXPECT_EQ(-ETIME, ut_syncobj_wait(self->fd, back, SEC / 100));
+	ASSERT_EQ(0, gate_open(&g));
+	EXPECT_EQ(1, ut_sync_file_poll(o.sync_file, 60000 * ut_time_scale()));
+	EXPECT_EQ(0, ut_sync_file_info(o.sync_file, &st, &ts));
+	EXPECT_EQ(1, st);
+	EXPECT_EQ(0, ut_syncobj_wait(self->fd, back, 0));
+	close(o.sync_file);
+	gate_fini(&g);
+}
+
+/* A job reading a BO waits for the earlier job writing it, on another engine. */
+TEST_F(uptr, implicit_sync_read_after_write)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd w, r;
+	struct out o;
+	__u32 x, y, *map;
+	__u64 ts;
+	int st = 0;
+
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
+	map = bo_map(self->fd, self->page, &y);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, out_init(self->fd, &o));
+	w = ut_cmd_fill(x, 0, self->page, 0xfeedf00d);
+	r = ut_cmd_copy(y, 0, x, 0, self->page);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &w, 1, &g.syncobj, 1, 0));
+	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &r, 1, NULL, 0, o.syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o));
+
+	EXPECT_EQ(0, ut_sync_file_poll(o.sync_file, 0));
+	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, out_wait(&o, &st, &ts));
+	EXPECT_EQ(1, st);
+	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 0xfeedf00d));
+	close(o.sync_file);
+	gate_fini(&g);
+}
+
+/* A job writing a BO waits for the earlier job reading it; readers do not wait for readers. */
+TEST_F(uptr, implicit_sync_write_after_read)
+{
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd r, r2, w;
+	struct out ow, or2;
+	__u32 x, z, z2, *xmap;
+	__u64 *zmap, *z2map, ts, want;
+	int st = 0;
+
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	xmap = bo_map(self->fd, self->page, &x);
+	ASSERT_NE(NULL, xmap);
+	zmap = bo_map(self->fd, self->page, &z);
+	ASSERT_NE(NULL, zmap);
+	z2map = bo_map(self->fd, self->page, &z2);
+	ASSERT_NE(NULL, z2map);
+	ut_pattern(xmap, self->page, 3);
+	want = ut_fnv1a(xmap, self->page);
+	ASSERT_EQ(0, out_init(self->fd, &ow));
+	ASSERT_EQ(0, out_init(self->fd, &or2));
+	r = ut_cmd_checksum(z, 0, x, 0, self->page);
+	r2 = ut_cmd_checksum(z2, 0, x, 0, self->page);
+	w = ut_cmd_fill(x, 0, self->page, 0);
+	/* A reader held by the gate, then a second reader on the other engine... */
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &r, 1, &g.syncobj, 1, 0));
+	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &r2, 1, NULL, 0, or2.syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &or2));
+	/* ...which completes at once, then a writer. */
+	ASSERT_EQ(0, out_wait(&or2, &st, &ts));
+	EXPECT_EQ(1, st);
+	EXPECT_EQ(want, z2map[0]);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &w, 1, NULL, 0, ow.syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &ow));
+
+	EXPECT_EQ(0, ut_sync_file_poll(ow.sync_file, 0));
+	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, out_wait(&ow, &st, &ts));
+	EXPECT_EQ(1, st);
+	EXPECT_EQ(0, ut_bo_wait(self->fd, z, 60 * SEC));
+	EXPECT_EQ(want, zmap[0]);
+	EXPECT_EQ(-1, ut_find_not_dword(xmap, self->page, 0));
+	close(ow.sync_file);
+	close(or2.sync_file);
+	gate_fini(&g);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * BO_WAIT's deadline is absolute: signals that restart the ioctl every
+ * 20 ms do not push it back.  A deadline of 0 only asks.
+ */
+TEST_F(uptr, bo_wait_absolute_deadline)
+{
+	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct gate g = { .vgem = -1 };
+	struct drm_uptr_cmd c;
+	double t;
+	__u32 x;
+	int ret;
+
+	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
+	c = ut_cmd_fill(x, 0, self->page, 1);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, &g.syncobj, 1, 0));
+	EXPECT_EQ(-ETIME, ut_bo_wait(self->fd, x, 0));
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &every, NULL));
+	t = ut_now();
+	ret = ut_bo_wait(self->fd, x, SEC / 2);
+	t = ut_now() - t;
+	setitimer(ITIMER_REAL, &off, NULL);
+	EXPECT_EQ(-ETIME, ret);
+	EXPECT_LE(0.45, t);
+	/* Restarted from scratch, it would last until vgem's own 10 s timeout. */
+	EXPECT_GT(5.0, t) {
+		TH_LOG("a 0.5 s wait interrupted every 20 ms took %.2f s", t);
+	}
+
+	ASSERT_EQ(0, gate_open(&g));
+	EXPECT_EQ(0, ut_bo_wait(self->fd, x, 60 * SEC));
+	EXPECT_EQ(0, ut_bo_wait(self->fd, x, 0));
+	gate_fini(&g);
+}
+
+#define TIMEOUT_PARAM	"/sys/module/uptr/parameters/job_timeout_ms"
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%ld\n", v) < 0;
+	return fclose(f) || ret ? -EIO : 0;
+}
+
+/* A job running past job_timeout_ms ends with -ETIMEDOUT, on its fence and from SUBMIT_WAIT. */
+TEST_F_TIMEOUT(uptr, job_time_limit, 120)
+{
+	struct drm_uptr_cmd c[16];
+	long saved = read_long(TIMEOUT_PARAM);
+	__u64 v = 0, ts;
+	struct out o;
+	int st = 0, ret;
+	__u32 x;
+
+	ASSERT_LT(0, saved);
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_JOB_TIMEOUT_MS, &v));
+	EXPECT_EQ((__u64)saved, v);
+	ASSERT_EQ(0, ut_bo_create(self->fd, LONG_BO, &x));
+	long_cmds(c, x, 7);
+	ASSERT_EQ(0, out_init(self->fd, &o));
+
+	/* 1 GiB of FILL never fits in 20 ms. */
+	ASSERT_EQ(0, write_long(TIMEOUT_PARAM, 20));
+	EXPECT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_JOB_TIMEOUT_MS, &v));
+	EXPECT_EQ(20ull, v);
+	ret = ut_submit_async(self->fd, 0, c, 16, NULL, 0, o.syncobj);
+	if (!ret)
+		ret = out_export(self->fd, &o);
+	if (!ret)
+		ret = out_wait(&o, &st, &ts);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(-ETIMEDOUT, st);
+	EXPECT_EQ(-ETIMEDOUT, ut_submit(self->fd, c, 16));
+	ASSERT_EQ(0, write_long(TIMEOUT_PARAM, saved));
+	EXPECT_EQ(0, ut_fill(self->fd, x, 0, self->page, 1));
+	close(o.sync_file);
+}
+
+/*
+ * Closing the file with 1 000 long jobs queued: close() returns, the
+ * queued jobs end with -ECANCELED without running, and the fences
+ * exported before stay valid and signalled.
+ */
+TEST_F_TIMEOUT(uptr, close_cancels_queued_jobs, 120)
+{
+	const unsigned int n = 1000, watched[3] = { 0, 500, 999 };
+	struct drm_uptr_cmd c[16];
+	struct out o[3];
+	unsigned int i, k = 0;
+	__u64 ts;
+	double t;
+	__u32 x;
+	int st = 0;
+
+	ASSERT_EQ(0, ut_bo_create(self->fd, LONG_BO, &x));
+	long_cmds(c, x, 9);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, out_init(self->fd, &o[i]));
+	for (i = 0; i < n; i++) {
+		__u32 out = k < 3 && watched[k] == i ? o[k].syncobj : 0;
+
+		ASSERT_EQ(0, ut_submit_async(self->fd, 0, c, 16, NULL, 0, out)) {
+			TH_LOG("job %u", i);
+		}
+		if (out)
+			ASSERT_EQ(0, out_export(self->fd, &o[k++]));
+	}
+	t = ut_now();
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	t = ut_now() - t;
+	TH_LOG("close() with %u jobs of 1 GiB queued: %.3f s", n, t);
+	EXPECT_GT(30.0 * ut_time_scale(), t);
+
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, out_wait(&o[i], &st, &ts));
+		/* The first may have completed; 500 GiB of FILL cannot have. */
+		if (i) {
+			EXPECT_EQ(-ECANCELED, st);
+		} else {
+			EXPECT_TRUE(st == 1 || st == -ECANCELED) {
+				TH_LOG("running job: status %d", st);
+			}
+		}
+		close(o[i].sync_file);
+	}
+}
+
+#define REFCNT	"/sys/module/uptr/refcnt"
+
+/* A sync_file outlives the file it came from, and holds the module until it is closed. */
+TEST_F(uptr, sync_file_outlives_its_file)
+{
+	struct drm_uptr_cmd c;
+	long with_fd, with_fence;
+	double start;
+	struct out o;
+	__u64 ts;
+	__u32 x;
+	int st = 0;
+
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
+	ASSERT_EQ(0, out_init(self->fd, &o));
+	c = ut_cmd_fill(x, 0, self->page, 1);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &c, 1, NULL, 0, o.syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o));
+	ASSERT_EQ(0, out_wait(&o, &st, &ts));
+	EXPECT_EQ(1, st);
+	with_fd = read_long(REFCNT);
+	ASSERT_LT(0, with_fd);
+
+	/* The file goes; the fence, its timeline and the module stay. */
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	start = ut_now();
+	do
+		with_fence = read_long(REFCNT);
+	while (with_fence >= with_fd && ut_now() - start < 10);
+	EXPECT_EQ(with_fd - 1, with_fence);
+	EXPECT_LT(0, with_fence);
+	EXPECT_EQ(0, ut_sync_file_info(o.sync_file, &st, &ts));
+	EXPECT_EQ(1, st) {
+		TH_LOG("the fence's status changed to %d after its file was closed", st);
+	}
+	EXPECT_EQ(1, ut_sync_file_poll(o.sync_file, 0));
+
+	ASSERT_EQ(0, close(o.sync_file));
+	start = ut_now();
+	while (read_long(REFCNT) >= with_fence && ut_now() - start < 10 * ut_time_scale())
+		usleep(1000);
+	EXPECT_EQ(with_fence - 1, read_long(REFCNT));
+}
+
+/* Bad syncobj arguments: the documented errno, and the job does not run. */
+TEST_F(uptr, submit_syncobj_errors)
+{
+	struct drm_uptr_cmd c;
+	__u32 x, empty, bad = 0xdeadbeef, *map, ok;
+	struct drm_uptr_bo_info info;
+	struct drm_uptr_submit s;
+
+	map = bo_map(self->fd, self->page, &x);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, ut_syncobj_create(self->fd, &empty));
+	ASSERT_EQ(0, ut_syncobj_create(self->fd, &ok));
+	c = ut_cmd_fill(x, 0, self->page, 1);
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, NULL, 0, ok));
+
+	EXPECT_EQ(-ENOENT, ut_submit_async(self->fd, 0, &c, 1, &bad, 1, 0));
+	EXPECT_EQ(-EINVAL, ut_submit_async(self->fd, 0, &c, 1, &empty, 1, 0));
+	EXPECT_EQ(-ENOENT, ut_submit_async(self->fd, 0, &c, 1, NULL, 0, bad));
+	EXPECT_EQ(-EFAULT, ut_submit_async(self->fd, 0, &c, 1, (__u32 *)8, 1, 0));
+	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
+				      .in_syncobjs = (uintptr_t)&ok,
+				      .in_syncobj_count = DRM_UPTR_MAX_COMMANDS + 1 };
+	EXPECT_EQ(-EINVAL, ut_ioctl(self->fd, DRM_IOCTL_UPTR_SUBMIT, &s));
+	/* The one good job ran; none of the refused ones did, nor touched @empty. */
+	EXPECT_EQ(0, ut_syncobj_wait(self->fd, ok, 60 * SEC));
+	EXPECT_EQ(0, ut_bo_wait(self->fd, x, 60 * SEC));
+	ASSERT_EQ(0, ut_bo_info(self->fd, x, &info));
+	EXPECT_EQ(1ull, info.jobs);
+	EXPECT_EQ(-EINVAL, ut_syncobj_wait(self->fd, empty, 0));
+	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 1));
+}
+
+TEST_HARNESS_MAIN
