@@ -437,6 +437,7 @@ static int uptr_job_add_in_syncobjs(struct uptr_job *job, struct drm_file *file,
  */
 static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 {
+	struct uptr_file *ufile = job->ufile;
 	struct dma_fence *fence;
 	struct ww_acquire_ctx ctx;
 	unsigned int i;
@@ -449,17 +450,23 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 	for (i = 0; i < job->nr_bos; i++) {
 		ret = dma_resv_reserve_fences(job->bos[i]->resv, 1);
 		if (ret)
-			goto out_unlock;
+			goto err_unlock;
 		ret = drm_sched_job_add_implicit_dependencies(&job->base, job->bos[i],
 							      job->bo_writes[i]);
 		if (ret)
-			goto out_unlock;
+			goto err_unlock;
 	}
 
 	/* Arm and push under one lock, so that the file's jobs keep their order. */
-	mutex_lock(&job->ufile->submit_lock);
+	mutex_lock(&ufile->submit_lock);
 	drm_sched_job_arm(&job->base);
 	fence = &job->base.s_fence->finished;
+	/*
+	 * Files' lanes on one engine run at the same time: a later job of
+	 * this engine that depends on this one must wait for it to finish,
+	 * not only to start, as the scheduler would assume of one ring.
+	 */
+	set_bit(DRM_SCHED_FENCE_DONT_PIPELINE, &fence->flags);
 	*out = dma_fence_get(fence);
 	for (i = 0; i < job->nr_bos; i++)
 		dma_resv_add_fence(job->bos[i]->resv, fence,
@@ -467,10 +474,18 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 						       DMA_RESV_USAGE_READ);
 	if (job->out_syncobj)
 		drm_syncobj_replace_fence(job->out_syncobj, fence);
-	atomic_inc(&job->ufile->queued);
+	/*
+	 * Unlocked before the push: once pushed, the job may complete and
+	 * let its BOs go at any time.  Whoever finds the fence meanwhile
+	 * waits for a job that is about to be queued.
+	 */
+	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
+	atomic_inc(&ufile->queued);
 	drm_sched_entity_push_job(&job->base);
-	mutex_unlock(&job->ufile->submit_lock);
-out_unlock:
+	mutex_unlock(&ufile->submit_lock);
+	return 0;
+
+err_unlock:
 	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
 	return ret;
 }
