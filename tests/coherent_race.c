@@ -467,9 +467,10 @@ TEST_F_TIMEOUT(uptr, munmap_during_job_no_write_after_free, 180)
 /*
  * A munmap of a coherent userptr's range does not wait for a job that is
  * already running on it (published: its fence is on its BOs), also when
- * another, shorter job on the same userptr was published after it and
- * completed meanwhile: the job stops at the first page it can no longer
- * reach, with -EFAULT, unless it was done with the range already; and
+ * another, shorter job writing the same userptr was queued after it, on
+ * the other engine: the job stops at the first page it can no longer
+ * reach, with -EFAULT, unless it was done with the range already; the
+ * later job does not complete before it (implicit synchronisation); and
  * BO_WAIT never calls the userptr idle while the long job runs.  Whether
  * the long job still runs is read from BO_WAIT on its source device BO,
  * which no other job uses.  (Before replayable faults, munmap waited for
@@ -479,15 +480,16 @@ TEST_F_TIMEOUT(uptr, munmap_stops_running_job, 180)
 {
 	const size_t size = 4 * JOB_SIZE;
 	unsigned int iters = 0, raced = 0, with_short = 0, bad_wait = 0;
-	unsigned int early = 0, stopped = 0;
+	unsigned int early = 0, stopped = 0, bad_order = 0;
 	double start;
 
 	REQUIRE_COHERENT();
 	start = ut_now();
 	while (iters < 100 && (ut_now() - start < RACE_SECONDS || iters < 4)) {
 		struct job j = { .fd = self->fd, .size = size };
-		bool companion = iters & 1;
-		int busy_before, u_wait, ret;
+		bool companion = iters & 1, short_done;
+		int busy_before, u_wait, ret, short_file = -1;
+		__u32 short_out = 0;
 		pthread_t thread;
 		unsigned char *p;
 		double t0;
@@ -508,19 +510,42 @@ TEST_F_TIMEOUT(uptr, munmap_stops_running_job, 180)
 		       ut_now() - t0 < 30)
 			;
 		if (companion) {
-			/* A short job on the same userptr, published later. */
-			EXPECT_EQ(0, ut_store(self->fd, j.dst, 0, 0x1234));
+			/* A short job writing the same userptr, queued later. */
+			struct drm_uptr_cmd c = ut_cmd_store(j.dst, 0, 0x1234);
+
+			ASSERT_EQ(0, ut_syncobj_create(self->fd, &short_out));
+			ASSERT_EQ(0, ut_submit_async(self->fd, 1, &c, 1, NULL, 0, short_out));
+			ASSERT_EQ(0, ut_syncobj_export(self->fd, short_out, &short_file));
 			with_short++;
 		}
+		short_done = companion && ut_sync_file_poll(short_file, 0) == 1;
 		u_wait = ut_bo_wait(self->fd, j.dst, 0);
 		busy_before = ut_bo_wait(self->fd, j.src, 0);
 		if (busy_before == -ETIME && u_wait == 0) {
 			bad_wait++;
 			TH_LOG("iteration %u: BO_WAIT calls the userptr idle while a job writing it runs%s",
-			       iters, companion ? " (after a short job on it)" : "");
+			       iters, companion ? " (with a short job queued after it)" : "");
+		}
+		if (busy_before == -ETIME && short_done) {
+			bad_order++;
+			TH_LOG("iteration %u: a later job writing the userptr completed while the first ran",
+			       iters);
 		}
 		ASSERT_EQ(0, munmap(p, size));
 		ASSERT_EQ(0, pthread_join(thread, NULL));
+		if (companion) {
+			int st = 0;
+			__u64 ts;
+
+			/* It ran after the munmap (-EFAULT) or before it. */
+			ASSERT_EQ(1, ut_sync_file_poll(short_file, 60000 * ut_time_scale()));
+			ASSERT_EQ(0, ut_sync_file_info(short_file, &st, &ts));
+			EXPECT_TRUE(st == 1 || st == -EFAULT) {
+				TH_LOG("iteration %u: the short job ended with %d", iters, st);
+			}
+			close(short_file);
+			EXPECT_EQ(0, ut_syncobj_destroy(self->fd, short_out));
+		}
 		EXPECT_TRUE(j.ret == 0 || j.ret == -EFAULT) {
 			TH_LOG("iteration %u: the job failed with %s", iters,
 			       job_err(j.ret));
@@ -541,6 +566,7 @@ TEST_F_TIMEOUT(uptr, munmap_stops_running_job, 180)
 	TH_LOG("%u iterations in %.1f s: munmap while the job ran %u times (%u with a short job after it), which stopped it %u times; %u too late",
 	       iters, ut_now() - start, raced, with_short, stopped, early);
 	EXPECT_EQ(0u, bad_wait);
+	EXPECT_EQ(0u, bad_order);
 	EXPECT_LE(iters / 2, raced) {
 		TH_LOG("the job was over before munmap in %u of %u iterations",
 		       early, iters);
