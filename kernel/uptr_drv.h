@@ -58,6 +58,14 @@ static inline struct uptr_device *to_uptr_device(struct drm_device *drm)
 struct uptr_file {
 	/** @udev: the device */
 	struct uptr_device *udev;
+
+	/* Usage statistics (uptr_stats.c) */
+
+	/**
+	 * @client_id: what fdinfo's drm-client-id and the debugfs listing
+	 * call the file: unique among open files, set at open
+	 */
+	u64 client_id;
 };
 
 static inline struct uptr_file *to_uptr_file(struct drm_file *file)
