@@ -8,12 +8,14 @@
  * dri/<minor>/userptrs lists the test's userptrs with its pid, range and
  * kind, and forgets a destroyed one.  The uptr tracepoints, read through
  * a tracefs instance of the test's own, record a userptr's creation,
- * fault-in, invalidation by munmap and destruction in that order.
+ * fault-in, invalidation by munmap and destruction in that order, and a
+ * running job's replayed fault.
  */
 #include "uptr_harness.h"
 
 #include <ctype.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -535,7 +537,7 @@ FIXTURE(trace) {
 
 static int write_text(const char *path, const char *text)
 {
-	int f = open(path, O_WRONLY | O_CLOEXEC);
+	int f = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	ssize_t n;
 
 	if (f < 0)
@@ -689,6 +691,121 @@ TEST_F(trace, userptr_events)
 			    &start, &end));
 	EXPECT_EQ((uintptr_t)mem, start);
 	EXPECT_EQ((uintptr_t)mem + size, end);
+}
+
+/* SUBMIT of one command from a thread of its own, which it may run to the end. */
+struct bg_submit {
+	int fd;
+	struct drm_uptr_cmd cmd;
+	int ret;
+	atomic_int done;	/* set once SUBMIT returned */
+};
+
+static void *bg_submit_main(void *arg)
+{
+	struct bg_submit *b = arg;
+
+	b->ret = ut_submit(b->fd, &b->cmd, 1);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+/*
+ * events/uptr/uptr_userptr_replay: pages taken away (MADV_DONTNEED) at
+ * the far end of a running job's coherent source are faulted in again by
+ * the job, which traces a replay there that succeeds, for read.  A run
+ * where the job got there first (BO_INFO counts no page faulted after
+ * submit) proves nothing and is retried with a longer job, a bounded
+ * number of times.
+ */
+TEST_F_TIMEOUT(trace, replay_event, 300)
+{
+	static char buf[4 * TEXT_MAX];
+	const size_t take = 64;
+	size_t npages = 16 * 1024, size = 0;
+	char trace[320], enable[320], up[32];
+	unsigned long long start = 0, end, pages;
+	unsigned char *p = NULL, *tail = NULL;
+	const char *ev = NULL;
+	int raced = 0, attempt, write, ret;
+
+	snprintf(trace, sizeof(trace), "%s/trace", self->dir);
+	snprintf(enable, sizeof(enable), "%s/events/uptr/enable", self->dir);
+	for (attempt = 0; attempt < 4 && !raced; attempt++, npages *= 2) {
+		struct bg_submit b = { .fd = self->fd };
+		struct drm_uptr_bo_info info;
+		bool busy = false;
+		pthread_t t;
+		double t0;
+		__u32 u, d;
+
+		if (p)
+			munmap(p, size);
+		size = npages * self->page;
+		/* Never written: the job reads the zero page, which costs no memory. */
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		tail = p + size - take * self->page;
+		ASSERT_EQ(0, write_text(trace, ""));
+		ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
+		/* The job's destination: busy from publication to the end of the job. */
+		ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &d));
+		b.cmd = ut_cmd_checksum(d, 0, u, 0, size);
+		ASSERT_EQ(0, pthread_create(&t, NULL, bg_submit_main, &b));
+		t0 = ut_now();
+		while (ut_now() - t0 < 60.0 * ut_time_scale()) {
+			int done = atomic_load(&b.done);
+
+			busy = ut_bo_wait(self->fd, d, 0) == -ETIME;
+			if (busy || done)
+				break;
+			sched_yield();
+		}
+		if (busy)
+			ASSERT_EQ(0, madvise(tail, take * self->page, MADV_DONTNEED));
+		ASSERT_EQ(0, ut_bo_wait(self->fd, d, 120000000000ll * ut_time_scale()));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(0, b.ret);
+		ASSERT_EQ(0, ut_bo_info(self->fd, u, &info));
+		/* SUBMIT faulted every page once: any more is the job's replays. */
+		raced = busy && info.pages_faulted > npages;
+		ASSERT_EQ(0, ut_gem_close(self->fd, u));
+		ASSERT_EQ(0, ut_gem_close(self->fd, d));
+	}
+	ASSERT_TRUE(raced) {
+		TH_LOG("the job was never seen running before its last pages were reached");
+	}
+	ASSERT_EQ(0, write_text(enable, "0"));
+	ASSERT_EQ(0, read_text(trace, buf, sizeof(buf)));
+
+	/* The userptr over p (the buffer holds the last attempt only). */
+	ev = find_event(buf, "uptr_userptr_create: ", NULL);
+	while (ev) {
+		ASSERT_EQ(2, sscanf(ev, "uptr_userptr_create: userptr=%31s start=%llx", up, &start));
+		if (start == (uintptr_t)p)
+			break;
+		ev = find_event(ev + 1, "uptr_userptr_create: ", NULL);
+	}
+	ASSERT_NE(NULL, ev) {
+		TH_LOG("no uptr_userptr_create of %p in:\n%s", (void *)p, buf);
+	}
+	for (ev = find_event(ev, "uptr_userptr_replay: ", up); ev;
+	     ev = find_event(ev + 1, "uptr_userptr_replay: ", up)) {
+		ASSERT_EQ(4, sscanf(ev, "uptr_userptr_replay: userptr=%*s start=%llx pages=%llu write=%d ret=%d",
+				    &start, &pages, &write, &ret));
+		end = start + pages * self->page;
+		if (start >= (uintptr_t)tail && end <= (uintptr_t)p + size)
+			break;
+	}
+	ASSERT_NE(NULL, ev) {
+		TH_LOG("no uptr_userptr_replay within [%p, %p) of userptr %s in:\n%s",
+		       (void *)tail, (void *)(p + size), up, buf);
+	}
+	EXPECT_LE(1ull, pages);
+	EXPECT_EQ(0, write);
+	EXPECT_EQ(0, ret);
+	munmap(p, size);
 }
 
 TEST_HARNESS_MAIN
