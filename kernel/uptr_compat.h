@@ -4,7 +4,10 @@
  * 6.1 and 6.12), kept in this one header so that the rest of the code
  * reads the same on both.  Kbuild probes the kernel's headers for each
  * feature (UPTR_HAVE_*) rather than comparing version numbers, which
- * distribution kernels make unreliable.
+ * distribution kernels make unreliable.  (The DRM core's differences,
+ * which only the usage statistics see, are where those are: uptr_stats.c
+ * and the fdinfo entries of uptr_drv.c.  The userptr core includes this
+ * header, and nothing from DRM.)
  */
 #ifndef _UPTR_COMPAT_H_
 #define _UPTR_COMPAT_H_
@@ -12,11 +15,7 @@
 #include <linux/bug.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
-#include <linux/pid.h>
-#include <linux/rcupdate.h>
 #include <linux/rwsem.h>
-
-#include <drm/drm_file.h>
 
 /* 6.3 made vma->vm_flags read-only: writers go through vm_flags_set(). */
 static inline void uptr_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
@@ -42,39 +41,6 @@ static inline void uptr_mmap_assert_locked(struct mm_struct *mm)
 	lockdep_assert_held(&mm->mmap_lock);
 	if (IS_ENABLED(CONFIG_DEBUG_VM))
 		WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
-}
-
-/*
- * 6.5 gave every drm_file a client_id, unique among all DRM files, which
- * the core prints as drm-client-id.  Before, the driver numbers its files
- * itself: @next is the driver's counter.
- */
-static inline u64 uptr_drm_client_id(struct drm_file *file, atomic64_t *next)
-{
-#ifdef UPTR_HAVE_DRM_FILE_CLIENT_ID
-	return file->client_id;
-#else
-	return atomic64_inc_return(next);
-#endif
-}
-
-/*
- * The process that uses @file, as a pid in the reader's namespace.  6.8
- * made drm_file.pid RCU-protected (it follows the last process to use a
- * render node).
- */
-static inline pid_t uptr_drm_file_pid(struct drm_file *file)
-{
-	pid_t nr;
-
-	rcu_read_lock();
-#ifdef UPTR_HAVE_DRM_FILE_PID_RCU
-	nr = pid_vnr(rcu_dereference(file->pid));
-#else
-	nr = pid_vnr(file->pid);
-#endif
-	rcu_read_unlock();
-	return nr;
 }
 
 #endif /* _UPTR_COMPAT_H_ */

@@ -10,6 +10,8 @@
 #include <linux/idr.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
 
@@ -20,7 +22,6 @@
 #include <drm/drm_gem.h>
 #include <drm/drm_print.h>
 
-#include "uptr_compat.h"
 #include "uptr_drv.h"
 #include "uptr_gem.h"
 #include "uptr_stats.h"
@@ -64,8 +65,44 @@
  * chunk at a time, as BO_INFO does.
  */
 
-/* drm-client-id of each open file, where the DRM core numbers none. */
+/*
+ * What differs between the kernels here is probed by Kbuild, as for
+ * uptr_compat.h.  Newer kernels (6.5 on) give every drm_file a client_id,
+ * unique among all DRM files, which the core prints as drm-client-id;
+ * before, the driver numbers its files itself.
+ */
+#ifdef UPTR_HAVE_DRM_FILE_CLIENT_ID
+static u64 uptr_drm_client_id(struct drm_file *file)
+{
+	return file->client_id;
+}
+#else
 static atomic64_t uptr_next_client_id = ATOMIC64_INIT(0);
+
+static u64 uptr_drm_client_id(struct drm_file *file)
+{
+	return atomic64_inc_return(&uptr_next_client_id);
+}
+#endif
+
+/*
+ * The process that uses @file, as a pid in the reader's namespace.  Newer
+ * kernels (6.12 among them) made drm_file.pid RCU-protected: it follows
+ * the last process to use a render node.
+ */
+static pid_t uptr_drm_file_pid(struct drm_file *file)
+{
+	pid_t nr;
+
+	rcu_read_lock();
+#ifdef UPTR_HAVE_DRM_FILE_PID_RCU
+	nr = pid_vnr(rcu_dereference(file->pid));
+#else
+	nr = pid_vnr(file->pid);
+#endif
+	rcu_read_unlock();
+	return nr;
+}
 
 /* What the BOs of one memory region add up to, in bytes. */
 struct uptr_region_usage {
@@ -95,7 +132,7 @@ struct uptr_file_usage {
  */
 void uptr_stats_file_init(struct uptr_file *ufile, struct drm_file *file)
 {
-	ufile->client_id = uptr_drm_client_id(file, &uptr_next_client_id);
+	ufile->client_id = uptr_drm_client_id(file);
 }
 
 /*
@@ -268,7 +305,7 @@ static const struct drm_info_list uptr_debugfs_list[] = {
  * @minor: the minor whose directory gets them
  *
  * &drm_driver.debugfs_init: on 6.1 the DRM core calls it for every minor
- * (dri/0 and dri/128 are two directories); from 6.8 once, for the
+ * (dri/0 and dri/128 are two directories); on 6.12 once, for the
  * device's one directory, to which dri/0 and dri/128 are links.  Either
  * way dri/<minor>/userptrs exists for each minor.
  */
