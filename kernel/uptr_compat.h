@@ -4,7 +4,10 @@
  * 6.1 and 6.12), kept in this one header so that the rest of the code
  * reads the same on both.  Kbuild probes the kernel's headers for each
  * feature (UPTR_HAVE_*) rather than comparing version numbers, which
- * distribution kernels make unreliable.
+ * distribution kernels make unreliable.  (The DRM core's differences,
+ * which only the usage statistics see, are where those are: uptr_stats.c
+ * and the fdinfo entries of uptr_drv.c.  The userptr core includes this
+ * header, and nothing from DRM.)
  */
 #ifndef _UPTR_COMPAT_H_
 #define _UPTR_COMPAT_H_

@@ -25,6 +25,7 @@
 #include "uptr_engine.h"
 #include "uptr_gem.h"
 #include "uptr_job.h"
+#include "uptr_stats.h"
 #include "uptr_userptr.h"
 
 #define UPTR_DRIVER_DESC	"userptr buffer objects on a software engine"
@@ -116,6 +117,7 @@ static int uptr_open(struct drm_device *dev, struct drm_file *file)
 		kfree(ufile);
 		return ret;
 	}
+	uptr_stats_file_init(ufile, file);
 	file->driver_priv = ufile;
 	return 0;
 }
@@ -139,7 +141,16 @@ static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_BO_INFO, uptr_bo_info_ioctl, DRM_RENDER_ALLOW),
 };
 
-DEFINE_DRM_GEM_FOPS(uptr_fops);
+static const struct file_operations uptr_fops = {
+	.owner = THIS_MODULE,
+	DRM_GEM_FOPS,
+	/* From 6.5 the DRM core prints the common keys, then calls the driver's. */
+#ifdef UPTR_HAVE_DRM_SHOW_FDINFO
+	.show_fdinfo = drm_show_fdinfo,
+#else
+	.show_fdinfo = uptr_fop_show_fdinfo,
+#endif
+};
 
 static const struct drm_driver uptr_driver = {
 	.driver_features = DRIVER_GEM | DRIVER_RENDER | DRIVER_SYNCOBJ,
@@ -148,6 +159,10 @@ static const struct drm_driver uptr_driver = {
 	.fops = &uptr_fops,
 	.open = uptr_open,
 	.postclose = uptr_postclose,
+#ifdef UPTR_HAVE_DRM_SHOW_FDINFO
+	.show_fdinfo = uptr_show_fdinfo,
+#endif
+	.debugfs_init = uptr_debugfs_init,
 	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
 	.name = UPTR_DRIVER_NAME,
 	.desc = UPTR_DRIVER_DESC,

@@ -85,6 +85,14 @@ struct uptr_file {
 	atomic_t cancel;
 	/** @busy_ns: time each engine spent on the file's jobs */
 	atomic64_t busy_ns[UPTR_ENGINE_COUNT];
+
+	/* Usage statistics (uptr_stats.c) */
+
+	/**
+	 * @client_id: what fdinfo's drm-client-id and the debugfs listing
+	 * call the file: unique among open files, set at open
+	 */
+	u64 client_id;
 };
 
 static inline struct uptr_file *to_uptr_file(struct drm_file *file)

@@ -50,6 +50,7 @@
 #include "uptr_engine.h"
 #include "uptr_gem.h"
 #include "uptr_job.h"
+#include "uptr_trace.h"
 
 static unsigned int uptr_job_timeout_ms = 10000;
 module_param_named(job_timeout_ms, uptr_job_timeout_ms, uint, 0600);
@@ -481,6 +482,7 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 	 */
 	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
 	atomic_inc(&ufile->queued);
+	trace_uptr_job_queue(fence->context, fence->seqno, job->engine->index);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&ufile->submit_lock);
 	return 0;
@@ -537,6 +539,7 @@ static void uptr_job_exec(struct work_struct *work)
 	s64 busy;
 	int err;
 
+	trace_uptr_job_start(finished->context, finished->seqno, engine->index);
 	/* A dependency failed, or the scheduler cancelled the job. */
 	err = finished->error;
 	if (!err)
@@ -555,6 +558,7 @@ static void uptr_job_exec(struct work_struct *work)
 	 */
 	uptr_job_release(job);
 
+	trace_uptr_job_end(finished->context, finished->seqno, engine->index, err);
 	if (err) {
 		/* 6.1's scheduler does not pass the error on: set it on both. */
 		if (!finished->error)

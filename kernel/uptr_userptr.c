@@ -20,6 +20,7 @@
 #include <linux/xarray.h>
 
 #include "uptr_compat.h"
+#include "uptr_trace.h"
 #include "uptr_userptr.h"
 
 /**
@@ -648,6 +649,7 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	struct uptr_userptr *up = container_of(mni, struct uptr_userptr, notifier);
 	unsigned long end = up->start + (up->npages << PAGE_SHIFT);
 	unsigned long first, last;
+	u64 t0 = ktime_get_ns();
 
 	/* Round out: a partial page is a page the CPU changes. */
 	first = (max(range->start, up->start) - up->start) >> PAGE_SHIFT;
@@ -665,6 +667,7 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	uptr_userptr_notifier_unlock(up);
 
 	uptr_userptr_drop(up, first, last, mmu_notifier_range_blockable(range));
+	trace_uptr_userptr_invalidate(up, range, ktime_get_ns() - t0);
 	return true;
 }
 
@@ -803,7 +806,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		.default_flags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
 		.hmm_pfns = pfns,
 	};
-	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long timeout = 0, rounds = 0;
 	struct uptr_chunk *chunk;
 	bool fixed_up = false, uffd;
 	int ret;
@@ -827,9 +830,13 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			return -EINTR;
 		/*
 		 * Bounded in time, not in rounds, as hmm_range_fault() users
-		 * are: the whole fault, userfaultfd rounds included.
+		 * are, from the first retry on, userfaultfd rounds included:
+		 * a first round that waited for the mmap lock while a long
+		 * munmap or mprotect ran is not the range "changing" yet.
 		 */
-		if (time_after(jiffies, timeout))
+		if (rounds++ == 1)
+			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+		else if (rounds > 2 && time_after(jiffies, timeout))
 			return -EAGAIN;
 
 		range.notifier_seq = mmu_interval_read_begin(&up->notifier);
@@ -846,7 +853,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			if (ret)
 				return ret;
 			/*
-			 * The deadline stands: the handler's time counts.  A
+			 * The deadline runs from the round after this one: a
 			 * handler that fills the range while another thread
 			 * zaps it again would otherwise keep this loop, and
 			 * the job, going forever.
@@ -938,6 +945,7 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		       unsigned long count, bool write)
 {
 	unsigned long end = first + count;
+	u64 t0 = ktime_get_ns();
 	int ret;
 
 	lockdep_assert_not_held(&up->lock);
@@ -949,6 +957,7 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		return -EFAULT;
 	ret = uptr_userptr_fault_range(up, first, count, write);
 	mmput(up->mm);
+	trace_uptr_userptr_fault(up, first, count, write, ret, ktime_get_ns() - t0);
 	return ret;
 }
 
@@ -973,6 +982,7 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 			unsigned long count, bool write)
 {
 	unsigned long cend = round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES;
+	u64 t0 = ktime_get_ns();
 	int ret;
 
 	lockdep_assert_not_held(&up->lock);
@@ -986,6 +996,7 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 	if (ret == -EFAULT && count > 1)
 		ret = uptr_userptr_fault_range(up, idx, 1, write);
 	mmput(up->mm);
+	trace_uptr_userptr_replay(up, idx, count, write, ret, ktime_get_ns() - t0);
 	return ret;
 }
 
@@ -1183,8 +1194,10 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
 	if (ret) {
 		mmdrop(up->mm);
 		up->mm = NULL;
+		return ret;
 	}
-	return ret;
+	trace_uptr_userptr_create(up);
+	return 0;
 }
 
 /**
@@ -1199,6 +1212,7 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 	struct uptr_chunk *chunk;
 	unsigned long ci;
 
+	trace_uptr_userptr_destroy(up);
 	if (uptr_userptr_is_coherent(up)) {
 		/*
 		 * Drop the pages while the notifier still guarantees they

@@ -423,6 +423,7 @@ UPTR_EXPORT int uptr_submit(struct uptr_dev *dev,
 			    const struct uptr_submit *submit)
 {
 	struct drm_uptr_submit s = { 0 };
+	struct uptr_submit v = { 0 };
 	const unsigned char *tail;
 	size_t i;
 
@@ -433,11 +434,18 @@ UPTR_EXPORT int uptr_submit(struct uptr_dev *dev,
 	for (i = sizeof(struct uptr_submit); i < submit->size; i++)
 		if (tail[i])
 			return -E2BIG;
-	if (submit->flags || submit->pad)
+	/* What the caller's version has; the rest stays 0 (absent). */
+	memcpy(&v, submit, submit->size < sizeof(v) ? submit->size : sizeof(v));
+	if ((v.flags & ~UPTR_SUBMIT_ASYNC) || v.pad || v.pad2)
 		return -EINVAL;
-	s.commands = (uintptr_t)submit->cmds;
-	s.count = submit->count;
-	s.flags = DRM_UPTR_SUBMIT_WAIT;
+	s.commands = (uintptr_t)v.cmds;
+	s.count = v.count;
+	s.engine = v.engine;
+	s.in_syncobj_count = v.in_count;
+	s.in_syncobjs = (uintptr_t)v.in_syncobjs;
+	s.out_syncobj = v.out_syncobj;
+	if (!(v.flags & UPTR_SUBMIT_ASYNC))
+		s.flags = DRM_UPTR_SUBMIT_WAIT;
 	return ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_SUBMIT, &s);
 }
 

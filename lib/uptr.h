@@ -24,8 +24,8 @@
  * carry their size, set by the caller to sizeof(the struct it was
  * compiled with): the library reads or writes only that many bytes, so
  * a program built against an older header keeps working, and members
- * added later (engine, in/out fences for submit; new counters for the
- * cache) default to "not used".  Opaque types (struct uptr_dev, struct
+ * added later (new counters for the cache, the engine and fences of
+ * struct uptr_submit's version 2) default to "not used".  Opaque types (struct uptr_dev, struct
  * uptr_buf) hide everything else.  Later features (engines and fences,
  * PRIME, prefetch, NOTIFY events, the generation page) will be new
  * functions and new members at the end of these structs.
@@ -155,26 +155,43 @@ int uptr_bo_info(struct uptr_dev *dev, uint32_t handle,
 
 /*
  * A job: @count commands at @cmds, run in order.  @size must be set to
- * sizeof(struct uptr_submit); @flags must be 0.  Members added in later
- * versions (an engine, in and out fences) will follow @count; a caller
- * compiled against this header never sets them, and the library treats
- * them as absent.
+ * sizeof(struct uptr_submit).  The first version of the struct ended at
+ * @pad; a caller compiled against it never sets the members after it,
+ * and the library treats them as absent (engine 0, no fences, wait).
+ *
+ * Without UPTR_SUBMIT_ASYNC, uptr_submit() returns once the job has
+ * completed, with its error.  With it, uptr_submit() returns once the job
+ * is queued: it runs after the fences of the @in_count syncobjs at
+ * @in_syncobjs (and after the earlier jobs on its BOs), and its fence
+ * goes into @out_syncobj; wait for it with libdrm's drmSyncobjWait(), or
+ * export it as a sync_file with drmSyncobjExportSyncFile(), on
+ * uptr_dev_fd(), or wait for a BO with uptr_bo_wait().  Syncobjs are
+ * libdrm's (drmSyncobjCreate() on uptr_dev_fd()).
  */
+#define UPTR_SUBMIT_ASYNC	(1u << 0)
+
 struct uptr_submit {
 	uint32_t size;		/* in: sizeof(struct uptr_submit) */
-	uint32_t flags;		/* in: 0 */
+	uint32_t flags;		/* in: UPTR_SUBMIT_* */
 	const struct drm_uptr_cmd *cmds;	/* in */
 	uint32_t count;		/* in: 1 to uptr_max_commands() */
 	uint32_t pad;		/* in: 0 */
+	/* Version 2. */
+	uint32_t engine;	/* in: below DRM_UPTR_PARAM_ENGINE_COUNT */
+	uint32_t in_count;	/* in: syncobjs at @in_syncobjs */
+	const uint32_t *in_syncobjs;	/* in: syncobj handles the job waits for */
+	uint32_t out_syncobj;	/* in: 0, or the syncobj that gets the job's fence */
+	uint32_t pad2;		/* in: 0 */
 };
 
 /*
- * Runs the job described by @submit and returns when it has completed.
+ * Runs, or with UPTR_SUBMIT_ASYNC queues, the job described by @submit.
  * Errors: -EINVAL for @size smaller than the first version of the
- * struct, or non-zero @flags or @pad; -E2BIG for a larger @size whose
- * extra bytes (members this library does not know) are not all zero;
- * then those of DRM_IOCTL_UPTR_SUBMIT (-EINVAL, -ENOENT, -EACCES,
- * -EFAULT, -EAGAIN, -E2BIG, -ENOMEM, -EINTR).
+ * struct, an unknown bit in @flags, or non-zero @pad or @pad2; -E2BIG
+ * for a larger @size whose extra bytes (members this library does not
+ * know) are not all zero; then those of DRM_IOCTL_UPTR_SUBMIT (-EINVAL,
+ * -ENOENT, -EACCES, -EFAULT, -EAGAIN, -E2BIG, -ENOMEM, and without
+ * UPTR_SUBMIT_ASYNC the job's own: -ETIMEDOUT, -ECANCELED, -EINTR).
  */
 int uptr_submit(struct uptr_dev *dev, const struct uptr_submit *submit);
 

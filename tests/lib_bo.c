@@ -8,7 +8,11 @@
  */
 #include "lib_test.h"
 
+#include <xf86drm.h>
+
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/time.h>
 
 #define SZ	(64 * 1024)
@@ -153,9 +157,20 @@ TEST_F(lib, submit_struct_abi)
 	EXPECT_EQ(42u, *(uint32_t *)self->map);
 	s.size = 8;
 	EXPECT_EQ(-EINVAL, uptr_submit(self->dev, &s));
+	/* The first version of the struct: no engine, no fences, waits. */
+	s.size = offsetof(struct uptr_submit, pad) + sizeof(uint32_t);
+	s.engine = 1;
+	c.value = 41;
+	EXPECT_EQ(0, uptr_submit(self->dev, &s));
+	EXPECT_EQ(41u, *(uint32_t *)self->map);
+	s.engine = 0;
 	s.size = sizeof(s);
-	s.flags = 1;
+	s.flags = 2;
 	EXPECT_EQ(-EINVAL, uptr_submit(self->dev, &s));
+	s.flags = 0;
+	s.pad2 = 1;
+	EXPECT_EQ(-EINVAL, uptr_submit(self->dev, &s));
+	s.pad2 = 0;
 	s.flags = 0;
 	s.pad = 1;
 	EXPECT_EQ(-EINVAL, uptr_submit(self->dev, &s));
@@ -177,6 +192,41 @@ TEST_F(lib, submit_struct_abi)
 	c = uptr_cmd_store_dword(12345, 0, 1);
 	EXPECT_EQ(-ENOENT, uptr_submit_cmds(self->dev, &c, 1));
 	EXPECT_EQ(-EINVAL, uptr_submit_cmds(self->dev, &c, 0));
+}
+
+/*
+ * UPTR_SUBMIT_ASYNC: the job is queued on the engine asked for, waits for
+ * its in-syncobjs and fills its out-syncobj, which libdrm waits for.
+ */
+TEST_F(lib, submit_async_fences)
+{
+	struct drm_uptr_cmd c1 = uptr_cmd_fill(self->res, 0, 64, 7);
+	struct drm_uptr_cmd c2 = uptr_cmd_store_dword(self->res, 0, 9);
+	struct uptr_submit s = {
+		.size = sizeof(s), .flags = UPTR_SUBMIT_ASYNC, .cmds = &c1, .count = 1,
+		.engine = 1,
+	};
+	int fd = uptr_dev_fd(self->dev);
+	uint32_t out1, out2;
+
+	ASSERT_EQ(0, drmSyncobjCreate(fd, 0, &out1));
+	ASSERT_EQ(0, drmSyncobjCreate(fd, 0, &out2));
+	s.out_syncobj = out1;
+	ASSERT_EQ(0, uptr_submit(self->dev, &s));
+	s.cmds = &c2;
+	s.engine = 0;
+	s.in_count = 1;
+	s.in_syncobjs = &out1;
+	s.out_syncobj = out2;
+	ASSERT_EQ(0, uptr_submit(self->dev, &s));
+	EXPECT_EQ(0, drmSyncobjWait(fd, &out2, 1, INT64_MAX, 0, NULL));
+	EXPECT_EQ(0, drmSyncobjWait(fd, &out1, 1, INT64_MAX, 0, NULL));
+	EXPECT_EQ(9u, ((uint32_t *)self->map)[0]);
+	EXPECT_EQ(7u, ((uint32_t *)self->map)[1]);
+	s.engine = 2;
+	EXPECT_EQ(-EINVAL, uptr_submit(self->dev, &s));
+	drmSyncobjDestroy(fd, out1);
+	drmSyncobjDestroy(fd, out2);
 }
 
 /* BO_WAIT: idle BO 0, unknown handle -ENOENT, negative timeout -EINVAL. */

@@ -81,6 +81,7 @@ stage1() {
 	mount -t proc proc /newroot/proc
 	mount -t sysfs sysfs /newroot/sys
 	mount -t debugfs debugfs /newroot/sys/kernel/debug 2>/dev/null
+	mount -t tracefs tracefs /newroot/sys/kernel/tracing 2>/dev/null
 	# DMA-API debugging stops at its first report unless told not to.
 	if [ -e /newroot/sys/kernel/debug/dma-api/all_errors ]; then
 		echo 1 >/newroot/sys/kernel/debug/dma-api/all_errors
