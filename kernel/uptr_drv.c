@@ -25,6 +25,7 @@
 #include "uptr_engine.h"
 #include "uptr_gem.h"
 #include "uptr_job.h"
+#include "uptr_notify.h"
 #include "uptr_userptr.h"
 
 #define UPTR_DRIVER_DESC	"userptr buffer objects on a software engine"
@@ -61,7 +62,7 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		break;
 	case DRM_UPTR_PARAM_USERPTR_FLAGS:
 		args->value = DRM_UPTR_USERPTR_READ_ONLY | DRM_UPTR_USERPTR_PINNED |
-			      DRM_UPTR_USERPTR_PROBE;
+			      DRM_UPTR_USERPTR_PROBE | DRM_UPTR_USERPTR_NOTIFY;
 		break;
 	case DRM_UPTR_PARAM_ENGINE_COUNT:
 		args->value = UPTR_ENGINE_COUNT;
@@ -93,6 +94,7 @@ static int uptr_open(struct drm_device *dev, struct drm_file *file)
 	if (!ufile)
 		return -ENOMEM;
 	ufile->udev = to_uptr_device(dev);
+	uptr_notify_file_init(&ufile->notify);
 	file->driver_priv = ufile;
 	return 0;
 }
@@ -101,6 +103,7 @@ static void uptr_postclose(struct drm_device *dev, struct drm_file *file)
 {
 	struct uptr_file *ufile = to_uptr_file(file);
 
+	uptr_notify_file_fini(&ufile->notify, file);
 	file->driver_priv = NULL;
 	kfree(ufile);
 }
@@ -113,6 +116,7 @@ static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_SUBMIT, uptr_submit_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_WAIT, uptr_bo_wait_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_INFO, uptr_bo_info_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_NOTIFY_QUERY, uptr_notify_query_ioctl, DRM_RENDER_ALLOW),
 };
 
 DEFINE_DRM_GEM_FOPS(uptr_fops);

@@ -12,6 +12,7 @@
 #include <drm/drm_device.h>
 #include <drm/drm_file.h>
 
+#include "uptr_notify.h"
 #include "uptr_userptr.h"
 
 #define UPTR_DRIVER_NAME	"uptr"
@@ -58,6 +59,10 @@ static inline struct uptr_device *to_uptr_device(struct drm_device *drm)
 struct uptr_file {
 	/** @udev: the device */
 	struct uptr_device *udev;
+
+	/* Stale-range signals of pinned userptrs (uptr_notify.c). */
+	/** @notify: the generation page and the event counters */
+	struct uptr_notify_file notify;
 };
 
 static inline struct uptr_file *to_uptr_file(struct drm_file *file)
