@@ -309,7 +309,10 @@ static void uptr_notify_mark(struct uptr_notify *n, u32 reason,
 	n->stale_end = end;
 	if (n->attached && !n->detached)
 		uptr_notify_send(n);
-	/* Last: a reader that sees the counter move sees all of the above. */
+	/*
+	 * Last, and paired with the reader's acquire load (see the uAPI
+	 * header): a reader that sees the counter move sees all of the above.
+	 */
 	smp_store_release(n->counter, n->generation + 1);
 }
 
@@ -375,6 +378,11 @@ static void uptr_notify_put_slot(struct uptr_notify *n)
 	struct uptr_notify_file *nf = n->nf;
 
 	mutex_lock(&nf->lock);
+	/*
+	 * Pairs with the reader's acquire load, as in uptr_notify_mark():
+	 * nothing is sent for the BO any more once it sees the move.  The
+	 * next owner of the slot reads the counter under @nf->lock.
+	 */
 	smp_store_release(n->counter, n->generation + 1);
 	clear_bit(n->slot, nf->slots);
 	mutex_unlock(&nf->lock);
@@ -506,9 +514,15 @@ void uptr_notify_arm(struct uptr_notify *n, struct page **pages)
 	end = n->early_end;
 	spin_unlock(&n->lock);
 
-	/* A change during the pin: stale only if it left other pages mapped. */
-	if (!early || uptr_notify_maps(n, pages))
+	if (!early)
 		return;
+	/* A change during the pin: stale only if it left other pages mapped. */
+	if (uptr_notify_maps(n, pages)) {
+		uptr_dbg(BO, "%#lx+%#lx changed while pinned, still maps the pins\n",
+			 n->start, n->end - n->start);
+		return;
+	}
+	uptr_dbg(BO, "%#lx+%#lx changed while pinned: stale\n", n->start, n->end - n->start);
 	spin_lock(&n->lock);
 	if (!n->reason)
 		uptr_notify_mark(n, early, start, end);

@@ -372,6 +372,63 @@ TEST_F(uptr, fork_keeps_pages)
 	EXPECT_EQ(sum, out[0]);
 }
 
+/*
+ * The pin itself breaking copy-on-write (of the zero page the process
+ * only read, of pages still shared with a forked child) is no change of
+ * the mapping for the BO: it pins the very pages the process then maps.
+ */
+TEST_F(uptr, pin_breaking_cow_is_fresh)
+{
+	size_t size = 4 * self->page;
+	unsigned char *zero = ut_alloc_small_pages(size);
+	unsigned char *shared = ut_alloc_small_pages(size);
+	volatile unsigned char sink = 0;
+	__u32 h1, h2, s1, s2, dst;
+	__u64 g1, g2, *out = NULL;
+	const __u64 *page;
+	int pipefd[2];
+	size_t i;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, zero);
+	ASSERT_NE(NULL, shared);
+	for (i = 0; i < size; i += self->page)
+		sink += zero[i];
+	ut_pattern(shared, size, 9);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Keep the pages shared until the parent has pinned them. */
+		close(pipefd[1]);
+		_exit(read(pipefd[0], &c, 1) == 0 ? 0 : 1);
+	}
+	close(pipefd[0]);
+
+	ASSERT_EQ(0, nt_userptr(self->fd, zero, size, NOTIFY, &h1, &s1, &g1));
+	ASSERT_EQ(0, nt_userptr(self->fd, shared, size, NOTIFY, &h2, &s2, &g2));
+	close(pipefd[1]);
+	ASSERT_EQ(0, ut_wait_child(pid));
+	page = nt_map_gen(self->fd);
+	ASSERT_NE(NULL, page);
+	ASSERT_NO_EVENT();
+	EXPECT_EQ(0, nt_stale(self->fd, h1));
+	EXPECT_EQ(0, nt_stale(self->fd, h2));
+	EXPECT_EQ(g1, nt_load(&page[s1]));
+	EXPECT_EQ(g2, nt_load(&page[s2]));
+
+	/* And the BOs do hold what the process maps. */
+	memset(zero, 0x77, size);
+	shared[5] ^= 0xff;
+	ASSERT_EQ(0, ut_bo_create_map(self->fd, self->page, &dst, (void **)&out));
+	ASSERT_EQ(0, ut_checksum(self->fd, dst, 0, h1, 0, size));
+	ASSERT_EQ(0, ut_checksum(self->fd, dst, 8, h2, 0, size));
+	EXPECT_EQ(ut_fnv1a(zero, size), out[0]);
+	EXPECT_EQ(ut_fnv1a(shared, size), out[1]);
+	ASSERT_NO_EVENT();
+}
+
 /* mprotect() keeps the same pages: no event. */
 TEST_F(uptr, mprotect_keeps_pages)
 {

@@ -220,7 +220,9 @@ struct drm_uptr_userptr {
  *    while the mapping stays: madvise(MADV_DONTNEED, MADV_FREE,
  *    MADV_REMOVE...), truncation or hole punching of a mapped file, a
  *    write breaking copy-on-write of a page the BO pinned shared (a
- *    read-only pin of the zero page or of a private file page).  The
+ *    READ_ONLY pin of a private file page the process had only read,
+ *    on kernels that pin the file's page there, as 6.1 does; 6.12 gives
+ *    the process its own copy at the pin instead).  The
  *    kernel also announces this way attempts to move a page that it
  *    then abandons because the page is pinned (reclaim, KSM merging, the
  *    split of a transparent huge page): such a BO is reported stale
