@@ -28,7 +28,8 @@
  * notifier never waits, never unpins and never allocates: at the first
  * change of the mapping that replaces or removes the pages the process
  * sees (MMU_NOTIFY_UNMAP, MMU_NOTIFY_CLEAR; other events keep the same
- * pages mapped) it marks the BO stale, queues the DRM event allocated
+ * pages mapped; the teardown of the whole mm, with no user left, does
+ * not count) it marks the BO stale, queues the DRM event allocated
  * when the BO was created, if the file's event space has room (else it
  * counts a lost event), and moves the BO's counter in the file's
  * generation page.  Later changes find the BO stale and return at once.
@@ -349,6 +350,12 @@ static bool uptr_notify_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long start, end;
 
 	if (!reason || READ_ONCE(n->reason))
+		return true;
+	/*
+	 * The address space is being torn down (exit, execve): no one
+	 * will see the range again, and no job can use the BO any more.
+	 */
+	if (!atomic_read(&range->mm->mm_users))
 		return true;
 
 	start = max(range->start, n->start) & PAGE_MASK;

@@ -429,6 +429,45 @@ TEST_F(uptr, pin_breaking_cow_is_fresh)
 	ASSERT_NO_EVENT();
 }
 
+/*
+ * The creator's exit is no mapping change: a child creates a NOTIFY BO on
+ * the fd it shares with its parent and exits; the parent finds no event
+ * and the BO not stale.
+ */
+TEST_F(uptr, exit_sends_nothing)
+{
+	struct drm_uptr_notify_query q;
+	const __u64 *page = nt_map_gen(self->fd);
+	struct { __u32 handle, slot; __u64 gen; } r;
+	int pipefd[2];
+	pid_t pid;
+
+	ASSERT_NE(NULL, page);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		unsigned char *p = ut_alloc_small_pages(4 * self->page);
+
+		if (!p)
+			_exit(1);
+		memset(p, 1, 4 * self->page);
+		if (nt_userptr(self->fd, p, 4 * self->page, NOTIFY, &r.handle, &r.slot, &r.gen))
+			_exit(2);
+		_exit(write(pipefd[1], &r, sizeof(r)) == sizeof(r) ? 0 : 3);
+	}
+	ASSERT_EQ(0, ut_wait_child(pid));
+	ASSERT_EQ((ssize_t)sizeof(r), read(pipefd[0], &r, sizeof(r)));
+	ASSERT_NO_EVENT();
+	EXPECT_EQ(0, nt_stale(self->fd, r.handle));
+	EXPECT_EQ(r.gen, nt_load(&page[r.slot]));
+	ASSERT_EQ(0, nt_query(self->fd, &q));
+	EXPECT_EQ(0ull, q.events_sent);
+	EXPECT_EQ(0ull, q.events_lost);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 /* mprotect() keeps the same pages: no event. */
 TEST_F(uptr, mprotect_keeps_pages)
 {

@@ -97,10 +97,11 @@ static void describe(uint32_t param, uint64_t v, char *s, size_t len)
 {
 	s[0] = '\0';
 	if (param == DRM_UPTR_PARAM_USERPTR_FLAGS)
-		snprintf(s, len, "%s%s%s",
+		snprintf(s, len, "%s%s%s%s",
 			 v & DRM_UPTR_USERPTR_READ_ONLY ? "READ_ONLY " : "",
 			 v & DRM_UPTR_USERPTR_PINNED ? "PINNED " : "",
-			 v & DRM_UPTR_USERPTR_PROBE ? "PROBE" : "");
+			 v & DRM_UPTR_USERPTR_PROBE ? "PROBE " : "",
+			 v & DRM_UPTR_USERPTR_NOTIFY ? "NOTIFY" : "");
 	else if (param == DRM_UPTR_PARAM_USERPTR_KINDS)
 		snprintf(s, len, "%s%s",
 			 v & DRM_UPTR_KIND_PINNED ? "pinned " : "",

@@ -236,7 +236,9 @@ struct drm_uptr_userptr {
  * A change made while the BO is created (the pin itself breaking
  * copy-on-write, or migrating a page out of a movable zone) counts only
  * if, once the pin is done, the range no longer maps the pinned pages.
- * The exit of the process does not count.
+ * The end of the address space (the creating process exiting, or
+ * calling execve()) does not count: no event, the BO does not become
+ * stale.
  *
  * Two signals, per DRM file, when a BO becomes stale:
  *
