@@ -246,7 +246,8 @@ void uptr_notify_file_init(struct uptr_notify_file *nf)
  * @nf: the state
  * @file: its file, whose handles DRM has released
  *
- * A mapping of the generation page keeps it (frozen) until munmap().
+ * The last mapping of the generation page, which kept the file open,
+ * is gone by now.
  */
 void uptr_notify_file_fini(struct uptr_notify_file *nf, struct drm_file *file)
 {

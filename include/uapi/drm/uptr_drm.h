@@ -279,7 +279,8 @@ struct drm_uptr_userptr {
  *
  *    The page is allocated (charged to the memory cgroup) at the file's
  *    first NOTIFY userptr or DRM_IOCTL_UPTR_NOTIFY_QUERY and belongs to
- *    the file; a mapping of it outlives the file, frozen.  It can only
+ *    the file (a mapping of it keeps the file open after close(), as
+ *    any mapping of a file does, until munmap()).  It can only
  *    be mapped MAP_SHARED and read-only, and can never become writable
  *    (mprotect(PROT_WRITE) fails with EACCES).
  */
