@@ -525,6 +525,80 @@ TEST_F(uptr, closed_handle_sends_nothing)
 	EXPECT_EQ(0ull, q.events_lost);
 }
 
+/* An event queued before its handle is closed stays readable. */
+TEST_F(uptr, event_outlives_handle)
+{
+	struct nt_bo b;
+
+	ASSERT_EQ(0, nt_bo_make(self->fd, self->page, 2, &b));
+	ASSERT_EQ(0, madvise(b.p, b.size, MADV_DONTNEED));
+	ASSERT_EQ(0, ut_gem_close(self->fd, b.handle));
+	ASSERT_ONE_EVENT(&b, DRM_UPTR_STALE_ZAP, b.p, b.p + b.size);
+}
+
+struct race_arg {
+	unsigned char *p;
+	size_t size;
+	atomic_int stop;
+	unsigned long zaps;
+};
+
+static void *zap_thread(void *data)
+{
+	struct race_arg *a = data;
+
+	while (!atomic_load(&a->stop)) {
+		if (madvise(a->p, a->size, MADV_DONTNEED))
+			break;
+		a->zaps++;
+	}
+	return NULL;
+}
+
+/*
+ * Creating and closing NOTIFY BOs while another thread keeps zapping
+ * their range: the callback races the pin, the arming, the handle's
+ * release and the slot's reuse; every BO is either fresh or stale with
+ * one event, nothing leaks (the kernel log and the unload check).
+ */
+TEST_F(uptr, create_close_race_zap)
+{
+	struct race_arg a = { .size = 8 * self->page };
+	struct drm_uptr_event_stale ev[64];
+	struct drm_uptr_notify_query q;
+	double t0 = ut_now();
+	unsigned long rounds = 0, stale = 0, events = 0;
+	pthread_t t;
+	int n;
+
+	a.p = ut_alloc_small_pages(a.size);
+	ASSERT_NE(NULL, a.p);
+	ASSERT_EQ(0, pthread_create(&t, NULL, zap_thread, &a));
+	while (ut_now() - t0 < 2.0) {
+		__u32 h;
+
+		ASSERT_EQ(0, ut_userptr(self->fd, a.p, a.size, NOTIFY, &h));
+		stale += nt_stale(self->fd, h) != 0;
+		ASSERT_EQ(0, ut_gem_close(self->fd, h));
+		n = nt_read_events(self->fd, ev, 64);
+		ASSERT_LE(0, n);
+		events += n;
+		rounds++;
+	}
+	atomic_store(&a.stop, 1);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	n = nt_read_events(self->fd, ev, 64);
+	ASSERT_LE(0, n);
+	events += n;
+	ASSERT_EQ(0, nt_query(self->fd, &q));
+	TH_LOG("%lu rounds, %lu zaps, %lu seen stale, %lu events", rounds, a.zaps, stale, events);
+	EXPECT_EQ(q.events_sent, (__u64)events);
+	EXPECT_EQ(0ull, q.events_lost);
+	EXPECT_LE(stale, events);
+	EXPECT_LE(events, rounds);
+	EXPECT_LT(0ul, rounds);
+}
+
 struct poll_arg {
 	int fd;
 	int ready;		/* pipe: the thread tells it is about to block */
