@@ -174,7 +174,6 @@ struct drm_uptr_bo_create {
  *            pinning) every slot of the file's generation page is taken:
  *            one per NOTIFY userptr whose creating handle is open, see
  *            @gen_slots of struct drm_uptr_notify_query.
- * and @pad is one of the members the first -EINVAL check covers.
  */
 struct drm_uptr_userptr {
 	/** @extensions: in, must be zero (reserved for chained extensions) */
@@ -197,7 +196,7 @@ struct drm_uptr_userptr {
 	/**
 	 * @generation: out, NOTIFY: the value of the BO's counter while the
 	 * BO is not stale; the counter differs from it as soon as the BO is
-	 * stale, and forever after the BO is destroyed; else zero
+	 * stale, and forever once @handle is closed; else zero
 	 */
 	__u64 generation;
 };
