@@ -30,6 +30,15 @@ static inline void uptr_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flag
 #endif
 }
 
+static inline void uptr_vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#ifdef UPTR_HAVE_VM_FLAGS_SET
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /**
  * uptr_mmap_assert_locked() - assert that @mm's mmap_lock is held
  * @mm: the address space

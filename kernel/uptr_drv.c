@@ -26,6 +26,7 @@
 #include "uptr_gem.h"
 #include "uptr_job.h"
 #include "uptr_stats.h"
+#include "uptr_notify.h"
 #include "uptr_userptr.h"
 
 #define UPTR_DRIVER_DESC	"userptr buffer objects on a software engine"
@@ -62,7 +63,7 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		break;
 	case DRM_UPTR_PARAM_USERPTR_FLAGS:
 		args->value = DRM_UPTR_USERPTR_READ_ONLY | DRM_UPTR_USERPTR_PINNED |
-			      DRM_UPTR_USERPTR_PROBE;
+			      DRM_UPTR_USERPTR_PROBE | DRM_UPTR_USERPTR_NOTIFY;
 		break;
 	case DRM_UPTR_PARAM_ENGINE_COUNT:
 		args->value = UPTR_ENGINE_COUNT;
@@ -112,6 +113,7 @@ static int uptr_open(struct drm_device *dev, struct drm_file *file)
 		return -ENOMEM;
 	ufile->udev = to_uptr_device(dev);
 	kref_init(&ufile->ref);
+	uptr_notify_file_init(&ufile->notify);
 	ret = uptr_jobs_file_open(ufile);
 	if (ret) {
 		kfree(ufile);
@@ -126,6 +128,7 @@ static void uptr_postclose(struct drm_device *dev, struct drm_file *file)
 {
 	struct uptr_file *ufile = to_uptr_file(file);
 
+	uptr_notify_file_fini(&ufile->notify, file);
 	uptr_jobs_file_close(ufile);
 	file->driver_priv = NULL;
 	uptr_file_put(ufile);
@@ -139,6 +142,7 @@ static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_SUBMIT, uptr_submit_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_WAIT, uptr_bo_wait_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_INFO, uptr_bo_info_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_NOTIFY_QUERY, uptr_notify_query_ioctl, DRM_RENDER_ALLOW),
 };
 
 static const struct file_operations uptr_fops = {

@@ -16,6 +16,7 @@
 #include <drm/drm_file.h>
 
 #include "uptr_engine.h"
+#include "uptr_notify.h"
 #include "uptr_userptr.h"
 
 #define UPTR_DRIVER_NAME	"uptr"
@@ -93,6 +94,10 @@ struct uptr_file {
 	 * call the file: unique among open files, set at open
 	 */
 	u64 client_id;
+
+	/* Stale-range signals of pinned userptrs (uptr_notify.c). */
+	/** @notify: the generation page and the event counters */
+	struct uptr_notify_file notify;
 };
 
 static inline struct uptr_file *to_uptr_file(struct drm_file *file)

@@ -24,10 +24,12 @@
 #include "uptr_compat.h"
 #include "uptr_drv.h"
 #include "uptr_gem.h"
+#include "uptr_notify.h"
 
 #define UPTR_USERPTR_UAPI_FLAGS	(DRM_UPTR_USERPTR_READ_ONLY |		\
 				 DRM_UPTR_USERPTR_PINNED |		\
-				 DRM_UPTR_USERPTR_PROBE)
+				 DRM_UPTR_USERPTR_PROBE |		\
+				 DRM_UPTR_USERPTR_NOTIFY)
 
 static const struct vm_operations_struct uptr_device_bo_vm_ops;
 
@@ -37,6 +39,7 @@ static void uptr_bo_free(struct drm_gem_object *obj)
 
 	uptr_dbg(BO, "bo %p kind %d size %zu\n", bo, bo->kind, obj->size);
 	if (uptr_bo_is_userptr(bo)) {
+		uptr_notify_free(bo->notify);
 		uptr_userptr_fini(&bo->userptr);
 	} else {
 		dma_unmap_sgtable(obj->dev->dev, bo->sgt, DMA_BIDIRECTIONAL,
@@ -96,8 +99,18 @@ static const struct drm_gem_object_funcs uptr_device_bo_funcs = {
 	.vm_ops = &uptr_device_bo_vm_ops,
 };
 
+/* The handle the BO was created with goes: stop the stale-range signals. */
+static void uptr_userptr_bo_close(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct uptr_bo *bo = to_uptr_bo(obj);
+
+	if (bo->notify)
+		uptr_notify_detach(bo->notify, file);
+}
+
 static const struct drm_gem_object_funcs uptr_userptr_bo_funcs = {
 	.free = uptr_bo_free,
+	.close = uptr_userptr_bo_close,
 	.export = uptr_bo_export,
 };
 
@@ -208,8 +221,13 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 		uptr_dbg(IOCTL, "unknown flags %#x\n", args->flags);
 		return -EINVAL;
 	}
-	if (args->extensions) {
-		uptr_dbg(IOCTL, "extensions are not supported\n");
+	if (args->extensions || args->pad) {
+		uptr_dbg(IOCTL, "non-zero extensions or pad\n");
+		return -EINVAL;
+	}
+	if ((args->flags & DRM_UPTR_USERPTR_NOTIFY) &&
+	    !(args->flags & DRM_UPTR_USERPTR_PINNED)) {
+		uptr_dbg(IOCTL, "NOTIFY without PINNED\n");
 		return -EINVAL;
 	}
 	ret = uptr_userptr_check_range(args->user_ptr, args->user_size);
@@ -239,20 +257,41 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 	bo->kind = UPTR_BO_USERPTR;
 	bo->uapi_flags = args->flags;
 	bo->base.funcs = &uptr_userptr_bo_funcs;
+	args->gen_slot = 0;
+	args->generation = 0;
+
+	/* Before the pin: no change after it may go unseen. */
+	if (args->flags & DRM_UPTR_USERPTR_NOTIFY) {
+		bo->notify = uptr_notify_create(file, args->user_ptr, args->user_size,
+						&args->gen_slot, &args->generation);
+		if (IS_ERR(bo->notify)) {
+			ret = PTR_ERR(bo->notify);
+			kfree(bo);
+			return ret;
+		}
+	}
 
 	ret = uptr_userptr_init(&bo->userptr, &to_uptr_device(dev)->userptr_mgr,
 				args->user_ptr, args->user_size, core_flags);
 	if (ret) {
 		uptr_dbg(IOCTL, "userptr %#llx+%#llx: %d\n",
 			 args->user_ptr, args->user_size, ret);
+		uptr_notify_free(bo->notify);
 		kfree(bo);
 		return ret;
 	}
+	if (bo->notify)
+		uptr_notify_arm(bo->notify, bo->userptr.pages);
 	drm_gem_private_object_init(dev, &bo->base, args->user_size);
 
 	uptr_dbg(BO, "userptr bo %p %#llx+%#llx flags %#x\n", bo,
 		 args->user_ptr, args->user_size, args->flags);
-	return uptr_bo_publish(file, bo, &args->handle);
+	atomic_inc(&uptr_live_objects);
+	ret = drm_gem_handle_create(file, &bo->base, &args->handle);
+	if (!ret && bo->notify)
+		uptr_notify_attach(bo->notify, args->handle);
+	drm_gem_object_put(&bo->base);
+	return ret;
 }
 
 int uptr_bo_mmap_offset_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
@@ -350,6 +389,8 @@ int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 		args->sg_segments = st.segments;
 		args->invalidations = st.invalidations;
 		args->pages_faulted = st.faulted;
+		if (bo->notify)
+			args->stale = uptr_notify_stale(bo->notify);
 	} else {
 		args->kind = DRM_UPTR_BO_KIND_DEVICE;
 		args->pages_resident = bo->base.size >> PAGE_SHIFT;

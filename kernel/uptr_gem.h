@@ -12,6 +12,8 @@
 
 #include "uptr_userptr.h"
 
+struct uptr_notify;
+
 struct drm_device;
 struct drm_file;
 
@@ -40,6 +42,8 @@ struct uptr_bo {
 	struct uptr_userptr userptr;
 	/** @uapi_flags: userptr BO: DRM_UPTR_USERPTR_* it was created with */
 	u32 uapi_flags;
+	/** @notify: NOTIFY userptr BO: its stale-range signals, else NULL */
+	struct uptr_notify *notify;
 	/** @jobs: jobs that used the BO */
 	atomic64_t jobs;
 };

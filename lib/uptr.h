@@ -289,14 +289,16 @@ static inline uint64_t uptr_fnv1a(const void *buf, size_t len)
  * them into a new BO, or on uptr_cache_flush().
  *
  * Pinned BOs keep the pages they pinned, so a cached one would serve
- * stale pages after free() + malloc() (or munmap + mmap) at the same
- * address.  Until the kernel reports staleness (NOTIFY and the
- * generation page, not in the uAPI yet), pinned requests BYPASS the
- * cache: uptr_buf_get() creates a BO, the last uptr_buf_put() destroys
- * it, and they count as misses.  When the generation page lands, pinned
- * entries will be created with NOTIFY and stay cached; a lookup will
- * compare the entry's generation with the page's (one memory load)
- * and evict it as stale when it moved.
+ * stale pages after free() + malloc() (or munmap + mmap, MAP_FIXED,
+ * mremap, madvise(DONTNEED)) at the same address.  The cache creates
+ * them with DRM_UPTR_USERPTR_NOTIFY and maps the fd's generation page:
+ * every lookup that finds a pinned BO compares its generation with the
+ * page's counter (one acquire load, no system call) and evicts it as
+ * stale when it moved (stale_evictions); a pinned miss also sweeps out
+ * the stale ones.  When the page's slots are all taken, the least
+ * recently used unreferenced pinned BO gives one back.  A driver
+ * without NOTIFY: pinned requests bypass the cache (get creates, the
+ * last put destroys).
  *
  * fork: a userptr belongs to the mm that created it, and the child's
  * fd shares the parent's GEM handles.  In a child, the first cache call
@@ -317,7 +319,7 @@ int uptr_buf_get(struct uptr_dev *dev, const void *ptr, size_t len,
 		 uint32_t flags, struct uptr_buf **bufp);
 /*
  * Drops a reference.  Returns 0, or the error of destroying a BO that
- * had to be destroyed (a pinned one, or one evicted); NULL is allowed.
+ * had to be destroyed (one not cached, or evicted); NULL is allowed.
  */
 int uptr_buf_put(struct uptr_buf *buf);
 /* The GEM handle of the BO. */
@@ -335,7 +337,7 @@ struct uptr_cache_stats {
 	uint64_t hits;		/* gets served by a cached BO */
 	uint64_t misses;	/* gets that created a BO (pinned ones too) */
 	uint64_t evictions;	/* BOs destroyed for the byte budget or a flush */
-	uint64_t stale_evictions;	/* BOs found stale (0 until the generation page) */
+	uint64_t stale_evictions;	/* pinned BOs found stale (generation page) */
 	uint64_t bytes_cached;	/* bytes of the BOs the cache holds */
 	uint64_t entries;	/* BOs the cache holds (referenced or not) */
 	uint64_t budget;	/* the byte budget */

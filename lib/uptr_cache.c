@@ -3,18 +3,23 @@
  * libuptr's registration cache: uptr_buf_get()/uptr_buf_put().
  *
  * Invariants:
- *  - The index holds coherent userptrs only, sorted by start address.
- *    A coherent userptr stays correct as an address range whatever the
- *    process does to the memory (the kernel re-faults after munmap,
- *    MAP_FIXED, mremap...), so an indexed entry is never stale; it
- *    leaves the index only by the byte budget, a flush, a merge into a
- *    new BO covering it, or fork.
- *  - Pinned userptrs are never indexed: nothing in the uAPI yet tells user
- *    space that the pages they pinned are no longer those mapped at the
- *    address (free() + malloc() at the same address, MAP_FIXED), so
- *    serving one from the cache could hand back stale pages.  See
- *    entry_cacheable() and entry_fresh(): the generation page will make
- *    them cacheable with one memory load per lookup.
+ *  - The index holds coherent userptrs and NOTIFY pinned userptrs,
+ *    sorted by start address.  A coherent userptr stays correct as an
+ *    address range whatever the process does to the memory (the kernel
+ *    re-faults after munmap, MAP_FIXED, mremap...), so it is never
+ *    stale; it leaves the index only by the byte budget, a flush, a
+ *    merge into a new BO covering it, or fork.
+ *  - A pinned userptr keeps the pages it pinned, which stop being those
+ *    mapped at its address after free() + malloc() there, MAP_FIXED,
+ *    mremap, madvise(DONTNEED)...  The cache creates it with NOTIFY and
+ *    indexes it with its slot and generation in the device's generation
+ *    page: every lookup that finds it compares the two with one acquire
+ *    load (entry_fresh()), no syscall, and takes it off the index when
+ *    they differ (a stale eviction); a pinned miss also sweeps the index
+ *    for stale pinned entries, so their pins go early.  Without NOTIFY
+ *    (an older driver, or all slots taken) a pinned BO is not indexed:
+ *    its last put destroys it.  Pinned BOs are never merged (a pin costs
+ *    by the page).
  *  - An entry is on the LRU iff it is indexed and unreferenced.
  *  - An entry created before the last fork (fork_gen != ulib_fork_gen)
  *    belongs to another mm and its handle to the parent's BO: the child
@@ -30,6 +35,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "uptr_int.h"
 
@@ -47,6 +53,9 @@ struct uptr_buf {
 	uint32_t handle;
 	uint32_t flags;		/* KEY_FLAGS it was created with */
 	unsigned long fork_gen;	/* ulib_fork_gen at creation */
+	bool notify;		/* pinned, created with NOTIFY: */
+	uint32_t slot;		/* its counter in the generation page */
+	uint64_t gen;		/* the counter's value while the BO is fresh */
 	/* The fields below are protected by dev->cache.lock. */
 	unsigned long refs;
 	bool indexed;
@@ -54,24 +63,27 @@ struct uptr_buf {
 };
 
 /*
- * Whether a BO of these flags may stay in the cache once unreferenced.
- * Pinned: not until the kernel reports staleness (NOTIFY and the
- * generation page); then they will be created with NOTIFY and cached.
+ * Whether BOs of these flags may be looked up in the cache: coherent
+ * ones always, pinned ones once the generation page is mapped (lock
+ * held).
  */
-static bool entry_cacheable(uint32_t flags)
+static bool key_cacheable(const struct uptr_cache *c, uint32_t key)
 {
-	return !(flags & DRM_UPTR_USERPTR_PINNED);
+	return !(key & DRM_UPTR_USERPTR_PINNED) || c->gen_page;
 }
 
 /*
  * Whether an indexed entry still gives the device what the CPU sees at
- * its address.  Coherent: always.  With the generation page this is
- * where a pinned entry's recorded generation is compared with its
- * word of the page: one memory load, no syscall.
+ * its address.  Coherent: always.  Pinned: while its counter in the
+ * generation page is at the value its creation returned; the kernel
+ * moves it (release) before the mapping changes, so an acquire load
+ * here sees every change that completed before this call.
  */
-static bool entry_fresh(const struct uptr_buf *b)
+static bool entry_fresh(const struct uptr_cache *c, const struct uptr_buf *b)
 {
-	return entry_cacheable(b->flags);
+	if (!b->notify)
+		return true;
+	return __atomic_load_n(&c->gen_page[b->slot], __ATOMIC_ACQUIRE) == b->gen;
 }
 
 static bool entry_foreign(const struct uptr_buf *b)
@@ -172,6 +184,37 @@ static void index_remove(struct uptr_cache *c, struct uptr_buf *b)
 	c->st.bytes_cached -= b->len;
 	if (!c->count)
 		c->max_len = 0;
+}
+
+/*
+ * Takes a stale entry off the index; an unreferenced one is added to
+ * @list (through lru_next) for the caller to destroy outside the lock, a
+ * referenced one is destroyed by its last put.  Returns the list.
+ */
+static struct uptr_buf *__cache_evict_stale(struct uptr_cache *c, struct uptr_buf *b,
+					    struct uptr_buf *list)
+{
+	index_remove(c, b);
+	c->st.stale_evictions++;
+	if (b->refs)
+		return list;
+	lru_del(c, b);
+	b->lru_next = list;
+	return b;
+}
+
+/* Every stale pinned entry off the index, onto @list. */
+static struct uptr_buf *__cache_sweep_stale(struct uptr_cache *c, struct uptr_buf *list)
+{
+	size_t i = c->count;
+
+	while (i-- > 0) {
+		struct uptr_buf *b = c->index[i];
+
+		if (!entry_fresh(c, b))
+			list = __cache_evict_stale(c, b, list);
+	}
+	return list;
 }
 
 /*
@@ -297,6 +340,87 @@ static struct uptr_buf *__cache_take_neighbours(struct uptr_cache *c, uint32_t k
 	return list;
 }
 
+static int destroy_list(struct uptr_buf *b);
+
+/*
+ * The device's generation page, mapped on first need (outside the lock:
+ * an ioctl and an mmap); NULL when the driver has no NOTIFY.
+ */
+static const uint64_t *cache_gen_page(struct uptr_dev *dev)
+{
+	struct uptr_cache *c = &dev->cache;
+	struct drm_uptr_notify_query q = { 0 };
+	const uint64_t *page;
+	void *m;
+
+	pthread_mutex_lock(&c->lock);
+	page = c->gen_page;
+	pthread_mutex_unlock(&c->lock);
+	if (page || !(dev->uflags & DRM_UPTR_USERPTR_NOTIFY))
+		return page;
+	if (ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_NOTIFY_QUERY, &q))
+		return NULL;
+	m = mmap(NULL, q.gen_size, PROT_READ, MAP_SHARED, dev->fd, q.gen_offset);
+	if (m == MAP_FAILED)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	if (!c->gen_page) {
+		c->gen_page = m;
+		c->gen_size = q.gen_size;
+		m = NULL;
+	}
+	page = c->gen_page;
+	pthread_mutex_unlock(&c->lock);
+	if (m)
+		munmap(m, q.gen_size);
+	return page;
+}
+
+/*
+ * Creates the BO of @b over [@b->start, @b->start + @b->len): a pinned
+ * one with NOTIFY when the generation page is mapped (@b->notify), and
+ * without it when every slot is taken (then it is not cached).
+ */
+static int cache_create(struct uptr_dev *dev, struct uptr_buf *b, uint32_t flags)
+{
+	struct uptr_cache *c = &dev->cache;
+	int tries;
+
+	for (tries = 0; (flags & DRM_UPTR_USERPTR_PINNED) && c->gen_page && tries < 4; tries++) {
+		struct drm_uptr_userptr u = {
+			.user_ptr = b->start,
+			.user_size = b->len,
+			.flags = flags | DRM_UPTR_USERPTR_NOTIFY,
+		};
+		struct uptr_buf *victim;
+		int ret = ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_USERPTR, &u);
+
+		if (!ret) {
+			b->handle = u.handle;
+			b->slot = u.gen_slot;
+			b->gen = u.generation;
+			b->notify = true;
+			return 0;
+		}
+		if (ret != -ENOSPC)
+			return ret;
+		/* Every slot is taken: the least recently used pinned BO gives one back. */
+		pthread_mutex_lock(&c->lock);
+		for (victim = c->lru_head; victim && !victim->notify; victim = victim->lru_next)
+			;
+		if (victim) {
+			lru_del(c, victim);
+			index_remove(c, victim);
+			c->st.evictions++;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!victim)
+			break;
+		destroy_list(victim);
+	}
+	return uptr_userptr_create(dev, (void *)b->start, b->len, flags, &b->handle);
+}
+
 /* Destroys and frees a list from __cache_shrink(); the first error. */
 static int destroy_list(struct uptr_buf *b)
 {
@@ -320,7 +444,7 @@ UPTR_EXPORT int uptr_buf_get(struct uptr_dev *dev, const void *ptr, size_t len,
 	struct uptr_cache *c = &dev->cache;
 	uintptr_t p = (uintptr_t)ptr, start, end, mask = dev->page_size - 1;
 	uint32_t key = flags & KEY_FLAGS;
-	struct uptr_buf *b, *merged = NULL;
+	struct uptr_buf *b, *merged = NULL, *stale = NULL;
 	uintptr_t mstart, mend;
 	int ret;
 
@@ -330,25 +454,32 @@ UPTR_EXPORT int uptr_buf_get(struct uptr_dev *dev, const void *ptr, size_t len,
 		return -E2BIG;
 	start = p & ~mask;
 	end = (p + len + mask) & ~mask;
+	if (key & DRM_UPTR_USERPTR_PINNED)
+		cache_gen_page(dev);
 
 	pthread_mutex_lock(&c->lock);
 	__cache_check_fork(c);
-	if (entry_cacheable(key)) {
-		b = index_lookup(c, start, end, key);
-		if (b && entry_fresh(b)) {
+	if (key_cacheable(c, key)) {
+		while ((b = index_lookup(c, start, end, key)) && !entry_fresh(c, b))
+			stale = __cache_evict_stale(c, b, stale);
+		if (b) {
 			if (!b->refs)
 				lru_del(c, b);
 			b->refs++;
 			c->st.hits++;
 			pthread_mutex_unlock(&c->lock);
+			destroy_list(stale);
 			*bufp = b;
 			return 0;
 		}
 	}
 	c->st.misses++;
-	if (entry_cacheable(key) && !(flags & DRM_UPTR_USERPTR_PROBE))
+	if (key & DRM_UPTR_USERPTR_PINNED)
+		stale = __cache_sweep_stale(c, stale);
+	else if (!(flags & DRM_UPTR_USERPTR_PROBE))
 		merged = __cache_take_neighbours(c, key, start, end, &mstart, &mend);
 	pthread_mutex_unlock(&c->lock);
+	destroy_list(stale);
 
 	b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -363,20 +494,20 @@ UPTR_EXPORT int uptr_buf_get(struct uptr_dev *dev, const void *ptr, size_t len,
 	if (merged) {
 		b->start = mstart;
 		b->len = mend - mstart;
-		ret = uptr_userptr_create(dev, (void *)mstart, b->len, flags, &b->handle);
+		ret = cache_create(dev, b, flags);
 		/* The neighbours are covered by the new BO, or given up. */
 		destroy_list(merged);
 	}
 	if (ret) {
 		b->start = start;
 		b->len = end - start;
-		ret = uptr_userptr_create(dev, (void *)start, b->len, flags, &b->handle);
+		ret = cache_create(dev, b, flags);
 	}
 	if (ret) {
 		free(b);
 		return ret;
 	}
-	if (entry_cacheable(key)) {
+	if (!(key & DRM_UPTR_USERPTR_PINNED) || b->notify) {
 		pthread_mutex_lock(&c->lock);
 		__cache_check_fork(c);
 		/* Not indexed on -ENOMEM: it then lives until its last put. */
@@ -517,5 +648,7 @@ void ulib_cache_fini(struct uptr_dev *dev)
 		free(b);
 	}
 	free(c->index);
+	if (c->gen_page)
+		munmap((void *)c->gen_page, c->gen_size);
 	pthread_mutex_destroy(&c->lock);
 }

@@ -24,6 +24,9 @@ struct uptr_cache {
 	uint64_t lru_bytes;	/* bytes of the entries on the LRU */
 	uint64_t budget;
 	unsigned long fork_gen;	/* ulib_fork_gen when the cache was last used */
+	/* The fd's generation page (read-only), NULL until a pinned get maps it. */
+	const uint64_t *gen_page;
+	uint64_t gen_size;
 	struct uptr_cache_stats st;
 	/* protects the above */
 };

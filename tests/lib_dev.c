@@ -63,7 +63,7 @@ TEST_F(lib, params)
 	ASSERT_EQ(0, uptr_param(self->dev, DRM_UPTR_PARAM_USERPTR_FLAGS, &v));
 	EXPECT_EQ(v, uptr_userptr_flags(self->dev));
 	EXPECT_EQ((uint64_t)(DRM_UPTR_USERPTR_READ_ONLY | DRM_UPTR_USERPTR_PINNED |
-			     DRM_UPTR_USERPTR_PROBE), v);
+			     DRM_UPTR_USERPTR_PROBE | DRM_UPTR_USERPTR_NOTIFY), v);
 	ASSERT_EQ(0, uptr_param(self->dev, DRM_UPTR_PARAM_MAX_COMMANDS, &v));
 	EXPECT_EQ(v, uptr_max_commands(self->dev));
 	EXPECT_EQ((uint64_t)DRM_UPTR_MAX_COMMANDS, v);

@@ -53,7 +53,7 @@ TEST_F(uptr, max_bo_size)
 	EXPECT_EQ(0ull, v % self->page);
 }
 
-/* The accepted userptr flags are exactly READ_ONLY, PINNED and PROBE. */
+/* The accepted userptr flags are exactly READ_ONLY, PINNED, PROBE and NOTIFY. */
 TEST_F(uptr, userptr_flags)
 {
 	__u64 v = 0;
@@ -61,7 +61,7 @@ TEST_F(uptr, userptr_flags)
 	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_USERPTR_FLAGS,
 				  &v));
 	EXPECT_EQ((__u64)(DRM_UPTR_USERPTR_READ_ONLY | DRM_UPTR_USERPTR_PINNED |
-			  DRM_UPTR_USERPTR_PROBE), v);
+			  DRM_UPTR_USERPTR_PROBE | DRM_UPTR_USERPTR_NOTIFY), v);
 }
 
 /* Two engines run jobs. */

@@ -25,7 +25,8 @@ extern "C" {
  * 4: asynchronous engines: SUBMIT queues the job on an engine and returns
  *    (DRM_UPTR_SUBMIT_WAIT waits), in- and out-syncobjs, implicit
  *    synchronisation through each BO's reservation object, a per-job time
- *    limit; BO_WAIT takes an absolute deadline.
+ *    limit; BO_WAIT takes an absolute deadline; NOTIFY pinned userptrs
+ *    (stale events and the generation page, DRM_IOCTL_UPTR_NOTIFY_QUERY).
  */
 #define DRM_UPTR_API_VERSION		4
 
@@ -36,6 +37,7 @@ extern "C" {
 #define DRM_UPTR_SUBMIT			0x04
 #define DRM_UPTR_BO_WAIT		0x05
 #define DRM_UPTR_BO_INFO		0x06
+#define DRM_UPTR_NOTIFY_QUERY		0x07
 
 /**
  * enum drm_uptr_param - what DRM_IOCTL_UPTR_GET_PARAM can report
@@ -112,6 +114,12 @@ struct drm_uptr_bo_create {
 #define DRM_UPTR_USERPTR_PINNED		(1u << 1)
 /* Check now that the whole range is backed by ordinary memory. */
 #define DRM_UPTR_USERPTR_PROBE		(1u << 2)
+/*
+ * With PINNED only: report when the CPU mapping of the range stops being
+ * the pages the BO pinned (a DRM event and the generation page; see
+ * "Stale pinned userptrs" below).
+ */
+#define DRM_UPTR_USERPTR_NOTIFY		(1u << 3)
 
 /**
  * struct drm_uptr_userptr - DRM_IOCTL_UPTR_USERPTR
@@ -167,6 +175,13 @@ struct drm_uptr_bo_create {
  *  -ENOMEM   memory ran out, or PINNED: RLIMIT_MEMLOCK would be
  *            exceeded (without CAP_IPC_LOCK);
  *  -EINTR    a fatal signal arrived while probing or pinning.
+ *
+ * NOTIFY adds:
+ *  -EINVAL   (with the first -EINVAL checks) NOTIFY without PINNED;
+ *  -ENOSPC   (after the -EFAULT checks of the range and PROBE, before
+ *            pinning) every slot of the file's generation page is taken:
+ *            one per NOTIFY userptr whose creating handle is open, see
+ *            @gen_slots of struct drm_uptr_notify_query.
  */
 struct drm_uptr_userptr {
 	/** @extensions: in, must be zero (reserved for chained extensions) */
@@ -179,6 +194,168 @@ struct drm_uptr_userptr {
 	__u32 flags;
 	/** @handle: out, GEM handle of the new BO */
 	__u32 handle;
+	/**
+	 * @gen_slot: out, NOTIFY: index of the BO's counter in the
+	 * generation page (see struct drm_uptr_notify_query); else zero
+	 */
+	__u32 gen_slot;
+	/** @pad: in, must be zero */
+	__u32 pad;
+	/**
+	 * @generation: out, NOTIFY: the value of the BO's counter while the
+	 * BO is not stale; the counter differs from it as soon as the BO is
+	 * stale, and forever once @handle is closed; else zero
+	 */
+	__u64 generation;
+};
+
+/**
+ * DOC: Stale pinned userptrs
+ *
+ * A PINNED userptr keeps the pages it pinned whatever the process does
+ * to the mapping afterwards.  With DRM_UPTR_USERPTR_NOTIFY the driver
+ * also tells the process when that mapping stops being those pages, so
+ * that a registration cache drops the BO instead of handing the device
+ * old pages (the BO stays usable: jobs still reach the pinned pages).
+ * A NOTIFY userptr becomes *stale*, once and for good, at the first
+ * change of the CPU mapping of its range that replaces or removes the
+ * pages the process sees there:
+ *
+ *  - DRM_UPTR_STALE_UNMAP: the range was unmapped: munmap(), mremap()
+ *    moving or shrinking the mapping, mmap(MAP_FIXED) over it, shmdt();
+ *  - DRM_UPTR_STALE_ZAP: the pages were taken out of the page tables
+ *    while the mapping stays: madvise(MADV_DONTNEED, MADV_FREE,
+ *    MADV_REMOVE...), truncation or hole punching of a mapped file, a
+ *    write breaking copy-on-write of a page the BO pinned shared (a
+ *    READ_ONLY pin of a private file page the process had only read,
+ *    on kernels that pin the file's page there, as 6.1 does; 6.12 gives
+ *    the process its own copy at the pin instead).  The
+ *    kernel also announces this way attempts to move a page that it
+ *    then abandons because the page is pinned (reclaim, KSM merging, the
+ *    split of a transparent huge page): such a BO is reported stale
+ *    although its pages did not change.  Stale may be reported too
+ *    often, never too rarely.
+ *
+ * Changes that leave the same pages mapped never make a BO stale:
+ * mprotect(), NUMA balancing, write-protection for writeback or
+ * soft-dirty tracking, and fork(): the kernel gives the child copies of
+ * pinned pages at fork, and the parent keeps the pinned ones, writable.
+ * A change made while the BO is created (the pin itself breaking
+ * copy-on-write, or migrating a page out of a movable zone) counts only
+ * if, once the pin is done, the range no longer maps the pinned pages.
+ * The end of the address space (the creating process exiting, or
+ * calling execve()) does not count: no event, the BO does not become
+ * stale.
+ *
+ * Two signals, per DRM file, when a BO becomes stale:
+ *
+ * 1. An event, struct drm_uptr_event_stale, read() from the DRM fd
+ *    (poll() reports POLLIN), once per BO.  Its memory is allocated when
+ *    the BO is created (charged to the creator's memory cgroup) and it
+ *    is queued within the file's DRM event space (4 KiB of unread
+ *    events, 128 of these): when that is full, the event is dropped,
+ *    the BO is still stale (DRM_IOCTL_UPTR_BO_INFO, the generation page)
+ *    and @events_lost of struct drm_uptr_notify_query counts it.
+ *    The event names the handle the BO was created with in this file.
+ *
+ * 2. The generation page: a read-only page mapped from the DRM fd at
+ *    @gen_offset of struct drm_uptr_notify_query, holding one __u64
+ *    counter per NOTIFY userptr, at index @gen_slot of struct
+ *    drm_uptr_userptr.  The counter equals @generation of the BO from
+ *    its creation until it becomes stale or is destroyed; then it moves
+ *    on and never comes back to that value (a slot reused by a later BO
+ *    starts from a value above every earlier BO's @generation).  So a
+ *    cache checks a registration with one load and no system call.
+ *    The rule for readers:
+ *
+ *    - load the counter with one 64-bit atomic load with acquire
+ *      ordering (C11 atomic_load_explicit(..., memory_order_acquire),
+ *      __atomic_load_n(p, __ATOMIC_ACQUIRE));
+ *    - if it differs from @generation, the BO is stale (or destroyed):
+ *      drop it; BO_INFO and the event say so too after that load;
+ *    - if it equals @generation, every change of the mapping that
+ *      completed before the load (the munmap(), mremap(), mmap() or
+ *      madvise() call returned, in this thread, or in another thread
+ *      that synchronised with this one, e.g. through a mutex) has not
+ *      touched the range: the BO's pages are what the process maps
+ *      there.  A change still in progress in another thread may or may
+ *      not be seen; the counter moves before the change takes effect;
+ *    - to know that a job worked on current pages from start to end,
+ *      load the counter before submitting and again after the job
+ *      completed: equal both times, the mapping did not change meanwhile.
+ *
+ *    The page is allocated (charged to the memory cgroup) at the file's
+ *    first NOTIFY userptr or DRM_IOCTL_UPTR_NOTIFY_QUERY and belongs to
+ *    the file (a mapping of it keeps the file open after close(), as
+ *    any mapping of a file does, until munmap()).  It can only
+ *    be mapped MAP_SHARED and read-only, and can never become writable
+ *    (mprotect(PROT_WRITE) fails with EACCES).
+ */
+
+/**
+ * enum drm_uptr_stale_reason - why a NOTIFY userptr became stale
+ * @DRM_UPTR_STALE_UNMAP: the range was unmapped or mapped over
+ * @DRM_UPTR_STALE_ZAP: pages of the range were zapped or replaced
+ *
+ * See DOC: Stale pinned userptrs.
+ */
+enum drm_uptr_stale_reason {
+	DRM_UPTR_STALE_UNMAP = 1,
+	DRM_UPTR_STALE_ZAP,
+};
+
+/* Type of struct drm_uptr_event_stale (driver events start at 2^31). */
+#define DRM_UPTR_EVENT_STALE		0x80000000u
+
+/**
+ * struct drm_uptr_event_stale - a NOTIFY userptr became stale
+ *
+ * Read from the DRM fd; at most one per BO.
+ */
+struct drm_uptr_event_stale {
+	/** @base: type DRM_UPTR_EVENT_STALE, length sizeof(this struct) */
+	struct drm_event base;
+	/** @handle: the GEM handle the BO was created with */
+	__u32 handle;
+	/** @reason: enum drm_uptr_stale_reason of the first change */
+	__u32 reason;
+	/** @start: first address the first change covered, page aligned */
+	__u64 start;
+	/** @end: end (exclusive) of that change, clamped to the BO's range */
+	__u64 end;
+};
+
+/**
+ * struct drm_uptr_notify_query - DRM_IOCTL_UPTR_NOTIFY_QUERY
+ *
+ * Where the file's generation page is, and how its events fared.
+ * Allocates the generation page if the file has none yet.
+ *
+ * Errors: -EINVAL for non-zero @flags or @pad; -ENOMEM when the page
+ * cannot be allocated.
+ *
+ * mmap() of @gen_offset fails with EACCES for PROT_WRITE, EINVAL for
+ * MAP_PRIVATE or a length above @gen_size, and EACCES from another
+ * file of the device (each file has its own page).
+ */
+struct drm_uptr_notify_query {
+	/** @flags: in, must be zero */
+	__u32 flags;
+	/** @pad: in, must be zero */
+	__u32 pad;
+	/** @gen_offset: out, offset to pass to mmap() on the DRM fd */
+	__u64 gen_offset;
+	/** @gen_size: out, bytes to map: one page */
+	__u64 gen_size;
+	/** @gen_slots: out, counters in the page: most NOTIFY userptrs alive */
+	__u64 gen_slots;
+	/** @events_sent: out, stale events queued on this file so far */
+	__u64 events_sent;
+	/**
+	 * @events_lost: out, stale events dropped because the file's event
+	 * space was full (their BOs are stale all the same)
+	 */
+	__u64 events_lost;
 };
 
 /**
@@ -431,6 +608,12 @@ struct drm_uptr_bo_info {
 	__u64 pages_faulted;
 	/** @jobs: out, jobs that used the BO so far */
 	__u64 jobs;
+	/**
+	 * @stale: out, NOTIFY userptr: 0 while the range maps the pinned
+	 * pages, else the enum drm_uptr_stale_reason of the first change
+	 * (see DOC: Stale pinned userptrs); 0 for any other BO
+	 */
+	__u64 stale;
 };
 
 #define DRM_IOCTL_UPTR_GET_PARAM \
@@ -447,6 +630,8 @@ struct drm_uptr_bo_info {
 	DRM_IOW(DRM_COMMAND_BASE + DRM_UPTR_BO_WAIT, struct drm_uptr_bo_wait)
 #define DRM_IOCTL_UPTR_BO_INFO \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_BO_INFO, struct drm_uptr_bo_info)
+#define DRM_IOCTL_UPTR_NOTIFY_QUERY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_NOTIFY_QUERY, struct drm_uptr_notify_query)
 
 #if defined(__cplusplus)
 }
