@@ -170,8 +170,10 @@ static int uptr_probe(struct platform_device *pdev)
 	 * what was written since.  A device that does real DMA would pass 0
 	 * and sync around each job instead.
 	 */
-	uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops,
-			      DMA_ATTR_SKIP_CPU_SYNC);
+	ret = uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops,
+				    DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		return ret;
 	platform_set_drvdata(pdev, udev);
 
 	ret = drm_dev_register(&udev->drm, 0);
