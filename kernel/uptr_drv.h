@@ -58,6 +58,11 @@ static inline struct uptr_device *to_uptr_device(struct drm_device *drm)
 struct uptr_file {
 	/** @udev: the device */
 	struct uptr_device *udev;
+	/**
+	 * @device_bo_bytes: bytes of device BOs the file's handles hold,
+	 * at most the max_file_bo_mib module parameter (uptr_gem.c)
+	 */
+	atomic64_t device_bo_bytes;
 };
 
 static inline struct uptr_file *to_uptr_file(struct drm_file *file)
