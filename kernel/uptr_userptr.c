@@ -164,6 +164,8 @@
  * - the invalidate callback, to call mmu_interval_set_seq() and then to
  *   drop the entries of the invalidated range, one chunk per hold
  *   (DMA unmap; set_page_dirty() for a page the device wrote);
+ * - the shrinker, with spin_trylock() under the manager's list lock, to
+ *   drop one chunk of an idle userptr;
  * - uptr_userptr_stats() and uptr_userptr_fini(), one chunk per hold.
  *
  * Who waits for whom: the invalidate callback, for each chunk of the
@@ -202,8 +204,37 @@
  * and the callback runs before the CPU mapping lets the page go; so a
  * page found valid under the lock is alive until the lock is released.
  * The cache holds no page references: like the CPU's own page tables, it
- * relies on the notifier.  Chunks are never freed before
- * uptr_userptr_fini(), so a chunk pointer from the xarray needs no lock.
+ * relies on the notifier.
+ *
+ * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
+ * the fault path and erased and freed (kfree, no RCU) by whoever drops
+ * its last valid entry (the invalidate callback, the shrinker, fini, or
+ * a fault that stored nothing), always with the userptr's lock held.
+ * So a chunk pointer is valid only while the lock is held: every path
+ * looks the chunk up under the lock it uses it under (xa_load() or
+ * xa_find() after taking it), and none keeps a chunk pointer across an
+ * unlock; the engine never sees a chunk at all, only the page
+ * __uptr_userptr_page() returns.  The xarray's own lock nests inside
+ * the userptr's.  Under the userptr's lock a fault inserts with
+ * GFP_NOWAIT only; if that fails it drops the lock, reserves the slot
+ * with GFP_KERNEL (xa_reserve()) and tries again.  No chunk is ever
+ * left empty once the lock is released.
+ *
+ * The shrinker: each manager keeps its coherent userptrs that may have
+ * cached pages on a list (&uptr_userptr_mgr.lru) under a spinlock of its
+ * own, &uptr_userptr_mgr.lru_lock, the only lock shared by the userptrs
+ * of a device.  The invalidate callback never takes it.  The shrinker
+ * holds it for one list step and at most one chunk dropped: it takes the
+ * userptr's lock inside it with spin_trylock() only (a holder is using
+ * or invalidating the userptr: skip it), and skips a userptr whose
+ * &uptr_userptr.active count is raised (device work in progress).  The
+ * fault path puts a userptr on the list after a store, with the list
+ * lock alone; uptr_userptr_fini() takes it off, with the list lock alone,
+ * before it frees anything, so the shrinker never sees a userptr being
+ * destroyed.  A userptr leaves the list only with both locks held and
+ * nothing resident, so one that has cached pages is always on it.
+ * Like the notifier, the shrinker drops an entry only while it is valid
+ * under the lock, hence while the CPU still maps its page.
  *
  * What may run under the lock: nothing that sleeps, and no allocation
  * that can recurse into reclaim (GFP_KERNEL): the lock is taken in
