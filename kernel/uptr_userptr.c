@@ -207,7 +207,7 @@
  * relies on the notifier.
  *
  * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
- * the fault path and erased and freed (kfree, no RCU) by whoever drops
+ * the fault path and erased and freed at once (no RCU) by whoever drops
  * its last valid entry (the invalidate callback, the shrinker, fini, or
  * a fault that stored nothing), always with the userptr's lock held.
  * So a chunk pointer is valid only while the lock is held: every path
