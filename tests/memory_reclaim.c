@@ -164,6 +164,15 @@ static long long cg_slab_settle(FIXTURE_DATA(mem) *self, long long bound)
 	return slab;
 }
 
+/*
+ * KASAN's redzones and metadata make every object larger: the byte
+ * bounds double there.
+ */
+static int kasan_factor(void)
+{
+	return ut_kernel_has_kasan() ? 2 : 1;
+}
+
 static struct drm_uptr_bo_info info_of(int fd, __u32 h)
 {
 	struct drm_uptr_bo_info info;
@@ -184,6 +193,7 @@ TEST_F(mem, drop_caches_empties_idle_userptrs)
 	size_t size = 256 * self->page;
 	unsigned char *p = ut_alloc(size), *map = NULL;
 	struct drm_uptr_bo_info info;
+	__u64 faulted;
 	__u32 u, d;
 
 	ASSERT_NE(NULL, p);
@@ -193,22 +203,24 @@ TEST_F(mem, drop_caches_empties_idle_userptrs)
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, p, size));
 	info = info_of(self->fd, u);
-	ASSERT_EQ(size / self->page, info.pages_resident);
+	ASSERT_LT(0ull, info.pages_resident);
 	ASSERT_EQ(size / self->page, info.pages_faulted);
 
 	ASSERT_EQ(0, drop_caches());
 	info = info_of(self->fd, u);
 	EXPECT_EQ(0ull, info.pages_resident);
 	EXPECT_EQ(0ull, info.sg_segments);
-	EXPECT_EQ(size / self->page, info.pages_faulted);
+	faulted = info.pages_faulted;
 
-	/* The CPU writes meanwhile; the device reads it, faulting again. */
+	/*
+	 * The CPU writes meanwhile; the device reads it, faulting every
+	 * page again (reclaim running meanwhile may add more).
+	 */
 	ut_pattern(p, size, 2);
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, p, size));
 	info = info_of(self->fd, u);
-	EXPECT_EQ(size / self->page, info.pages_resident);
-	EXPECT_EQ(2 * size / self->page, info.pages_faulted);
+	EXPECT_LE(faulted + size / self->page, info.pages_faulted);
 
 	/* And what the device writes after that reaches the CPU. */
 	ASSERT_EQ(0, drop_caches());
@@ -250,10 +262,13 @@ TEST_F_TIMEOUT(mem, drop_caches_spares_userptr_in_use, 120)
 	unsigned char *p = ut_alloc(size);
 	struct drm_uptr_bo_info info;
 	int reps, seen = 0;
+	__u64 inv;
 	__u32 u, d;
 
 	ASSERT_NE(NULL, p);
 	memset(p, 7, size);
+	/* Reclaim leaves the pages alone: the notifier does not drop them. */
+	ASSERT_EQ(0, mlock(p, size));
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, RO, &u));
 	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &d));
 
@@ -268,11 +283,14 @@ TEST_F_TIMEOUT(mem, drop_caches_spares_userptr_in_use, 120)
 		while (ut_bo_wait(self->fd, u, 0) != -ETIME && ut_now() < end)
 			sched_yield();
 		if (ut_bo_wait(self->fd, u, 0) == -ETIME) {
+			inv = info_of(self->fd, u).invalidations;
 			ASSERT_EQ(0, drop_caches());
 			info = info_of(self->fd, u);
 			if (ut_bo_wait(self->fd, u, 0) == -ETIME) {
 				seen = 1;
-				EXPECT_EQ(size / self->page, info.pages_resident);
+				/* Only an invalidation (NUMA balancing) may take pages. */
+				EXPECT_TRUE(info.pages_resident == size / self->page ||
+					    info.invalidations > inv);
 			}
 		}
 		pthread_join(t, NULL);
@@ -322,12 +340,13 @@ TEST_F_TIMEOUT(mem, sparse_1tib_memory_follows_resident, 120)
 		off &= ~((__u64)self->page - 1);
 		ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, off, 8));
 	}
-	info = info_of(self->fd, u);
-	EXPECT_EQ(SPARSE_PAGES + 1ull, info.pages_resident);
+	/* Reclaim may have dropped some meanwhile: the bound is per page read. */
 	touched = cg_slab(self);
-	TH_LOG("1 TiB sparse userptr: %lld bytes of slab per touched page",
-	       (touched - base) / SPARSE_PAGES);
-	EXPECT_GE(4096ll * SPARSE_PAGES, touched - base);
+	info = info_of(self->fd, u);
+	EXPECT_GE(SPARSE_PAGES + 1ull, info.pages_resident);
+	TH_LOG("1 TiB sparse userptr: %lld bytes of slab per page read, %llu resident",
+	       (touched - base) / SPARSE_PAGES, (unsigned long long)info.pages_resident);
+	EXPECT_GE(4096ll * kasan_factor() * SPARSE_PAGES, touched - base);
 
 	ASSERT_EQ(0, munmap(p, SPARSE_SIZE));
 	info = info_of(self->fd, u);
@@ -345,13 +364,15 @@ TEST_F_TIMEOUT(mem, sparse_1tib_memory_follows_resident, 120)
  * one job), and of each resident page of a big one, all charged to the
  * creator's cgroup (the lower bound: a BO that were not charged would
  * cost nothing here).  Targets: 512 bytes cold, 32 bytes per resident
- * page; bounds: 768 and 1024 bytes, 40 bytes per page.
+ * page; bounds: 768 and 1024 bytes, 40 bytes per page (twice that with
+ * KASAN).
  */
 TEST_F_TIMEOUT(mem, userptr_bytes_cold_warm_resident, 120)
 {
 	size_t big = 64 * UT_MIB;
-	long long base, cold, warm, before, after;
+	long long base, cold, warm, before, after = 0;
 	unsigned char *p = ut_alloc(NR_SMALL * self->page), *q = ut_alloc(big);
+	struct drm_uptr_bo_info info = { 0 };
 	static __u32 h[NR_SMALL];
 	__u32 d, u;
 	int i;
@@ -377,19 +398,29 @@ TEST_F_TIMEOUT(mem, userptr_bytes_cold_warm_resident, 120)
 	TH_LOG("per 4 KiB userptr: %lld bytes cold, %lld warm",
 	       (cold - base) / NR_SMALL, (warm - base) / NR_SMALL);
 	EXPECT_LE(400ll * NR_SMALL, cold - base);
-	EXPECT_GE(768ll * NR_SMALL, cold - base);
-	EXPECT_GE(1024ll * NR_SMALL, warm - base);
+	EXPECT_GE(768ll * kasan_factor() * NR_SMALL, cold - base);
+	EXPECT_GE(1024ll * kasan_factor() * NR_SMALL, warm - base);
 	for (i = 0; i < NR_SMALL; i++)
 		ASSERT_EQ(0, ut_gem_close(self->fd, h[i]));
 
+	/*
+	 * Per page resident when the figure is read: reclaim may drop pages
+	 * of the idle userptr meanwhile, and their chunks with them.
+	 */
 	ASSERT_EQ(0, ut_userptr(self->fd, q, big, 0, &u));
 	before = cg_slab(self);
-	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, big - self->page, self->page));
-	ASSERT_EQ(0, ut_fill(self->fd, u, 0, big, 3));
-	after = cg_slab(self);
-	TH_LOG("per resident page of a 64 MiB userptr: %.1f bytes",
-	       (double)(after - before) / (big / self->page));
-	EXPECT_GE(40ll * (long long)(big / self->page), after - before);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, ut_fill(self->fd, u, 0, big, 3));
+		after = cg_slab(self);
+		info = info_of(self->fd, u);
+		if (info.pages_resident >= big / self->page / 2)
+			break;
+	}
+	ASSERT_LT(0ull, info.pages_resident);
+	TH_LOG("per resident page of a 64 MiB userptr: %.1f bytes (%llu resident)",
+	       (double)(after - before) / info.pages_resident,
+	       (unsigned long long)info.pages_resident);
+	EXPECT_GE(40ll * kasan_factor() * (long long)info.pages_resident, after - before);
 	ASSERT_EQ(0, ut_gem_close(self->fd, u));
 	munmap(p, NR_SMALL * self->page);
 	munmap(q, big);
