@@ -16,6 +16,8 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/rwsem.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 
 #include <drm/drm_file.h>
 #include <drm/gpu_scheduler.h>
@@ -81,5 +83,77 @@ static inline int uptr_sched_job_init(struct drm_sched_job *job,
 	return drm_sched_job_init(job, entity, owner);
 #endif
 }
+
+/*
+ * 6.7 replaced register_shrinker() on a caller's struct with
+ * shrinker_alloc() + shrinker_register(), and gave the shrinker a
+ * private_data pointer.  uptr_shrinker_create() registers a shrinker
+ * with DEFAULT_SEEKS either way, uptr_shrinker_private() returns what
+ * was passed to it, uptr_shrinker_destroy() unregisters and frees it.
+ */
+typedef unsigned long (*uptr_shrinker_fn)(struct shrinker *shrinker,
+					  struct shrink_control *sc);
+
+#ifdef UPTR_HAVE_SHRINKER_ALLOC
+static inline struct shrinker *uptr_shrinker_create(uptr_shrinker_fn count, uptr_shrinker_fn scan,
+						    void *priv, const char *name)
+{
+	struct shrinker *s = shrinker_alloc(0, "%s", name);
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->private_data = priv;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void *uptr_shrinker_private(struct shrinker *s)
+{
+	return s->private_data;
+}
+
+static inline void uptr_shrinker_destroy(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+struct uptr_shrinker {
+	struct shrinker base;
+	void *priv;
+};
+
+static inline struct shrinker *uptr_shrinker_create(uptr_shrinker_fn count, uptr_shrinker_fn scan,
+						    void *priv, const char *name)
+{
+	struct uptr_shrinker *us = kzalloc(sizeof(*us), GFP_KERNEL);
+	int ret;
+
+	if (!us)
+		return ERR_PTR(-ENOMEM);
+	us->base.count_objects = count;
+	us->base.scan_objects = scan;
+	us->base.seeks = DEFAULT_SEEKS;
+	us->priv = priv;
+	ret = register_shrinker(&us->base, "%s", name);
+	if (ret) {
+		kfree(us);
+		return ERR_PTR(ret);
+	}
+	return &us->base;
+}
+
+static inline void *uptr_shrinker_private(struct shrinker *s)
+{
+	return container_of(s, struct uptr_shrinker, base)->priv;
+}
+
+static inline void uptr_shrinker_destroy(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(container_of(s, struct uptr_shrinker, base));
+}
+#endif
 
 #endif /* _UPTR_COMPAT_H_ */

@@ -213,8 +213,10 @@ static int uptr_probe(struct platform_device *pdev)
 	 * what was written since.  A device that does real DMA would pass 0
 	 * and sync around each job instead.
 	 */
-	uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops,
-			      DMA_ATTR_SKIP_CPU_SYNC);
+	ret = uptr_userptr_mgr_init(&udev->userptr_mgr, &pdev->dev, &uptr_bo_userptr_ops,
+				    DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		return ret;
 	ret = uptr_jobs_init(udev);
 	if (ret)
 		goto err_mgr_fini;
@@ -249,9 +251,12 @@ static int __init uptr_init(void)
 {
 	int ret;
 
-	ret = platform_driver_register(&uptr_platform_driver);
+	ret = uptr_gem_init();
 	if (ret)
 		return ret;
+	ret = platform_driver_register(&uptr_platform_driver);
+	if (ret)
+		goto err_gem;
 
 	uptr_pdev = platform_device_register_simple(UPTR_DRIVER_NAME, -1, NULL, 0);
 	if (IS_ERR(uptr_pdev)) {
@@ -269,6 +274,8 @@ err_unregister_device:
 	platform_device_unregister(uptr_pdev);
 err_unregister_driver:
 	platform_driver_unregister(&uptr_platform_driver);
+err_gem:
+	uptr_gem_fini();
 	return ret;
 }
 
@@ -281,7 +288,9 @@ static void __exit uptr_exit(void)
 
 	live = atomic_read(&uptr_live_objects);
 	pr_info("uptr: unloaded, %d objects alive\n", live);
-	WARN(live, "uptr: %d objects leaked\n", live);
+	/* A leaked BO keeps its slab cache: better than a use after free. */
+	if (!WARN(live, "uptr: %d objects leaked\n", live))
+		uptr_gem_fini();
 }
 
 module_init(uptr_init);

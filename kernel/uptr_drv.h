@@ -98,6 +98,12 @@ struct uptr_file {
 	/* Stale-range signals of pinned userptrs (uptr_notify.c). */
 	/** @notify: the generation page and the event counters */
 	struct uptr_notify_file notify;
+
+	/**
+	 * @device_bo_bytes: bytes of device BOs the file's handles hold,
+	 * at most the max_file_bo_mib module parameter (uptr_gem.c)
+	 */
+	atomic64_t device_bo_bytes;
 };
 
 static inline struct uptr_file *to_uptr_file(struct drm_file *file)

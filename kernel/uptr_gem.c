@@ -12,6 +12,10 @@
 #include <linux/dma-resv.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include <drm/drm_file.h>
@@ -31,7 +35,117 @@
 				 DRM_UPTR_USERPTR_PROBE |		\
 				 DRM_UPTR_USERPTR_NOTIFY)
 
+/*
+ * Device BOs are memory the kernel allocates for a user: each file may
+ * hold at most this much of it through its handles.  0 means half of
+ * the machine's memory.  The user's memory cgroup bounds it too: the
+ * pages and every structure of a BO are charged to it.
+ */
+static unsigned int uptr_max_file_bo_mib;
+module_param_named(max_file_bo_mib, uptr_max_file_bo_mib, uint, 0644);
+MODULE_PARM_DESC(max_file_bo_mib,
+		 "most MiB of device BOs one open file may hold (0: half of RAM)");
+
+/*
+ * Every BO, the userptr core's state of a userptr BO included, in a
+ * cache of its own: a cold userptr costs its struct and no rounding up
+ * to a power of two.  Charged to the creator's memory cgroup.
+ */
+static struct kmem_cache *uptr_bo_cache;
+
+/**
+ * uptr_gem_init() - set up what the BOs of the module share
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int uptr_gem_init(void)
+{
+	uptr_bo_cache = kmem_cache_create("uptr_bo", sizeof(struct uptr_bo), 0,
+					  SLAB_ACCOUNT, NULL);
+	return uptr_bo_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * uptr_gem_fini() - tear down what uptr_gem_init() set up, once no BO is left
+ */
+void uptr_gem_fini(void)
+{
+	kmem_cache_destroy(uptr_bo_cache);
+}
+
+static u64 uptr_max_file_bo_bytes(void)
+{
+	u64 mib = READ_ONCE(uptr_max_file_bo_mib);
+
+	return mib ? mib << 20 : (u64)totalram_pages() << PAGE_SHIFT >> 1;
+}
+
 static const struct vm_operations_struct uptr_device_bo_vm_ops;
+
+/* Largest sg segment @dev can map, a whole number of pages. */
+static unsigned int uptr_max_segment(struct device *dev)
+{
+	size_t max = min_t(size_t, dma_max_mapping_size(dev), dma_get_max_seg_size(dev));
+
+	return min_t(size_t, max, UINT_MAX) & PAGE_MASK;
+}
+
+/* Releases the first @n of a device BO's pages, as if never used. */
+static void uptr_device_bo_put_pages(struct uptr_bo *bo, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		put_page(bo->pages[i]);
+	mapping_clear_unevictable(bo->base.filp->f_mapping);
+	kvfree(bo->pages);
+	bo->pages = NULL;
+}
+
+/*
+ * Allocates the pages of a device BO from its shmem file, as
+ * drm_gem_get_pages() does, but so that running out of memory is an
+ * errno: __GFP_RETRY_MAYFAIL lets the allocation and the memory cgroup
+ * charge fail instead of invoking the OOM killer, __GFP_NOWARN keeps the
+ * failure out of the kernel log.  No GFP_MOVABLE: the pages are held for
+ * the BO's life.  The pages, their array and the sg table are charged
+ * to the caller's memory cgroup.
+ *
+ * Return: 0; -ENOMEM; -EINTR on a fatal signal.
+ */
+static int uptr_device_bo_get_pages(struct uptr_bo *bo)
+{
+	const gfp_t gfp = GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
+	struct address_space *mapping = bo->base.filp->f_mapping;
+	unsigned long i, npages = bo->base.size >> PAGE_SHIFT;
+	struct page *page;
+	int ret;
+
+	bo->pages = kvmalloc_array(npages, sizeof(*bo->pages),
+				   GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!bo->pages)
+		return -ENOMEM;
+	mapping_set_gfp_mask(mapping, gfp);
+	mapping_set_unevictable(mapping);
+	for (i = 0; i < npages; i++) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err;
+		}
+		page = shmem_read_mapping_page_gfp(mapping, i, gfp);
+		if (IS_ERR(page)) {
+			ret = PTR_ERR(page);
+			goto err;
+		}
+		bo->pages[i] = page;
+		cond_resched();
+	}
+	return 0;
+
+err:
+	uptr_device_bo_put_pages(bo, i);
+	return ret;
+}
 
 static void uptr_bo_free(struct drm_gem_object *obj)
 {
@@ -41,17 +155,41 @@ static void uptr_bo_free(struct drm_gem_object *obj)
 	if (uptr_bo_is_userptr(bo)) {
 		uptr_notify_free(bo->notify);
 		uptr_userptr_fini(&bo->userptr);
-	} else {
-		dma_unmap_sgtable(obj->dev->dev, bo->sgt, DMA_BIDIRECTIONAL,
-				  DMA_ATTR_SKIP_CPU_SYNC);
-		sg_free_table(bo->sgt);
-		kfree(bo->sgt);
+	} else if (bo->pages) {
+		if (bo->sgt) {
+			dma_unmap_sgtable(obj->dev->dev, bo->sgt, DMA_BIDIRECTIONAL,
+					  DMA_ATTR_SKIP_CPU_SYNC);
+			sg_free_table(bo->sgt);
+			kfree(bo->sgt);
+		}
 		drm_gem_put_pages(obj, bo->pages, true, true);
 	}
 	/* Drops the fences of the reservation object, hence the jobs. */
 	drm_gem_object_release(obj);
-	kfree(bo);
+	kmem_cache_free(uptr_bo_cache, bo);
 	atomic_dec(&uptr_live_objects);
+}
+
+/*
+ * A handle of a device BO counts its size against the file's bound; the
+ * handle's creation fails with -ENOMEM past it.
+ */
+static int uptr_device_bo_open(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct uptr_file *ufile = to_uptr_file(file);
+
+	if (atomic64_add_return(obj->size, &ufile->device_bo_bytes) > uptr_max_file_bo_bytes()) {
+		atomic64_sub(obj->size, &ufile->device_bo_bytes);
+		uptr_dbg(IOCTL, "the file would hold more than %llu bytes of device BOs\n",
+			 uptr_max_file_bo_bytes());
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void uptr_device_bo_close(struct drm_gem_object *obj, struct drm_file *file)
+{
+	atomic64_sub(obj->size, &to_uptr_file(file)->device_bo_bytes);
 }
 
 static vm_fault_t uptr_device_bo_fault(struct vm_fault *vmf)
@@ -94,6 +232,8 @@ static struct dma_buf *uptr_bo_export(struct drm_gem_object *obj, int flags)
 
 static const struct drm_gem_object_funcs uptr_device_bo_funcs = {
 	.free = uptr_bo_free,
+	.open = uptr_device_bo_open,
+	.close = uptr_device_bo_close,
 	.export = uptr_bo_export,
 	.mmap = uptr_device_bo_mmap,
 	.vm_ops = &uptr_device_bo_vm_ops,
@@ -168,7 +308,15 @@ int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 		return -E2BIG;
 	}
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	/* Checked again, exactly, when the handle is created. */
+	if (atomic64_read(&to_uptr_file(file)->device_bo_bytes) + args->size >
+	    uptr_max_file_bo_bytes()) {
+		uptr_dbg(IOCTL, "the file would hold more than %llu bytes of device BOs\n",
+			 uptr_max_file_bo_bytes());
+		return -ENOMEM;
+	}
+
+	bo = kmem_cache_zalloc(uptr_bo_cache, GFP_KERNEL_ACCOUNT);
 	if (!bo)
 		return -ENOMEM;
 	bo->kind = UPTR_BO_DEVICE;
@@ -178,35 +326,42 @@ int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 	if (ret)
 		goto err_free;
 
-	bo->pages = drm_gem_get_pages(&bo->base);
-	if (IS_ERR(bo->pages)) {
-		ret = PTR_ERR(bo->pages);
+	ret = uptr_device_bo_get_pages(bo);
+	if (ret)
 		goto err_release;
-	}
 
-	bo->sgt = drm_prime_pages_to_sg(dev, bo->pages, args->size >> PAGE_SHIFT);
-	if (IS_ERR(bo->sgt)) {
-		ret = PTR_ERR(bo->sgt);
+	bo->sgt = kzalloc(sizeof(*bo->sgt), GFP_KERNEL_ACCOUNT);
+	if (!bo->sgt) {
+		ret = -ENOMEM;
 		goto err_put_pages;
 	}
+	ret = sg_alloc_table_from_pages_segment(bo->sgt, bo->pages, args->size >> PAGE_SHIFT, 0,
+						args->size, uptr_max_segment(dev->dev),
+						GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+						__GFP_NOWARN);
+	if (ret)
+		goto err_free_sgt;
 
 	/* The engine is the CPU: no bounce buffer or cache sync is wanted. */
 	ret = dma_map_sgtable(dev->dev, bo->sgt, DMA_BIDIRECTIONAL, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
-		goto err_free_sgt;
+		goto err_free_table;
 
 	uptr_dbg(BO, "device bo %p size %llu\n", bo, args->size);
 	return uptr_bo_publish(file, bo, &args->handle);
 
-err_free_sgt:
+err_free_table:
 	sg_free_table(bo->sgt);
+err_free_sgt:
 	kfree(bo->sgt);
 err_put_pages:
-	drm_gem_put_pages(&bo->base, bo->pages, false, false);
+	uptr_device_bo_put_pages(bo, args->size >> PAGE_SHIFT);
 err_release:
 	drm_gem_object_release(&bo->base);
 err_free:
-	kfree(bo);
+	kmem_cache_free(uptr_bo_cache, bo);
+	if (ret == -ENOMEM)
+		uptr_dbg(IOCTL, "out of memory for a device BO of %llu bytes\n", args->size);
 	return ret;
 }
 
@@ -251,7 +406,7 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 		}
 	}
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	bo = kmem_cache_zalloc(uptr_bo_cache, GFP_KERNEL_ACCOUNT);
 	if (!bo)
 		return -ENOMEM;
 	bo->kind = UPTR_BO_USERPTR;
@@ -266,7 +421,7 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 						&args->gen_slot, &args->generation);
 		if (IS_ERR(bo->notify)) {
 			ret = PTR_ERR(bo->notify);
-			kfree(bo);
+			kmem_cache_free(uptr_bo_cache, bo);
 			return ret;
 		}
 	}
@@ -277,7 +432,7 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 		uptr_dbg(IOCTL, "userptr %#llx+%#llx: %d\n",
 			 args->user_ptr, args->user_size, ret);
 		uptr_notify_free(bo->notify);
-		kfree(bo);
+		kmem_cache_free(uptr_bo_cache, bo);
 		return ret;
 	}
 	if (bo->notify)

@@ -34,18 +34,23 @@ struct uptr_bo {
 	struct drm_gem_object base;
 	/** @kind: device-local or userptr */
 	enum uptr_bo_kind kind;
-	/** @pages: device BO: its pages, held for the BO's life */
-	struct page **pages;
-	/** @sgt: device BO: @pages, DMA-mapped */
-	struct sg_table *sgt;
-	/** @userptr: userptr BO: the userptr core's state */
-	struct uptr_userptr userptr;
 	/** @uapi_flags: userptr BO: DRM_UPTR_USERPTR_* it was created with */
 	u32 uapi_flags;
 	/** @notify: NOTIFY userptr BO: its stale-range signals, else NULL */
 	struct uptr_notify *notify;
 	/** @jobs: jobs that used the BO */
 	atomic64_t jobs;
+	union {
+		/* device BO */
+		struct {
+			/** @pages: device BO: its pages, held for the BO's life */
+			struct page **pages;
+			/** @sgt: device BO: @pages, DMA-mapped */
+			struct sg_table *sgt;
+		};
+		/** @userptr: userptr BO: the userptr core's state */
+		struct uptr_userptr userptr;
+	};
 };
 
 static inline struct uptr_bo *to_uptr_bo(struct drm_gem_object *obj)
@@ -70,6 +75,31 @@ static inline bool uptr_bo_is_read_only(const struct uptr_bo *bo)
 }
 
 /**
+ * uptr_bo_active_get() - say that a job uses @bo from now on
+ * @bo: a BO the job holds a reference on
+ *
+ * For a coherent userptr, keeps the shrinker from dropping its cached
+ * pages until uptr_bo_active_put(); nothing for other BOs.  A job calls
+ * it once per BO before it faults the BO's pages in, and
+ * uptr_bo_active_put() once it is over, before it lets the BO go.
+ */
+static inline void uptr_bo_active_get(struct uptr_bo *bo)
+{
+	if (uptr_bo_is_coherent(bo))
+		uptr_userptr_active_get(&bo->userptr);
+}
+
+/**
+ * uptr_bo_active_put() - the job that used @bo is over
+ * @bo: a BO uptr_bo_active_get() was called on
+ */
+static inline void uptr_bo_active_put(struct uptr_bo *bo)
+{
+	if (uptr_bo_is_coherent(bo))
+		uptr_userptr_active_put(&bo->userptr);
+}
+
+/**
  * uptr_bo_sgt() - the sg table through which the engine reaches a BO
  * @bo: the BO, referenced by the caller
  *
@@ -85,6 +115,9 @@ static inline struct sg_table *uptr_bo_sgt(struct uptr_bo *bo)
 }
 
 extern const struct uptr_userptr_ops uptr_bo_userptr_ops;
+
+int uptr_gem_init(void);
+void uptr_gem_fini(void);
 
 struct uptr_bo *uptr_bo_lookup(struct drm_file *file, u32 handle);
 

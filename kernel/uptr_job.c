@@ -103,8 +103,10 @@ static void uptr_job_release(struct uptr_job *job)
 {
 	unsigned int i;
 
-	for (i = 0; i < job->nr_bos; i++)
+	for (i = 0; i < job->nr_bos; i++) {
+		uptr_bo_active_put(to_uptr_bo(job->bos[i]));
 		drm_gem_object_put(job->bos[i]);
+	}
 	kvfree(job->cmds);
 	kvfree(job->bos);
 	kvfree(job->bo_writes);
@@ -148,6 +150,7 @@ static int uptr_job_add_bo(struct uptr_job *job, struct drm_file *file,
 			return 0;
 		}
 	}
+	uptr_bo_active_get(to_uptr_bo(obj));
 	job->bos[job->nr_bos] = obj;
 	job->bo_writes[job->nr_bos] = write;
 	job->nr_bos++;

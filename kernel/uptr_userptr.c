@@ -165,6 +165,8 @@
  * - the invalidate callback, to call mmu_interval_set_seq() and then to
  *   drop the entries of the invalidated range, one chunk per hold
  *   (DMA unmap; set_page_dirty() for a page the device wrote);
+ * - the shrinker, with spin_trylock() under the manager's list lock, to
+ *   drop one chunk of an idle userptr;
  * - uptr_userptr_stats() and uptr_userptr_fini(), one chunk per hold.
  *
  * Who waits for whom: the invalidate callback, for each chunk of the
@@ -203,8 +205,37 @@
  * and the callback runs before the CPU mapping lets the page go; so a
  * page found valid under the lock is alive until the lock is released.
  * The cache holds no page references: like the CPU's own page tables, it
- * relies on the notifier.  Chunks are never freed before
- * uptr_userptr_fini(), so a chunk pointer from the xarray needs no lock.
+ * relies on the notifier.
+ *
+ * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
+ * the fault path and erased and freed at once (no RCU) by whoever drops
+ * its last valid entry (the invalidate callback, the shrinker, fini, or
+ * a fault that stored nothing), always with the userptr's lock held.
+ * So a chunk pointer is valid only while the lock is held: every path
+ * looks the chunk up under the lock it uses it under (xa_load() or
+ * xa_find() after taking it), and none keeps a chunk pointer across an
+ * unlock; the engine never sees a chunk at all, only the page
+ * __uptr_userptr_page() returns.  The xarray's own lock nests inside
+ * the userptr's.  Under the userptr's lock a fault inserts with
+ * GFP_NOWAIT only; if that fails it drops the lock, reserves the slot
+ * with GFP_KERNEL (xa_reserve()) and tries again.  No chunk is ever
+ * left empty once the lock is released.
+ *
+ * The shrinker: each manager keeps its coherent userptrs that may have
+ * cached pages on a list (&uptr_userptr_mgr.lru) under a spinlock of its
+ * own, &uptr_userptr_mgr.lru_lock, the only lock shared by the userptrs
+ * of a device.  The invalidate callback never takes it.  The shrinker
+ * holds it for one list step and at most one chunk dropped: it takes the
+ * userptr's lock inside it with spin_trylock() only (a holder is using
+ * or invalidating the userptr: skip it), and skips a userptr whose
+ * &uptr_userptr.active count is raised (device work in progress).  The
+ * fault path puts a userptr on the list after a store, with the list
+ * lock alone; uptr_userptr_fini() takes it off, with the list lock alone,
+ * before it frees anything, so the shrinker never sees a userptr being
+ * destroyed.  A userptr leaves the list only with both locks held and
+ * nothing resident, so one that has cached pages is always on it.
+ * Like the notifier, the shrinker drops an entry only while it is valid
+ * under the lock, hence while the CPU still maps its page.
  *
  * What may run under the lock: nothing that sleeps, and no allocation
  * that can recurse into reclaim (GFP_KERNEL): the lock is taken in
@@ -226,8 +257,14 @@
  * notifier registration take it.  None may be called with it held.
  */
 
-/* Pages per chunk of a coherent userptr's page cache. */
-#define UPTR_CHUNK_SHIFT	9
+/*
+ * Pages per chunk of a coherent userptr's page cache: 16 bytes a page
+ * plus a small header, in one object of its own slab cache.  A userptr
+ * smaller than a chunk, and the last chunk of a larger one, get a chunk
+ * of their own size from kmalloc(): a one-page userptr costs 24 bytes.
+ * As many pages as the fault path stores per hold of the lock.
+ */
+#define UPTR_CHUNK_SHIFT	6
 #define UPTR_CHUNK_PAGES	BIT(UPTR_CHUNK_SHIFT)
 
 /*
@@ -238,7 +275,7 @@
  * that bound reachable on a slow (debug) kernel, and keeps the critical
  * section of a store short.
  */
-#define UPTR_FAULT_PAGES	64
+#define UPTR_FAULT_PAGES	UPTR_CHUNK_PAGES
 
 /*
  * Low bits of a cached page pointer: the CPU mapping allows writes and the
@@ -250,14 +287,74 @@
 #define UPTR_ENTRY_FLAGS	(UPTR_ENTRY_WRITABLE | UPTR_ENTRY_DIRTY)
 
 /**
- * struct uptr_chunk - UPTR_CHUNK_PAGES pages of a coherent page cache
- * @entries: struct page pointer | UPTR_ENTRY_*, 0 if not valid
- * @dma: DMA address of each valid page
+ * struct uptr_chunk - up to UPTR_CHUNK_PAGES pages of a coherent page cache
+ * @valid: entries that are valid; the chunk is freed when it drops to 0
+ * @capacity: pages of the chunk, UPTR_CHUNK_PAGES except in a userptr
+ *	smaller than that and in the last chunk of a larger one
+ * @dma: DMA address of each valid page; followed by @capacity entries,
+ *	struct page pointer | UPTR_ENTRY_*, 0 if not valid
+ *	(uptr_chunk_entries())
+ *
+ * Allocated by a fault that stores a page in it, freed when its last
+ * page is dropped; inserted into and erased from &uptr_userptr.chunks
+ * with &uptr_userptr.lock held, so a pointer to it is only valid while
+ * that lock is held (see DOC: Locking).
  */
 struct uptr_chunk {
-	unsigned long entries[UPTR_CHUNK_PAGES];
-	dma_addr_t dma[UPTR_CHUNK_PAGES];
+	u32 valid;
+	u32 capacity;
+	dma_addr_t dma[];
 };
+
+/* The chunks of UPTR_CHUNK_PAGES pages, shared by every manager. */
+static DEFINE_MUTEX(uptr_chunk_cache_mutex);
+static struct kmem_cache *uptr_chunk_cache;
+static unsigned int uptr_chunk_cache_users;
+
+static inline size_t uptr_chunk_size(unsigned long capacity)
+{
+	return sizeof(struct uptr_chunk) +
+	       capacity * (sizeof(dma_addr_t) + sizeof(unsigned long));
+}
+
+static inline unsigned long *uptr_chunk_entries(struct uptr_chunk *chunk)
+{
+	return (unsigned long *)&chunk->dma[chunk->capacity];
+}
+
+/* Pages of chunk @ci of @up. */
+static inline unsigned long uptr_chunk_capacity(const struct uptr_userptr *up,
+						unsigned long ci)
+{
+	return min_t(unsigned long, UPTR_CHUNK_PAGES, up->npages - (ci << UPTR_CHUNK_SHIFT));
+}
+
+/*
+ * A new, empty chunk @ci of @up, charged to the caller's memory cgroup.
+ * Context: process context, no userptr lock held.
+ */
+static struct uptr_chunk *uptr_chunk_alloc(struct uptr_userptr *up, unsigned long ci)
+{
+	unsigned long capacity = uptr_chunk_capacity(up, ci);
+	struct uptr_chunk *chunk;
+
+	if (capacity == UPTR_CHUNK_PAGES)
+		chunk = kmem_cache_zalloc(uptr_chunk_cache, GFP_KERNEL_ACCOUNT);
+	else
+		chunk = kzalloc(uptr_chunk_size(capacity), GFP_KERNEL_ACCOUNT);
+	if (chunk)
+		chunk->capacity = capacity;
+	return chunk;
+}
+
+/* Frees a chunk no xarray holds.  Context: any; allocates nothing. */
+static void uptr_chunk_free(struct uptr_chunk *chunk)
+{
+	if (chunk->capacity == UPTR_CHUNK_PAGES)
+		kmem_cache_free(uptr_chunk_cache, chunk);
+	else
+		kfree(chunk);
+}
 
 static inline struct page *uptr_entry_page(unsigned long entry)
 {
@@ -268,6 +365,39 @@ static inline bool uptr_entry_ok(unsigned long entry, bool write)
 {
 	return entry && (!write || (entry & UPTR_ENTRY_WRITABLE));
 }
+
+static int uptr_chunk_cache_get(void)
+{
+	int ret = 0;
+
+	mutex_lock(&uptr_chunk_cache_mutex);
+	if (!uptr_chunk_cache_users) {
+		uptr_chunk_cache = kmem_cache_create("uptr_chunk",
+						     uptr_chunk_size(UPTR_CHUNK_PAGES),
+						     0, SLAB_ACCOUNT, NULL);
+		if (!uptr_chunk_cache)
+			ret = -ENOMEM;
+	}
+	if (!ret)
+		uptr_chunk_cache_users++;
+	mutex_unlock(&uptr_chunk_cache_mutex);
+	return ret;
+}
+
+static void uptr_chunk_cache_put(void)
+{
+	mutex_lock(&uptr_chunk_cache_mutex);
+	if (!--uptr_chunk_cache_users) {
+		kmem_cache_destroy(uptr_chunk_cache);
+		uptr_chunk_cache = NULL;
+	}
+	mutex_unlock(&uptr_chunk_cache_mutex);
+}
+
+static unsigned long uptr_userptr_shrink_count(struct shrinker *shrinker,
+					       struct shrink_control *sc);
+static unsigned long uptr_userptr_shrink_scan(struct shrinker *shrinker,
+					      struct shrink_control *sc);
 
 /**
  * uptr_userptr_mgr_init() - set up what the userptrs of a device share
@@ -280,16 +410,38 @@ static inline bool uptr_entry_ok(unsigned long entry, bool write)
  * A device that does real DMA passes 0 (or what its platform needs), and
  * syncs the pages around each use of them: they stay mapped while the
  * CPU writes them.  One that reaches memory through the CPU passes
- * %DMA_ATTR_SKIP_CPU_SYNC.
+ * %DMA_ATTR_SKIP_CPU_SYNC.  Registers the shrinker that drops the cached
+ * pages of idle coherent userptrs under memory pressure.
  *
  * Context: process context.
+ *
+ * Return: 0, or -ENOMEM.
  */
-void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
-			   const struct uptr_userptr_ops *ops, unsigned long dma_attrs)
+int uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
+			  const struct uptr_userptr_ops *ops, unsigned long dma_attrs)
 {
+	struct shrinker *shrinker;
+	int ret;
+
 	mgr->dma_dev = dma_dev;
 	mgr->ops = ops;
 	mgr->dma_attrs = dma_attrs;
+	spin_lock_init(&mgr->lru_lock);
+	INIT_LIST_HEAD(&mgr->lru);
+	mgr->nr_lru = 0;
+	atomic_long_set(&mgr->cached, 0);
+
+	ret = uptr_chunk_cache_get();
+	if (ret)
+		return ret;
+	shrinker = uptr_shrinker_create(uptr_userptr_shrink_count, uptr_userptr_shrink_scan,
+					mgr, "uptr-userptr");
+	if (IS_ERR(shrinker)) {
+		uptr_chunk_cache_put();
+		return PTR_ERR(shrinker);
+	}
+	mgr->shrinker = shrinker;
+	return 0;
 }
 
 /**
@@ -298,6 +450,9 @@ void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
  */
 void uptr_userptr_mgr_fini(struct uptr_userptr_mgr *mgr)
 {
+	uptr_shrinker_destroy(mgr->shrinker);
+	WARN_ON(!list_empty(&mgr->lru) || atomic_long_read(&mgr->cached));
+	uptr_chunk_cache_put();
 }
 
 /* Pages pinned per call, so that a huge range can be interrupted. */
@@ -547,24 +702,27 @@ static enum dma_data_direction uptr_entry_dma_dir(unsigned long entry)
  * Invalidates entry @i of @chunk without touching its page: unmaps its
  * DMA address and clears it.  For an entry whose page may be gone
  * already (a bug: see __uptr_userptr_store()), where __uptr_entry_drop()
- * would dirty freed memory.
+ * would dirty freed memory.  The caller accounts for it in
+ * &uptr_userptr.resident and &uptr_userptr_mgr.cached.
  */
 static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chunk,
 				unsigned long i)
 {
-	unsigned long entry = chunk->entries[i];
+	unsigned long *entries = uptr_chunk_entries(chunk);
+	unsigned long entry = entries[i];
 
 	lockdep_assert_held(&up->lock);
 
 	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
 			     uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
-	WRITE_ONCE(chunk->entries[i], 0);
-	up->resident--;
+	WRITE_ONCE(entries[i], 0);
+	chunk->valid--;
 }
 
 /*
  * Drops entry @i of @chunk.  Runs before the CPU mapping of the page goes
- * away (from the notifier, or at fini while the entry is still valid), so
+ * away (from the notifier, or from the shrinker or at fini while the
+ * entry is still valid, hence while the CPU still maps the page), so
  * the page is alive and its mapping stable, as in zap_pte_range(), and a
  * page the device wrote can be marked dirty without its lock.  The device
  * writes through the kernel mapping, which leaves the CPU's dirty bits
@@ -573,7 +731,7 @@ static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chun
 static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
 			      unsigned long i)
 {
-	unsigned long entry = chunk->entries[i];
+	unsigned long entry = uptr_chunk_entries(chunk)[i];
 
 	lockdep_assert_held(&up->lock);
 
@@ -582,53 +740,85 @@ static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
 	__uptr_entry_forget(up, chunk, i);
 }
 
-/* Drops the valid entries of pages [idx, end) of @chunk. */
-static void __uptr_chunk_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
-			      unsigned long idx, unsigned long end)
+/* Takes @n dropped pages off the counts of @up and of its manager. */
+static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
 {
 	lockdep_assert_held(&up->lock);
 
-	for (; idx < end && up->resident; idx++) {
+	up->resident -= n;
+	atomic_long_sub(n, &up->mgr->cached);
+}
+
+/*
+ * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
+ * frees the chunk if that was its last one.  Returns the pages dropped.
+ */
+static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
+				       struct uptr_chunk *chunk, unsigned long idx,
+				       unsigned long end)
+{
+	unsigned long *entries = uptr_chunk_entries(chunk);
+	unsigned long dropped = 0;
+
+	lockdep_assert_held(&up->lock);
+
+	for (; idx < end && chunk->valid; idx++) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
 
-		if (chunk->entries[i])
+		if (entries[i]) {
 			__uptr_entry_drop(up, chunk, i);
+			dropped++;
+		}
 	}
+	__uptr_userptr_uncount(up, dropped);
+	if (!chunk->valid) {
+		xa_erase(&up->chunks, ci);
+		uptr_chunk_free(chunk);
+	}
+	return dropped;
 }
 
 /*
  * Drops the cached pages [first, last) of a coherent userptr, one chunk
  * per hold of its lock, so that a device access waits at most for one
  * chunk; @can_sleep lets it yield between chunks.  Only chunks that
- * exist are visited, and only while pages are resident.  Entries not
- * dropped yet may still be used by the device meanwhile: their pages
- * stay alive until the caller (the notifier) returns.
+ * exist are visited, each looked up again under the lock (another path
+ * may have freed it meanwhile), and only while pages are resident.
+ * Entries not dropped yet may still be used by the device meanwhile:
+ * their pages stay alive until the caller (the notifier) returns.
  */
 static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			      unsigned long last, bool can_sleep)
 {
+	unsigned long ci = first >> UPTR_CHUNK_SHIFT, cmax;
 	struct uptr_chunk *chunk;
-	unsigned long ci;
 
 	if (first >= last)
 		return;
-	xa_for_each_range(&up->chunks, ci, chunk, first >> UPTR_CHUNK_SHIFT,
-			  (last - 1) >> UPTR_CHUNK_SHIFT) {
-		unsigned long cstart = ci << UPTR_CHUNK_SHIFT;
+	cmax = (last - 1) >> UPTR_CHUNK_SHIFT;
+	for (;;) {
+		unsigned long cstart;
 		bool done;
 
 		uptr_userptr_notifier_lock(up);
-		__uptr_chunk_drop(up, chunk, max(first, cstart),
-				  min(last, cstart + UPTR_CHUNK_PAGES));
+		chunk = up->resident ? xa_find(&up->chunks, &ci, cmax, XA_PRESENT) : NULL;
+		if (!chunk) {
+			uptr_userptr_notifier_unlock(up);
+			break;
+		}
+		cstart = ci << UPTR_CHUNK_SHIFT;
+		__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
+				  min(last, cstart + chunk->capacity));
 		/*
 		 * Nothing resident, nothing left to drop: the notifier has
 		 * moved the sequence on, so no fault that began before can
 		 * store any more.
 		 */
-		done = !up->resident;
+		done = !up->resident || ci == cmax;
 		uptr_userptr_notifier_unlock(up);
 		if (done)
 			break;
+		ci++;
 		if (can_sleep)
 			cond_resched();
 	}
@@ -640,7 +830,8 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
  * the OOM reaper, exit...), with the mmap lock possibly held for write:
  * it finishes the job itself, synchronously, and waits for nothing but
  * the userptr's lock, whose every hold is short and bounded.  So
- * it never fails, blockable or not.
+ * it never fails, blockable or not.  It frees the chunks it empties and
+ * allocates nothing.
  */
 static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 				    const struct mmu_notifier_range *range,
@@ -650,6 +841,7 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long end = up->start + (up->npages << PAGE_SHIFT);
 	unsigned long first, last;
 	u64 t0 = ktime_get_ns();
+	bool cached;
 
 	/* Round out: a partial page is a page the CPU changes. */
 	first = (max(range->start, up->start) - up->start) >> PAGE_SHIFT;
@@ -659,14 +851,17 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	 * From here on, a fault that read the page tables before cannot
 	 * store (mmu_interval_read_retry() under the lock), and no fault
 	 * reads them again until the CPU change is over
-	 * (mmu_interval_read_begin() waits for it).
+	 * (mmu_interval_read_begin() waits for it).  So with nothing
+	 * resident now, nothing can become resident until it returns.
 	 */
 	uptr_userptr_notifier_lock(up);
 	mmu_interval_set_seq(mni, cur_seq);
 	up->invalidations++;
+	cached = up->resident;
 	uptr_userptr_notifier_unlock(up);
 
-	uptr_userptr_drop(up, first, last, mmu_notifier_range_blockable(range));
+	if (cached)
+		uptr_userptr_drop(up, first, last, mmu_notifier_range_blockable(range));
 	trace_uptr_userptr_invalidate(up, range, ktime_get_ns() - t0);
 	return true;
 }
@@ -675,40 +870,25 @@ static const struct mmu_interval_notifier_ops uptr_userptr_notifier_ops = {
 	.invalidate = uptr_userptr_invalidate,
 };
 
-/* The chunk that holds page @idx, allocated if need be (no lock held). */
-static struct uptr_chunk *uptr_userptr_chunk(struct uptr_userptr *up, unsigned long idx)
+/*
+ * Stores what hmm_range_fault() found for pages [idx, end) of @chunk.
+ * Return: the pages stored, or -ENOMEM if one could not be DMA-mapped
+ * (those before it are stored).
+ */
+static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				 unsigned long idx, unsigned long end,
+				 const unsigned long *pfns)
 {
-	unsigned long ci = idx >> UPTR_CHUNK_SHIFT;
-	struct uptr_chunk *chunk, *old;
-
-	chunk = xa_load(&up->chunks, ci);
-	if (chunk)
-		return chunk;
-
-	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
-	if (!chunk)
-		return ERR_PTR(-ENOMEM);
-	old = xa_cmpxchg(&up->chunks, ci, NULL, chunk, GFP_KERNEL_ACCOUNT);
-	if (old) {
-		kfree(chunk);
-		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
-	}
-	return chunk;
-}
-
-/* Stores what hmm_range_fault() found for pages [idx, end) of @chunk. */
-static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chunk,
-				unsigned long idx, unsigned long end,
-				const unsigned long *pfns)
-{
+	unsigned long *entries = uptr_chunk_entries(chunk);
 	struct device *dev = up->mgr->dma_dev;
 	bool may_write = !(up->flags & UPTR_USERPTR_READ_ONLY);
+	long stored = 0, forgotten = 0, ret = 0;
 
 	lockdep_assert_held(&up->lock);
 
 	for (; idx < end; idx++, pfns++) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
-		unsigned long old = chunk->entries[i], entry;
+		unsigned long old = entries[i], entry;
 		struct page *page = hmm_pfn_to_page(*pfns);
 		dma_addr_t dma;
 
@@ -725,6 +905,7 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 			if (WARN_ON_ONCE(uptr_entry_page(old) != page)) {
 				/* The old page may be freed: do not dirty it. */
 				__uptr_entry_forget(up, chunk, i);
+				forgotten++;
 				old = 0;
 			} else if ((old & UPTR_ENTRY_WRITABLE) ||
 				   !(entry & UPTR_ENTRY_WRITABLE)) {
@@ -733,20 +914,112 @@ static int __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chun
 		}
 		dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE,
 					 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
-		if (dma_mapping_error(dev, dma))
-			return -ENOMEM;
+		if (dma_mapping_error(dev, dma)) {
+			ret = -ENOMEM;
+			break;
+		}
 		if (old) {
 			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
 					     uptr_entry_dma_dir(old), up->mgr->dma_attrs);
 			entry |= old & UPTR_ENTRY_DIRTY;
 		} else {
-			up->resident++;
-			up->faulted++;
+			chunk->valid++;
+			stored++;
 		}
 		chunk->dma[i] = dma;
-		WRITE_ONCE(chunk->entries[i], entry);
+		WRITE_ONCE(entries[i], entry);
 	}
-	return 0;
+	__uptr_userptr_uncount(up, forgotten);
+	up->resident += stored;
+	up->faulted += stored;
+	atomic_long_add(stored, &up->mgr->cached);
+	return ret ? ret : stored;
+}
+
+/*
+ * Stores what hmm_range_fault() found for pages [idx, end), all in one
+ * chunk, if the range has not changed since it was read (@seq).  The
+ * chunk is looked up under the lock and, if it does not exist, inserted
+ * from *@spare, which the caller frees if it is left over.  Under the
+ * lock the insertion may only allocate GFP_NOWAIT; if that fails, the
+ * lock is dropped to reserve the xarray slot with GFP_KERNEL, which
+ * makes the next insertion allocate nothing.
+ *
+ * Return: the pages stored; -EBUSY if the range changed (fault again);
+ * -ENOMEM.
+ */
+static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
+				unsigned long idx, unsigned long end,
+				const unsigned long *pfns, struct uptr_chunk **spare)
+{
+	unsigned long ci = idx >> UPTR_CHUNK_SHIFT;
+	struct uptr_chunk *chunk;
+	bool reserved = false;
+	long ret;
+
+	for (;;) {
+		uptr_userptr_notifier_lock(up);
+		if (mmu_interval_read_retry(&up->notifier, seq)) {
+			uptr_userptr_notifier_unlock(up);
+			ret = -EBUSY;
+			break;
+		}
+		chunk = xa_load(&up->chunks, ci);
+		if (!chunk && *spare &&
+		    !xa_is_err(xa_store(&up->chunks, ci, *spare, GFP_NOWAIT | __GFP_NOWARN))) {
+			chunk = *spare;
+			*spare = NULL;
+		}
+		if (chunk) {
+			ret = __uptr_userptr_store(up, chunk, idx, end, pfns);
+			if (!chunk->valid) {
+				/* Nothing stored: no empty chunk stays. */
+				xa_erase(&up->chunks, ci);
+				uptr_chunk_free(chunk);
+			}
+			uptr_userptr_notifier_unlock(up);
+			break;
+		}
+		uptr_userptr_notifier_unlock(up);
+
+		if (!*spare) {
+			*spare = uptr_chunk_alloc(up, ci);
+			if (!*spare) {
+				ret = -ENOMEM;
+				break;
+			}
+		} else {
+			ret = xa_reserve(&up->chunks, ci, GFP_KERNEL_ACCOUNT);
+			if (ret)
+				break;
+			reserved = true;
+		}
+	}
+	/* A reservation nobody used (another fault inserted the chunk). */
+	if (reserved)
+		xa_release(&up->chunks, ci);
+	return ret;
+}
+
+/*
+ * Puts a userptr that has cached pages on its manager's list, for the
+ * shrinker; called after a store, without the userptr's lock.  The
+ * shrinker takes a userptr off the list only with its lock held and
+ * nothing resident, so either it saw the store and left the userptr
+ * on the list, or its removal is visible here and the userptr goes back.
+ */
+static void uptr_userptr_lru_add(struct uptr_userptr *up)
+{
+	struct uptr_userptr_mgr *mgr = up->mgr;
+
+	if (!list_empty(&up->lru))
+		return;
+	spin_lock(&mgr->lru_lock);
+	if (list_empty(&up->lru)) {
+		list_add_tail(&up->lru, &mgr->lru);
+		mgr->nr_lru++;
+	}
+	spin_unlock(&mgr->lru_lock);
 }
 
 /*
@@ -797,6 +1070,29 @@ static int uptr_userptr_fixup(struct uptr_userptr *up, unsigned long start,
 	return ret;
 }
 
+/*
+ * Narrows [*idx, *end), pages of one chunk, to the span of pages not
+ * valid yet (not writable yet, for @write).
+ */
+static void uptr_userptr_missing(struct uptr_userptr *up, unsigned long *idx,
+				 unsigned long *end, bool write)
+{
+	const unsigned long mask = UPTR_CHUNK_PAGES - 1;
+	struct uptr_chunk *chunk;
+	unsigned long *entries;
+
+	uptr_userptr_notifier_lock(up);
+	chunk = xa_load(&up->chunks, *idx >> UPTR_CHUNK_SHIFT);
+	if (chunk) {
+		entries = uptr_chunk_entries(chunk);
+		while (*idx < *end && uptr_entry_ok(entries[*idx & mask], write))
+			(*idx)++;
+		while (*end > *idx && uptr_entry_ok(entries[(*end - 1) & mask], write))
+			(*end)--;
+	}
+	uptr_userptr_notifier_unlock(up);
+}
+
 /* Makes pages [idx, end), all in one chunk, valid. */
 static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 				    unsigned long end, bool write, unsigned long *pfns)
@@ -807,51 +1103,50 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		.hmm_pfns = pfns,
 	};
 	unsigned long timeout = 0, rounds = 0;
-	struct uptr_chunk *chunk;
+	struct uptr_chunk *spare = NULL;
 	bool fixed_up = false, uffd;
-	int ret;
+	long ret;
 
-	/* Only the span of pages not valid yet: a hint, rechecked under the lock. */
-	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-	while (chunk && idx < end &&
-	       uptr_entry_ok(READ_ONCE(chunk->entries[idx & (UPTR_CHUNK_PAGES - 1)]), write))
-		idx++;
-	while (chunk && end > idx &&
-	       uptr_entry_ok(READ_ONCE(chunk->entries[(end - 1) & (UPTR_CHUNK_PAGES - 1)]),
-			     write))
-		end--;
+	/* Only the span of pages not valid yet; what changes meanwhile is faulted again. */
+	uptr_userptr_missing(up, &idx, &end, write);
 	if (idx == end)
 		return 0;
 	range.start = up->start + (idx << PAGE_SHIFT);
 	range.end = up->start + (end << PAGE_SHIFT);
 
 	for (;;) {
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		/*
 		 * Bounded in time, not in rounds, as hmm_range_fault() users
 		 * are, from the first retry on, userfaultfd rounds included:
 		 * a first round that waited for the mmap lock while a long
 		 * munmap or mprotect ran is not the range "changing" yet.
 		 */
-		if (rounds++ == 1)
+		if (rounds++ == 1) {
 			timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
-		else if (rounds > 2 && time_after(jiffies, timeout))
-			return -EAGAIN;
+		} else if (rounds > 2 && time_after(jiffies, timeout)) {
+			ret = -EAGAIN;
+			break;
+		}
 
 		range.notifier_seq = mmu_interval_read_begin(&up->notifier);
-		if (mmap_read_lock_killable(up->mm))
-			return -EINTR;
+		if (mmap_read_lock_killable(up->mm)) {
+			ret = -EINTR;
+			break;
+		}
 		ret = uptr_userptr_check_vmas(up, range.start, range.end, &uffd);
 		if (ret) {
 			mmap_read_unlock(up->mm);
-			return ret;
+			break;
 		}
 		if (!fixed_up && uffd) {
 			mmap_read_unlock(up->mm);
 			ret = uptr_userptr_fixup(up, range.start, range.end, write);
 			if (ret)
-				return ret;
+				break;
 			/*
 			 * The deadline runs from the round after this one: a
 			 * handler that fills the range while another thread
@@ -870,27 +1165,27 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			fixed_up = false;
 			continue;
 		}
-		if (ret)
+		if (ret) {
 			/* -EPERM: a write to a mapping without PROT_WRITE. */
-			return ret == -EPERM ? -EFAULT : ret;
+			if (ret == -EPERM)
+				ret = -EFAULT;
+			break;
+		}
 
 		/*
 		 * Only now that the pages exist does the range get a chunk:
 		 * failed jobs on a sparse range leave no memory behind.
 		 */
-		chunk = uptr_userptr_chunk(up, idx);
-		if (IS_ERR(chunk))
-			return PTR_ERR(chunk);
-
-		uptr_userptr_notifier_lock(up);
-		if (mmu_interval_read_retry(&up->notifier, range.notifier_seq)) {
-			uptr_userptr_notifier_unlock(up);
+		ret = uptr_userptr_commit(up, range.notifier_seq, idx, end, pfns, &spare);
+		if (ret == -EBUSY)
 			continue;
-		}
-		ret = __uptr_userptr_store(up, chunk, idx, end, pfns);
-		uptr_userptr_notifier_unlock(up);
-		return ret;
+		if (ret > 0)
+			uptr_userptr_lru_add(up);
+		break;
 	}
+	if (spare)
+		uptr_chunk_free(spare);
+	return ret < 0 ? ret : 0;
 }
 
 /*
@@ -905,7 +1200,7 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	int ret = 0;
 
 	pfns = kmalloc_array(min_t(unsigned long, count, UPTR_FAULT_PAGES),
-			     sizeof(*pfns), GFP_KERNEL);
+			     sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	if (!pfns)
 		return -ENOMEM;
 	while (idx < end && !ret) {
@@ -1008,21 +1303,23 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 					  bool write, struct uptr_chunk **chunkp,
 					  unsigned long *ip)
 {
-	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
+	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry, *entries;
 	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->lock);
 
 	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages))
 		return 0;
+	/* Looked up under the lock: chunks come and go under it. */
 	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
 	if (!chunk)
 		return 0;
-	entry = chunk->entries[i];
+	entries = uptr_chunk_entries(chunk);
+	entry = entries[i];
 	if (!uptr_entry_ok(entry, write))
 		return 0;
 	if (write && !(entry & UPTR_ENTRY_DIRTY))
-		WRITE_ONCE(chunk->entries[i], entry | UPTR_ENTRY_DIRTY);
+		WRITE_ONCE(entries[i], entry | UPTR_ENTRY_DIRTY);
 	*chunkp = chunk;
 	*ip = i;
 	return entry;
@@ -1094,24 +1391,34 @@ bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool wr
 	return true;
 }
 
-/* Runs of virtually and physically contiguous pages in the cache. */
+/*
+ * Runs of virtually and physically contiguous pages in the cache: a walk
+ * of the chunks that exist, one per hold of the lock, each looked up
+ * again under it.
+ */
 static u64 uptr_userptr_segments(struct uptr_userptr *up)
 {
-	unsigned long ci, prev_idx = 0, prev_pfn = 0;
+	unsigned long ci = 0, prev_idx = 0, prev_pfn = 0;
 	struct uptr_chunk *chunk;
 	u64 segments = 0;
 	bool have = false;
 
-	xa_for_each(&up->chunks, ci, chunk) {
-		unsigned long i;
+	for (;;) {
+		unsigned long i, *entries;
 
 		uptr_userptr_notifier_lock(up);
-		for (i = 0; i < UPTR_CHUNK_PAGES; i++) {
+		chunk = up->resident ? xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT) : NULL;
+		if (!chunk) {
+			uptr_userptr_notifier_unlock(up);
+			break;
+		}
+		entries = uptr_chunk_entries(chunk);
+		for (i = 0; i < chunk->capacity; i++) {
 			unsigned long idx = (ci << UPTR_CHUNK_SHIFT) + i, pfn;
 
-			if (!chunk->entries[i])
+			if (!entries[i])
 				continue;
-			pfn = page_to_pfn(uptr_entry_page(chunk->entries[i]));
+			pfn = page_to_pfn(uptr_entry_page(entries[i]));
 			if (!have || idx != prev_idx + 1 || pfn != prev_pfn + 1)
 				segments++;
 			have = true;
@@ -1119,6 +1426,7 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 			prev_pfn = pfn;
 		}
 		uptr_userptr_notifier_unlock(up);
+		ci++;
 		cond_resched();
 	}
 	return segments;
@@ -1130,8 +1438,9 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
  * @st: filled in
  *
  * Context: process context; takes the lock of a coherent userptr, one
- * chunk at a time.  The figures of a userptr that changes meanwhile are
- * each exact at some moment, not all at the same one.
+ * chunk at a time; costs the chunks that exist, nothing when no page is
+ * cached.  The figures of a userptr that changes meanwhile are each
+ * exact at some moment, not all at the same one.
  */
 void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st)
 {
@@ -1142,12 +1451,86 @@ void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st)
 		st->segments = up->sgt.orig_nents;
 		return;
 	}
-	st->segments = uptr_userptr_segments(up);
 	uptr_userptr_notifier_lock(up);
 	st->resident = up->resident;
 	st->faulted = up->faulted;
 	st->invalidations = up->invalidations;
 	uptr_userptr_notifier_unlock(up);
+	if (st->resident)
+		st->segments = uptr_userptr_segments(up);
+}
+
+/*
+ * The shrinker.  Cached pages hold no page references: dropping them
+ * gives back the chunks (16 bytes a page) and the DMA mappings (IOMMU
+ * page tables, swiotlb slots), and the next device access faults the
+ * pages in again.  A userptr in use by device work
+ * (uptr_userptr_active_get()) is skipped.
+ */
+static unsigned long uptr_userptr_shrink_count(struct shrinker *shrinker,
+					       struct shrink_control *sc)
+{
+	struct uptr_userptr_mgr *mgr = uptr_shrinker_private(shrinker);
+
+	return atomic_long_read(&mgr->cached);
+}
+
+/*
+ * Drops the first chunk of @up if it is idle, or takes it off the list
+ * if it has nothing cached.  Returns the pages dropped.  Only tries the
+ * userptr's lock: a holder is using it, or invalidating it.
+ */
+static unsigned long uptr_userptr_shrink_one(struct uptr_userptr_mgr *mgr,
+					     struct uptr_userptr *up)
+{
+	struct uptr_chunk *chunk;
+	unsigned long ci = 0, dropped = 0;
+
+	lockdep_assert_held(&mgr->lru_lock);
+
+	if (atomic_read(&up->active) || !spin_trylock(&up->lock))
+		return 0;
+	if (!up->resident) {
+		/* Under the userptr's lock: see uptr_userptr_lru_add(). */
+		list_del_init(&up->lru);
+		mgr->nr_lru--;
+	} else {
+		chunk = xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT);
+		if (!WARN_ON_ONCE(!chunk))
+			dropped = __uptr_chunk_drop(up, ci, chunk, ci << UPTR_CHUNK_SHIFT,
+						    (ci << UPTR_CHUNK_SHIFT) + chunk->capacity);
+	}
+	spin_unlock(&up->lock);
+	return dropped;
+}
+
+/*
+ * Visits the userptrs of the list in turn, oldest first, one chunk per
+ * visit and per hold of the list lock, until it has dropped what it was
+ * asked to or a whole turn dropped nothing.
+ */
+static unsigned long uptr_userptr_shrink_scan(struct shrinker *shrinker,
+					      struct shrink_control *sc)
+{
+	struct uptr_userptr_mgr *mgr = uptr_shrinker_private(shrinker);
+	unsigned long freed = 0, idle = 0, n;
+	struct uptr_userptr *up;
+
+	while (freed < sc->nr_to_scan) {
+		spin_lock(&mgr->lru_lock);
+		if (idle >= mgr->nr_lru) {
+			spin_unlock(&mgr->lru_lock);
+			break;
+		}
+		up = list_first_entry(&mgr->lru, struct uptr_userptr, lru);
+		list_move_tail(&up->lru, &mgr->lru);
+		n = uptr_userptr_shrink_one(mgr, up);
+		spin_unlock(&mgr->lru_lock);
+		freed += n;
+		idle = n ? 0 : idle + 1;
+		cond_resched();
+	}
+	return freed ?: SHRINK_STOP;
 }
 
 /**
@@ -1185,7 +1568,9 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
 		fs_reclaim_acquire(GFP_KERNEL);
 		might_lock(&up->lock);
 		fs_reclaim_release(GFP_KERNEL);
-		xa_init(&up->chunks);
+		xa_init_flags(&up->chunks, XA_FLAGS_ACCOUNT);
+		INIT_LIST_HEAD(&up->lru);
+		atomic_set(&up->active, 0);
 		ret = mmu_interval_notifier_insert(&up->notifier, up->mm, start, size,
 						   &uptr_userptr_notifier_ops);
 	} else {
@@ -1209,19 +1594,26 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
  */
 void uptr_userptr_fini(struct uptr_userptr *up)
 {
-	struct uptr_chunk *chunk;
-	unsigned long ci;
+	struct uptr_userptr_mgr *mgr = up->mgr;
 
 	trace_uptr_userptr_destroy(up);
 	if (uptr_userptr_is_coherent(up)) {
 		/*
-		 * Drop the pages while the notifier still guarantees they
-		 * are alive, then stop following the range.
+		 * Out of the shrinker's reach first: it visits a userptr
+		 * only with the list lock held.  Then drop the pages while
+		 * the notifier still guarantees they are alive, which frees
+		 * every chunk, and stop following the range.
 		 */
+		spin_lock(&mgr->lru_lock);
+		if (!list_empty(&up->lru)) {
+			list_del_init(&up->lru);
+			mgr->nr_lru--;
+		}
+		spin_unlock(&mgr->lru_lock);
+		WARN_ON_ONCE(atomic_read(&up->active));
 		uptr_userptr_drop(up, 0, up->npages, true);
 		mmu_interval_notifier_remove(&up->notifier);
-		xa_for_each(&up->chunks, ci, chunk)
-			kfree(chunk);
+		WARN_ON_ONCE(up->resident || !xa_empty(&up->chunks));
 		xa_destroy(&up->chunks);
 	} else {
 		dma_unmap_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),

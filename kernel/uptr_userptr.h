@@ -7,6 +7,9 @@
 #ifndef _UPTR_USERPTR_H_
 #define _UPTR_USERPTR_H_
 
+#include <linux/atomic.h>
+#include <linux/bug.h>
+#include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mmu_notifier.h>
 #include <linux/scatterlist.h>
@@ -17,6 +20,7 @@
 struct device;
 struct mm_struct;
 struct page;
+struct shrinker;
 struct uptr_userptr;
 struct vm_area_struct;
 
@@ -56,6 +60,21 @@ struct uptr_userptr_mgr {
 	 * of the userptrs' pages
 	 */
 	unsigned long dma_attrs;
+	/**
+	 * @lru_lock: protects @lru, @nr_lru and each userptr's
+	 * &uptr_userptr.lru; a spinlock held for one list step and at most
+	 * one chunk dropped by the shrinker, never taken by the invalidate
+	 * callback (see DOC: Locking)
+	 */
+	spinlock_t lru_lock;
+	/** @lru: coherent userptrs that may have cached pages, oldest first */
+	struct list_head lru;
+	/** @nr_lru: userptrs on @lru */
+	unsigned long nr_lru;
+	/** @cached: pages cached by all the coherent userptrs, for the shrinker */
+	atomic_long_t cached;
+	/** @shrinker: drops cached pages of idle userptrs under memory pressure */
+	struct shrinker *shrinker;
 };
 
 /**
@@ -65,7 +84,8 @@ struct uptr_userptr_mgr {
  * @npages and @flags are set by uptr_userptr_init() and never change;
  * so are @pages and @sgt of a pinned userptr.  The page cache and the
  * counters of a coherent userptr are protected by its own @lock, taken
- * through uptr_userptr_notifier_lock() (see DOC: Locking).
+ * through uptr_userptr_notifier_lock() (see DOC: Locking).  The members
+ * of the two kinds share memory: a cold userptr costs one small object.
  */
 struct uptr_userptr {
 	/** @mm: the creator's mm, held with mmgrab() */
@@ -78,33 +98,56 @@ struct uptr_userptr {
 	unsigned long npages;
 	/** @flags: UPTR_USERPTR_* */
 	unsigned int flags;
-	/** @pages: pinned: the pinned pages, @npages of them */
-	struct page **pages;
-	/** @sgt: pinned: the pages, coalesced and DMA-mapped */
-	struct sg_table sgt;
-	/** @notifier: coherent: follows the range in @mm */
-	struct mmu_interval_notifier notifier;
 	/**
-	 * @lock: coherent: protects the entries of @chunks, the counters
-	 * below and the notifier sequence checks; held around each device
-	 * access of one page, by the fault path to store (and DMA-map) at
-	 * most UPTR_FAULT_PAGES pages, and by the invalidate callback and
-	 * the statistics and release walks for one chunk of entries
+	 * @lock: coherent: protects the entries of @chunks, the chunks
+	 * themselves (inserted and freed under it), the counters below and
+	 * the notifier sequence checks; held around each device access of
+	 * one page, by the fault path to store (and DMA-map) at most
+	 * UPTR_FAULT_PAGES pages, and by the invalidate callback, the
+	 * shrinker and the statistics and release walks for one chunk
 	 */
 	spinlock_t lock;
-	/**
-	 * @chunks: coherent: the page cache, struct uptr_chunk by page
-	 * index / UPTR_CHUNK_PAGES, allocated on first use and kept until
-	 * uptr_userptr_fini(); the xarray has its own lock, the entries of
-	 * a chunk are protected by @lock
-	 */
-	struct xarray chunks;
-	/** @resident: coherent: valid pages in @chunks (@lock) */
-	unsigned long resident;
-	/** @faulted: coherent: pages made valid so far (@lock) */
-	u64 faulted;
-	/** @invalidations: coherent: invalidations seen (@lock) */
-	u64 invalidations;
+	union {
+		/* pinned */
+		struct {
+			/** @pages: pinned: the pinned pages, @npages of them */
+			struct page **pages;
+			/** @sgt: pinned: the pages, coalesced and DMA-mapped */
+			struct sg_table sgt;
+		};
+		/* coherent */
+		struct {
+			/** @notifier: coherent: follows the range in @mm */
+			struct mmu_interval_notifier notifier;
+			/**
+			 * @chunks: coherent: the page cache, chunks of
+			 * entries by page index / UPTR_CHUNK_PAGES; a chunk
+			 * is allocated when a fault stores its first page
+			 * and freed when its last page is dropped, both
+			 * under @lock, so a chunk pointer is only used
+			 * with @lock held
+			 */
+			struct xarray chunks;
+			/**
+			 * @lru: coherent: on &uptr_userptr_mgr.lru while
+			 * pages may be cached (&uptr_userptr_mgr.lru_lock;
+			 * emptied also under @lock)
+			 */
+			struct list_head lru;
+			/** @faulted: coherent: pages made valid so far (@lock) */
+			u64 faulted;
+			/** @invalidations: coherent: invalidations seen (@lock) */
+			u64 invalidations;
+			/** @resident: coherent: valid pages in @chunks (@lock) */
+			unsigned int resident;
+			/**
+			 * @active: coherent: device work using the userptr
+			 * now (uptr_userptr_active_get()); the shrinker
+			 * leaves such a userptr alone
+			 */
+			atomic_t active;
+		};
+	};
 };
 
 /**
@@ -123,8 +166,8 @@ struct uptr_userptr_stats {
 	u64 invalidations;
 };
 
-void uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
-			   const struct uptr_userptr_ops *ops, unsigned long dma_attrs);
+int uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
+			  const struct uptr_userptr_ops *ops, unsigned long dma_attrs);
 void uptr_userptr_mgr_fini(struct uptr_userptr_mgr *mgr);
 
 int uptr_userptr_check_range(u64 user_ptr, u64 user_size);
@@ -199,6 +242,37 @@ static inline void uptr_userptr_notifier_unlock(struct uptr_userptr *up)
 static inline bool uptr_userptr_is_coherent(const struct uptr_userptr *up)
 {
 	return !(up->flags & UPTR_USERPTR_PINNED);
+}
+
+/**
+ * uptr_userptr_active_get() - say that device work uses a userptr now
+ * @up: a userptr
+ *
+ * While the count is raised, the shrinker does not drop the userptr's
+ * cached pages: work that faulted them in would only fault them again.
+ * The invalidate callback ignores it.  Raise it before faulting the
+ * work's pages in (uptr_userptr_fault()) and drop it with
+ * uptr_userptr_active_put() once the work is over.  A no-op for a
+ * pinned userptr.
+ *
+ * Context: any.
+ */
+static inline void uptr_userptr_active_get(struct uptr_userptr *up)
+{
+	if (uptr_userptr_is_coherent(up))
+		atomic_inc(&up->active);
+}
+
+/**
+ * uptr_userptr_active_put() - the device work that used a userptr is over
+ * @up: a userptr whose count uptr_userptr_active_get() raised
+ *
+ * Context: any.
+ */
+static inline void uptr_userptr_active_put(struct uptr_userptr *up)
+{
+	if (uptr_userptr_is_coherent(up))
+		WARN_ON_ONCE(atomic_dec_return(&up->active) < 0);
 }
 
 #endif /* _UPTR_USERPTR_H_ */

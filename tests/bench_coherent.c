@@ -26,7 +26,12 @@
  *   f. other_process_munmap_busy_vs_idle: a process's munmap of one page
  *      under its own warm coherent userptr while another process runs a
  *      1 GiB job and invalidates its own memory under it, against the
- *      same munmap with that other process absent, medians (<= 2).
+ *      same munmap with that other process absent, medians (<= 2);
+ *   g. kernel memory, the slab charged to a child cgroup the bench
+ *      creates (cgroup2 on /sys/fs/cgroup): per cold 4 KiB userptr
+ *      (<= 512 bytes), per warm one (after one job), per resident page of
+ *      a 64 MiB userptr (<= 32 bytes), and per page of a 1 TiB PROT_READ
+ *      userptr after 1000 scattered pages were read, and after munmap.
  *
  * The memory is made of 4 KiB pages (MADV_NOHUGEPAGE), the case where
  * per-page costs show; UPTR_BENCH_THP=1 leaves transparent huge pages
@@ -41,6 +46,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #define COHERENT	0u
 #define PINNED		DRM_UPTR_USERPTR_PINNED
@@ -524,6 +532,133 @@ out:
 	return -1;
 }
 
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static char cg_dir[128];
+
+/* Slab bytes charged to cg_dir. */
+static long long cg_slab(void)
+{
+	char path[192], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.stat", cg_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "slab ", 5))
+			v = strtoll(line + 5, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+#define MEM_SMALL	2000
+#define MEM_SPARSE	(1ull << 40)
+#define MEM_TOUCHED	1000
+
+/* g. in a child process that enters a new cgroup; 0 or -errno. */
+static int bench_memory_child(void)
+{
+	size_t big = 64 * UT_MIB, ps = page_size;
+	unsigned char *p = populated(MEM_SMALL * ps), *q = populated(big), *sp;
+	long long base, cold, warm, after;
+	static __u32 h[MEM_SMALL];
+	char path[192];
+	__u32 d, u;
+	int fd, i;
+
+	if (!p || !q)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_dir);
+	CHECK(write_str(path, "0"));
+	fd = ut_open();
+	CHECK(fd < 0 ? fd : 0);
+	CHECK(ut_bo_create(fd, ps, &d));
+	CHECK(ut_userptr(fd, p, ps, COHERENT, &u));
+	CHECK(ut_copy(fd, d, 0, u, 0, ps));
+	CHECK(ut_gem_close(fd, u));
+
+	base = cg_slab();
+	for (i = 0; i < MEM_SMALL; i++)
+		CHECK(ut_userptr(fd, p + i * ps, ps, COHERENT, &h[i]));
+	cold = cg_slab();
+	for (i = 0; i < MEM_SMALL; i++)
+		CHECK(ut_copy(fd, d, 0, h[i], 0, ps));
+	warm = cg_slab();
+	printf("%-52s %10lld B\n", "g. kernel memory per cold 4 KiB userptr",
+	       (cold - base) / MEM_SMALL);
+	printf("%-52s %10lld B\n", "g. kernel memory per warm 4 KiB userptr",
+	       (warm - base) / MEM_SMALL);
+	printf("ratio cold_userptr_bytes %lld (target <= 512)\n", (cold - base) / MEM_SMALL);
+
+	CHECK(ut_userptr(fd, q, big, COHERENT, &u));
+	base = cg_slab();
+	CHECK(ut_fill(fd, u, 0, big, 1));
+	after = cg_slab();
+	printf("ratio resident_page_bytes %.1f (target <= 32)\n",
+	       (double)(after - base) / (big / ps));
+
+	sp = mmap(NULL, MEM_SPARSE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(sp == MAP_FAILED ? -errno : 0);
+	CHECK(ut_userptr(fd, sp, MEM_SPARSE, DRM_UPTR_USERPTR_READ_ONLY, &u));
+	CHECK(ut_checksum(fd, d, 0, u, 0, 8));
+	base = cg_slab();
+	for (i = 0; i < MEM_TOUCHED; i++)
+		CHECK(ut_checksum(fd, d, 0, u,
+				  ((MEM_SPARSE / MEM_TOUCHED) * i + 4 * UT_MIB) & ~((__u64)ps - 1), 8));
+	after = cg_slab();
+	printf("%-52s %10lld B\n", "g. 1 TiB sparse userptr, per page read",
+	       (after - base) / MEM_TOUCHED);
+	CHECK(munmap(sp, MEM_SPARSE));
+	usleep(200000);
+	printf("%-52s %10lld B\n", "g. 1 TiB sparse userptr, left after munmap",
+	       cg_slab() - base);
+	close(fd);
+	return 0;
+out:
+	return -EIO;
+}
+
+static int bench_memory(void)
+{
+	pid_t pid;
+	int st;
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+		goto skip;
+	if (write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		goto skip;
+	snprintf(cg_dir, sizeof(cg_dir), "/sys/fs/cgroup/uptr-bench-%d", getpid());
+	if (mkdir(cg_dir, 0755))
+		goto skip;
+	pid = fork();
+	if (!pid)
+		_exit(bench_memory_child() ? 1 : 0);
+	st = pid > 0 ? ut_wait_child(pid) : -1;
+	rmdir(cg_dir);
+	if (st) {
+		printf("# g. failed\n");
+		failed = 1;
+	}
+	return 0;
+skip:
+	printf("# g. no memory cgroup: kernel memory not measured\n");
+	return 0;
+}
+
 int main(void)
 {
 	size_t size = (size_t)env_int("UPTR_BENCH_MIB", 1024) * UT_MIB;
@@ -558,8 +693,9 @@ int main(void)
 	    !bench_munmap(fd, size, reps) &&
 	    !bench_refault(fd, size, false) &&
 	    !bench_refault(fd, size, true) &&
-	    !bench_munmap_under_job(fd, reps))
-		bench_other_process(fd, reps);
+	    !bench_munmap_under_job(fd, reps) &&
+	    !bench_other_process(fd, reps))
+		bench_memory();
 
 	close(fd);
 	printf("# %.1f s\n", ut_now() - t0);

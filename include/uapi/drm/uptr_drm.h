@@ -95,7 +95,11 @@ struct drm_uptr_get_param {
  *
  * Errors: -EINVAL for flags, @pad, @size == 0 or @size not a multiple
  * of the page size; -E2BIG for @size above DRM_UPTR_PARAM_MAX_BO_SIZE;
- * -ENOMEM when memory runs out.
+ * -ENOMEM when memory runs out, past the memory.max of the caller's
+ * memory cgroup (the pages are charged to it) or when the file's handles
+ * would hold more than the module parameter max_file_bo_mib of device
+ * BOs (default: half of RAM).  Running out of memory is never an OOM
+ * kill here.
  */
 struct drm_uptr_bo_create {
 	/** @size: in, bytes, a non-zero multiple of the page size */
