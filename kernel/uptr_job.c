@@ -309,9 +309,9 @@ static int uptr_job_validate(struct uptr_job *job, struct drm_file *file,
 	int ret;
 
 	ucmds = kvmalloc_array(args->count, sizeof(*ucmds), GFP_KERNEL);
-	job->cmds = kvcalloc(args->count, sizeof(*job->cmds), GFP_KERNEL);
-	job->bos = kvcalloc(2 * args->count, sizeof(*job->bos), GFP_KERNEL);
-	job->bo_writes = kvcalloc(2 * args->count, sizeof(*job->bo_writes), GFP_KERNEL);
+	job->cmds = kvcalloc(args->count, sizeof(*job->cmds), GFP_KERNEL_ACCOUNT);
+	job->bos = kvcalloc(2 * args->count, sizeof(*job->bos), GFP_KERNEL_ACCOUNT);
+	job->bo_writes = kvcalloc(2 * args->count, sizeof(*job->bo_writes), GFP_KERNEL_ACCOUNT);
 	if (!ucmds || !job->cmds || !job->bos || !job->bo_writes) {
 		ret = -ENOMEM;
 		goto out;
