@@ -94,7 +94,6 @@ static void uptr_file_release(struct kref *ref)
 {
 	struct uptr_file *ufile = container_of(ref, struct uptr_file, ref);
 
-	uptr_jobs_file_release(ufile);
 	kfree(ufile);
 }
 

@@ -45,6 +45,8 @@ struct uptr_device {
 	struct drm_device drm;
 	/** @engines: the engines that execute jobs */
 	struct uptr_engine engines[UPTR_ENGINE_COUNT];
+	/** @exec_wq: where the files' lanes run (unbound, one work per busy lane) */
+	struct workqueue_struct *exec_wq;
 	/** @userptr_mgr: what the userptrs of the device share */
 	struct uptr_userptr_mgr userptr_mgr;
 };
@@ -71,7 +73,7 @@ struct uptr_file {
 	/** @entities: the file's queue on each engine */
 	struct drm_sched_entity entities[UPTR_ENGINE_COUNT];
 	/** @lanes: where each engine executes the file's jobs, in order */
-	struct workqueue_struct *lanes[UPTR_ENGINE_COUNT];
+	struct uptr_lane lanes[UPTR_ENGINE_COUNT];
 	/** @fence_context: first of the lanes' fence timelines, one per engine */
 	u64 fence_context;
 	/** @seqno: last seqno of each lane (only the engine's run_job writes it) */

@@ -447,8 +447,12 @@ int uptr_engine_run(const struct uptr_engine_cmd *cmds, unsigned int nr_cmds,
 	return ret;
 }
 
-/* Jobs the scheduler may have started on one engine and not completed. */
-#define UPTR_ENGINE_CREDITS	4096
+/*
+ * Jobs the scheduler may have started on one engine and not completed:
+ * no limit.  The files' lanes throttle execution; a limit shared by all
+ * files would let one file's backlog hold up another's jobs.
+ */
+#define UPTR_ENGINE_CREDITS	INT_MAX
 
 /**
  * uptr_engine_init() - set up an engine and its scheduler
@@ -460,7 +464,8 @@ int uptr_engine_run(const struct uptr_engine_cmd *cmds, unsigned int nr_cmds,
  * The scheduler has no timeout: the engine ends a job itself at its
  * deadline (see struct uptr_engine_limits), between two pages, so that
  * no job outlives its limit by more than one page access or one fault.
- * It may start many jobs at once: they wait in their files' lanes.
+ * It starts every job whose dependencies signalled: they wait in their
+ * files' lanes.
  *
  * Return: 0, or a negative errno.
  */

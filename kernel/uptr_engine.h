@@ -6,6 +6,7 @@
 #define _UPTR_ENGINE_H_
 
 #include <linux/atomic.h>
+#include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -14,6 +15,7 @@
 
 struct device;
 struct uptr_bo;
+struct uptr_file;
 
 /* Number of engines the device exposes. */
 #define UPTR_ENGINE_COUNT	2
@@ -76,6 +78,26 @@ struct uptr_engine {
 	unsigned int index;
 	/** @name: "engine<index>", the name of its fences' timelines */
 	char name[16];
+};
+
+/**
+ * struct uptr_lane - one file's jobs on one engine, executed in order
+ *
+ * A lane is busy while its work item runs on the device's exec_wq: the
+ * work executes the lane's jobs one after the other, then goes idle.
+ * Busy, the lane holds a reference on its file.
+ */
+struct uptr_lane {
+	/** @lock: protects @jobs and @busy */
+	spinlock_t lock;
+	/** @jobs: jobs started by the scheduler, not executed yet */
+	struct list_head jobs;
+	/** @busy: @work is queued or running */
+	bool busy;
+	/** @work: executes the jobs */
+	struct work_struct work;
+	/** @ufile: the file */
+	struct uptr_file *ufile;
 };
 
 int uptr_engine_init(struct uptr_engine *engine, unsigned int index,

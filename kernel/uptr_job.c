@@ -128,6 +128,7 @@ static void uptr_job_free_unrun(struct uptr_job *job)
 	kfree(job);
 	atomic_dec(&uptr_live_objects);
 	uptr_file_put(ufile);
+	module_put(THIS_MODULE);
 }
 
 /* Takes a reference on the BO @handle names, once per job. */
@@ -526,10 +527,9 @@ static int uptr_fence_wait_killable(struct dma_fence *fence)
 	return fence->error;
 }
 
-/* Executes a job in its lane, then signals the engine's fence. */
-static void uptr_job_exec(struct work_struct *work)
+/* Executes a job, in its lane, then signals the engine's fence. */
+static void uptr_job_exec(struct uptr_job *job)
 {
-	struct uptr_job *job = container_of(work, struct uptr_job, work);
 	struct uptr_engine_limits limits = {
 		.deadline = jiffies + msecs_to_jiffies(uptr_job_timeout()),
 		.cancel = &job->ufile->cancel,
@@ -572,6 +572,34 @@ static void uptr_job_exec(struct work_struct *work)
 }
 
 /*
+ * A lane's work: executes the lane's jobs in order until there is none
+ * left, then drops the lane's reference on its file, which may be the
+ * last one (the work item goes with the file: allowed, as the last thing
+ * the work does).
+ */
+static void uptr_lane_work(struct work_struct *work)
+{
+	struct uptr_lane *lane = container_of(work, struct uptr_lane, work);
+	struct uptr_file *ufile = lane->ufile;
+	struct uptr_job *job;
+
+	for (;;) {
+		spin_lock(&lane->lock);
+		job = list_first_entry_or_null(&lane->jobs, struct uptr_job, link);
+		if (job)
+			list_del(&job->link);
+		else
+			lane->busy = false;
+		spin_unlock(&lane->lock);
+		if (!job)
+			break;
+		uptr_job_exec(job);
+		cond_resched();
+	}
+	uptr_file_put(ufile);
+}
+
+/*
  * The scheduler starts the job: its dependencies signalled.  The engine
  * fence is created here, on the timeline of the file's lane, and the job
  * handed to the lane, which runs the file's jobs on that engine one at a
@@ -584,14 +612,23 @@ static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
 	struct uptr_engine *engine = job->engine;
 	struct uptr_file *ufile = job->ufile;
 
-	__module_get(THIS_MODULE);
+	struct uptr_lane *lane = &ufile->lanes[engine->index];
+
+	/* The job's module reference, taken at submit, goes to this fence. */
 	dma_fence_init(&job->hw_fence, &uptr_fence_ops, &engine->fence_lock,
 		       ufile->fence_context + engine->index, ++ufile->seqno[engine->index]);
 	/* A closed file's jobs end without running. */
 	if (atomic_read(&ufile->cancel) && !sched_job->s_fence->finished.error)
 		dma_fence_set_error(&sched_job->s_fence->finished, -ECANCELED);
-	INIT_WORK(&job->work, uptr_job_exec);
-	queue_work(ufile->lanes[engine->index], &job->work);
+
+	spin_lock(&lane->lock);
+	list_add_tail(&job->link, &lane->jobs);
+	if (!lane->busy) {
+		lane->busy = true;
+		uptr_file_get(ufile);
+		queue_work(ufile->udev->exec_wq, &lane->work);
+	}
+	spin_unlock(&lane->lock);
 
 	if (atomic_dec_and_test(&ufile->queued))
 		wake_up_all(&ufile->queue_wait);
@@ -638,6 +675,10 @@ int uptr_jobs_init(struct uptr_device *udev)
 	unsigned int i;
 	int ret;
 
+	/* Unbound: a busy lane is CPU work at normal priority, on any CPU. */
+	udev->exec_wq = alloc_workqueue("uptr-exec", WQ_UNBOUND, WQ_UNBOUND_MAX_ACTIVE);
+	if (!udev->exec_wq)
+		return -ENOMEM;
 	for (i = 0; i < UPTR_ENGINE_COUNT; i++) {
 		ret = uptr_engine_init(&udev->engines[i], i, &uptr_job_sched_ops,
 				       udev->drm.dev);
@@ -649,6 +690,7 @@ int uptr_jobs_init(struct uptr_device *udev)
 err_fini:
 	while (i--)
 		uptr_engine_fini(&udev->engines[i]);
+	destroy_workqueue(udev->exec_wq);
 	return ret;
 }
 
@@ -663,6 +705,7 @@ void uptr_jobs_fini(struct uptr_device *udev)
 
 	for (i = 0; i < UPTR_ENGINE_COUNT; i++)
 		uptr_engine_fini(&udev->engines[i]);
+	destroy_workqueue(udev->exec_wq);
 }
 
 /**
@@ -681,27 +724,23 @@ int uptr_jobs_file_open(struct uptr_file *ufile)
 	init_waitqueue_head(&ufile->queue_wait);
 	ufile->fence_context = dma_fence_context_alloc(UPTR_ENGINE_COUNT);
 	for (i = 0; i < UPTR_ENGINE_COUNT; i++) {
-		ufile->lanes[i] = alloc_ordered_workqueue("uptr-%s", 0,
-							  ufile->udev->engines[i].name);
-		if (!ufile->lanes[i]) {
-			ret = -ENOMEM;
-			goto err_fini;
-		}
+		struct uptr_lane *lane = &ufile->lanes[i];
+
+		spin_lock_init(&lane->lock);
+		INIT_LIST_HEAD(&lane->jobs);
+		INIT_WORK(&lane->work, uptr_lane_work);
+		lane->ufile = ufile;
 		sched = &ufile->udev->engines[i].sched;
 		ret = drm_sched_entity_init(&ufile->entities[i], DRM_SCHED_PRIORITY_NORMAL,
 					    &sched, 1, NULL);
-		if (ret) {
-			destroy_workqueue(ufile->lanes[i]);
+		if (ret)
 			goto err_fini;
-		}
 	}
 	return 0;
 
 err_fini:
-	while (i--) {
+	while (i--)
 		drm_sched_entity_destroy(&ufile->entities[i]);
-		destroy_workqueue(ufile->lanes[i]);
-	}
 	mutex_destroy(&ufile->submit_lock);
 	return ret;
 }
@@ -731,23 +770,9 @@ void uptr_jobs_file_close(struct uptr_file *ufile)
 	for (i = 0; i < UPTR_ENGINE_COUNT; i++) {
 		drm_sched_entity_destroy(&ufile->entities[i]);
 		/* Waits for what the lane holds: cancelled, each ends at once. */
-		flush_workqueue(ufile->lanes[i]);
+		flush_work(&ufile->lanes[i].work);
 	}
 	mutex_destroy(&ufile->submit_lock);
-}
-
-/**
- * uptr_jobs_file_release() - free what is left of a file's queues
- * @ufile: the file, closed, whose last job has been freed
- *
- * Context: process context; not in one of the file's lanes.
- */
-void uptr_jobs_file_release(struct uptr_file *ufile)
-{
-	unsigned int i;
-
-	for (i = 0; i < UPTR_ENGINE_COUNT; i++)
-		destroy_workqueue(ufile->lanes[i]);
 }
 
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
@@ -776,6 +801,11 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return -ENOMEM;
+	/*
+	 * The job holds the module until it is freed, or, once started,
+	 * until its engine fence is: the open file holds it now.
+	 */
+	__module_get(THIS_MODULE);
 	atomic_inc(&uptr_live_objects);
 	job->engine = &ufile->udev->engines[args->engine];
 	job->ufile = uptr_file_get(ufile);

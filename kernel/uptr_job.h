@@ -8,6 +8,7 @@
 
 #include <linux/dma-fence.h>
 #include <linux/ktime.h>
+#include <linux/list.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -42,8 +43,8 @@ struct uptr_job {
 	struct drm_sched_job base;
 	/** @hw_fence: the engine's fence */
 	struct dma_fence hw_fence;
-	/** @work: execution on the engine's workqueue */
-	struct work_struct work;
+	/** @link: in its lane's @jobs */
+	struct list_head link;
 	/** @engine: the engine the job runs on */
 	struct uptr_engine *engine;
 	/** @ufile: the file that submitted the job, referenced */
@@ -67,7 +68,6 @@ int uptr_jobs_init(struct uptr_device *udev);
 void uptr_jobs_fini(struct uptr_device *udev);
 int uptr_jobs_file_open(struct uptr_file *ufile);
 void uptr_jobs_file_close(struct uptr_file *ufile);
-void uptr_jobs_file_release(struct uptr_file *ufile);
 
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
 

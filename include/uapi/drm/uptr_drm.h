@@ -454,16 +454,20 @@ struct drm_uptr_cmd {
  * and (b), implicitly, every earlier job (of any engine, any file, any
  * process sharing the BO, or an importer) writing a BO it reads, and
  * every earlier job using a BO it writes, has completed: a job always
- * sees what the jobs submitted before it wrote.  Jobs of one file on one
- * engine start in submission order; engines run at the same time.  The
- * job holds a reference on every BO it names until it completes.
+ * sees what the jobs submitted before it wrote.  A job starts once those
+ * fences have signalled, whatever their error: a failed job does not
+ * cancel the jobs that wait for it (check its fence).  Jobs of one file
+ * on one engine run one at a time, in submission order; different
+ * engines, and different files, run at the same time.  The job holds a
+ * reference on every BO it names until it completes.
  *
  * A job may run for DRM_UPTR_PARAM_JOB_TIMEOUT_MS on its engine; then it
  * ends with -ETIMEDOUT.  When the file is closed, its jobs that have not
- * started end with -ECANCELED without running, and its running job stops
- * at its next page with -ECANCELED (-ESRCH instead for jobs the scheduler
- * drops when the process was killed while closing).  Fences outlive the
- * file: a sync_file stays valid after it is closed.
+ * started end with -ECANCELED without running (once their dependencies
+ * signalled), and its running job stops at its next page with
+ * -ECANCELED; a job still waiting for a dependency twice the time limit
+ * after the close is dropped by the scheduler with -ESRCH.  Fences
+ * outlive the file: a sync_file stays valid after it is closed.
  *
  * Coherent userptrs while a job runs: the device takes replayable page
  * faults.  The process and the kernel may change the mappings under a
@@ -485,9 +489,11 @@ struct drm_uptr_cmd {
  *    with -EAGAIN, at that page.
  *
  * With DRM_UPTR_SUBMIT_WAIT the ioctl returns once the job completed,
- * with the job's error; a fatal signal ends the wait (not the job) with
- * -EINTR, and other signals do not interrupt it: the job's time limit
- * bounds it.
+ * with the job's error: it waits for the job's dependencies, the file's
+ * earlier jobs on that engine and the job itself (at most its time
+ * limit).  A fatal signal ends the wait (not the job) with -EINTR;
+ * other signals do not interrupt it, since a restarted ioctl would
+ * submit the job again.
  *
  * Errors (of the ioctl; a job's own error is its fence's): -EINVAL for
  * non-zero @extensions or @pad, an unknown bit in @flags, @engine not
