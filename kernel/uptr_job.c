@@ -74,21 +74,19 @@ static const char *uptr_fence_get_driver_name(struct dma_fence *fence)
 
 static const char *uptr_fence_get_timeline_name(struct dma_fence *fence)
 {
-	struct uptr_job *job = container_of(fence, struct uptr_job, hw_fence);
-
-	return job->engine->name;
+	return container_of(fence, struct uptr_hw_fence, base)->engine->name;
 }
 
 /*
- * The last reference to the engine's fence: the scheduler's fences that
- * point at it are gone, and so is everything else of the job.
+ * The last reference to the engine's fence: the job is gone, and so are
+ * the scheduler's fences that pointed at it.
  */
 static void uptr_fence_release(struct dma_fence *fence)
 {
-	struct uptr_job *job = container_of(fence, struct uptr_job, hw_fence);
+	struct uptr_hw_fence *hw = container_of(fence, struct uptr_hw_fence, base);
 
 	atomic_dec(&uptr_live_objects);
-	kfree_rcu(job, hw_fence.rcu);
+	kfree_rcu(hw, base.rcu);
 	module_put(THIS_MODULE);
 }
 
@@ -119,16 +117,26 @@ static void uptr_job_release(struct uptr_job *job)
 	job->out_syncobj = NULL;
 }
 
-/* Frees a job that never reached its engine, hence has no engine fence. */
-static void uptr_job_free_unrun(struct uptr_job *job)
+/*
+ * Frees a job.  A job that started handed its module reference to its
+ * engine fence, and lets go of its own reference on that; one that never
+ * did gives the module back.
+ */
+static void uptr_job_free_struct(struct uptr_job *job)
 {
 	struct uptr_file *ufile = job->ufile;
+	struct uptr_hw_fence *hw = job->hw;
 
 	uptr_job_release(job);
 	kfree(job);
 	atomic_dec(&uptr_live_objects);
 	uptr_file_put(ufile);
-	module_put(THIS_MODULE);
+	if (hw && hw->base.ops) {
+		dma_fence_put(&hw->base);
+	} else {
+		kfree(hw);
+		module_put(THIS_MODULE);
+	}
 }
 
 /* Takes a reference on the BO @handle names, once per job. */
@@ -553,7 +561,7 @@ static void uptr_job_exec(struct uptr_job *job)
 	atomic64_add(busy, &job->ufile->busy_ns[engine->index]);
 	for (i = 0; i < job->nr_bos; i++)
 		atomic64_inc(&to_uptr_bo(job->bos[i])->jobs);
-	uptr_dbg(JOB, "job %llu on %s: %u commands, %d\n", job->hw_fence.seqno,
+	uptr_dbg(JOB, "job %llu on %s: %u commands, %d\n", job->hw->base.seqno,
 		 engine->name, job->nr_cmds, err);
 	/*
 	 * The BOs go before the fence signals: whoever waited for the job
@@ -566,9 +574,9 @@ static void uptr_job_exec(struct uptr_job *job)
 		/* 6.1's scheduler does not pass the error on: set it on both. */
 		if (!finished->error)
 			dma_fence_set_error(finished, err);
-		dma_fence_set_error(&job->hw_fence, err);
+		dma_fence_set_error(&job->hw->base, err);
 	}
-	dma_fence_signal(&job->hw_fence);
+	dma_fence_signal(&job->hw->base);
 }
 
 /*
@@ -615,8 +623,10 @@ static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
 	struct uptr_lane *lane = &ufile->lanes[engine->index];
 
 	/* The job's module reference, taken at submit, goes to this fence. */
-	dma_fence_init(&job->hw_fence, &uptr_fence_ops, &engine->fence_lock,
+	job->hw->engine = engine;
+	dma_fence_init(&job->hw->base, &uptr_fence_ops, &engine->fence_lock,
 		       ufile->fence_context + engine->index, ++ufile->seqno[engine->index]);
+	atomic_inc(&uptr_live_objects);
 	/* A closed file's jobs end without running. */
 	if (atomic_read(&ufile->cancel) && !sched_job->s_fence->finished.error)
 		dma_fence_set_error(&sched_job->s_fence->finished, -ECANCELED);
@@ -633,7 +643,7 @@ static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
 	if (atomic_dec_and_test(&ufile->queued))
 		wake_up_all(&ufile->queue_wait);
 	/* The scheduler takes the reference it is returned. */
-	return dma_fence_get(&job->hw_fence);
+	return dma_fence_get(&job->hw->base);
 }
 
 /* Never called: the scheduler has no timeout, engines end jobs themselves. */
@@ -642,20 +652,11 @@ static enum drm_gpu_sched_stat uptr_job_timedout(struct drm_sched_job *sched_job
 	return DRM_GPU_SCHED_STAT_NOMINAL;
 }
 
-/* The job's fence signalled: drop the file and the job's own engine-fence reference. */
+/* The job's fence signalled, or the scheduler dropped the job. */
 static void uptr_job_free(struct drm_sched_job *sched_job)
 {
-	struct uptr_job *job = to_uptr_job(sched_job);
-	struct uptr_file *ufile = job->ufile;
-	bool ran = job->hw_fence.ops;
-
 	drm_sched_job_cleanup(sched_job);
-	if (!ran) {
-		uptr_job_free_unrun(job);
-		return;
-	}
-	uptr_file_put(ufile);
-	dma_fence_put(&job->hw_fence);
+	uptr_job_free_struct(to_uptr_job(sched_job));
 }
 
 static const struct drm_sched_backend_ops uptr_job_sched_ops = {
@@ -809,6 +810,12 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	atomic_inc(&uptr_live_objects);
 	job->engine = &ufile->udev->engines[args->engine];
 	job->ufile = uptr_file_get(ufile);
+	/* Now, so that starting the job cannot fail. */
+	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL_ACCOUNT);
+	if (!job->hw) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
 
 	ret = uptr_job_validate(job, file, args);
 	if (ret)
@@ -852,6 +859,6 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 err_cleanup:
 	drm_sched_job_cleanup(&job->base);
 err_free:
-	uptr_job_free_unrun(job);
+	uptr_job_free_struct(job);
 	return ret;
 }

@@ -24,25 +24,38 @@ struct uptr_device;
 struct uptr_file;
 
 /**
+ * struct uptr_hw_fence - the engine's fence of a job
+ *
+ * Apart from the job, so that a fence kept in a reservation object long
+ * after the job holds a few bytes, not the job.  Each holds a reference
+ * on the module, so that no fence of uptr, its timeline names included,
+ * outlives the module's code.
+ */
+struct uptr_hw_fence {
+	/** @base: the fence */
+	struct dma_fence base;
+	/** @engine: the engine, for the timeline's name */
+	struct uptr_engine *engine;
+};
+
+/**
  * struct uptr_job - a job: commands, the BOs they use, its fences
  *
  * The scheduler's finished fence (@base.s_fence->finished) is the job's
  * fence for everyone else: it goes into the BOs' reservation objects and
- * the out-syncobj.  @hw_fence is the engine's fence, signalled when the
- * engine is done with the job; the scheduler signals the finished fence
- * from it.  @hw_fence's refcount governs the lifetime of the struct, and
- * each @hw_fence holds a reference on the module, so that no fence of
- * uptr, its timeline names included, outlives the module's code.  The
- * BO references, the commands and the out-syncobj are dropped when the
- * engine is done with the job, before any fence signals, so that a
- * waiter finds the BOs free of it; the file reference when the scheduler
- * frees the job.
+ * the out-syncobj.  @hw is the engine's fence, initialised when the job
+ * starts and signalled when the engine is done with it; the scheduler
+ * signals the finished fence from it (and holds it until the finished
+ * fence is released).  The BO references, the commands and the
+ * out-syncobj are dropped when the engine is done with the job, before
+ * any fence signals, so that a waiter finds the BOs free of it; the
+ * struct itself and the file reference when the scheduler frees the job.
  */
 struct uptr_job {
 	/** @base: the scheduler's job */
 	struct drm_sched_job base;
-	/** @hw_fence: the engine's fence */
-	struct dma_fence hw_fence;
+	/** @hw: the engine's fence, allocated at submit */
+	struct uptr_hw_fence *hw;
 	/** @link: in its lane's @jobs */
 	struct list_head link;
 	/** @engine: the engine the job runs on */
