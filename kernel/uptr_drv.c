@@ -136,7 +136,7 @@ static void uptr_postclose(struct drm_device *dev, struct drm_file *file)
 static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_GET_PARAM, uptr_get_param_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_CREATE, uptr_bo_create_ioctl, DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(UPTR_USERPTR, uptr_userptr_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_USERPTR, uptr_bo_userptr_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_MMAP_OFFSET, uptr_bo_mmap_offset_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_SUBMIT, uptr_submit_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_WAIT, uptr_bo_wait_ioctl, DRM_RENDER_ALLOW),

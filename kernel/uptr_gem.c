@@ -240,7 +240,7 @@ static const struct drm_gem_object_funcs uptr_device_bo_funcs = {
 };
 
 /* The handle the BO was created with goes: stop the stale-range signals. */
-static void uptr_userptr_bo_close(struct drm_gem_object *obj, struct drm_file *file)
+static void uptr_bo_userptr_close(struct drm_gem_object *obj, struct drm_file *file)
 {
 	struct uptr_bo *bo = to_uptr_bo(obj);
 
@@ -248,9 +248,9 @@ static void uptr_userptr_bo_close(struct drm_gem_object *obj, struct drm_file *f
 		uptr_notify_detach(bo->notify, file);
 }
 
-static const struct drm_gem_object_funcs uptr_userptr_bo_funcs = {
+static const struct drm_gem_object_funcs uptr_bo_userptr_funcs = {
 	.free = uptr_bo_free,
-	.close = uptr_userptr_bo_close,
+	.close = uptr_bo_userptr_close,
 	.export = uptr_bo_export,
 };
 
@@ -365,7 +365,7 @@ err_free:
 	return ret;
 }
 
-int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+int uptr_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	struct drm_uptr_userptr *args = data;
 	unsigned int core_flags = 0;
@@ -411,7 +411,7 @@ int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 		return -ENOMEM;
 	bo->kind = UPTR_BO_USERPTR;
 	bo->uapi_flags = args->flags;
-	bo->base.funcs = &uptr_userptr_bo_funcs;
+	bo->base.funcs = &uptr_bo_userptr_funcs;
 	args->gen_slot = 0;
 	args->generation = 0;
 

@@ -122,7 +122,7 @@ void uptr_gem_fini(void);
 struct uptr_bo *uptr_bo_lookup(struct drm_file *file, u32 handle);
 
 int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
-int uptr_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int uptr_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
 int uptr_bo_mmap_offset_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
 int uptr_bo_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
 int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
