@@ -331,8 +331,9 @@ TEST_F_TIMEOUT(mem, sparse_1tib_memory_follows_resident, 120)
 	/* One job first, so that what the first job allocates once is in the base. */
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, 8));
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, 8));
+	/* Small figures may still sit in per-CPU stat batches (0 on 6.12-rt). */
 	base = cg_slab(self);
-	ASSERT_LT(0, base);
+	ASSERT_LE(0, base);
 
 	for (i = 0; i < SPARSE_PAGES; i++) {
 		__u64 off = (SPARSE_SIZE / SPARSE_PAGES) * i + 4 * UT_MIB;
@@ -347,6 +348,8 @@ TEST_F_TIMEOUT(mem, sparse_1tib_memory_follows_resident, 120)
 	TH_LOG("1 TiB sparse userptr: %lld bytes of slab per page read, %llu resident",
 	       (touched - base) / SPARSE_PAGES, (unsigned long long)info.pages_resident);
 	EXPECT_GE(4096ll * kasan_factor() * SPARSE_PAGES, touched - base);
+	/* Charged to the creator: each scattered resident page has a chunk of its own. */
+	EXPECT_LE(256ll * (long long)info.pages_resident, touched - base);
 
 	ASSERT_EQ(0, munmap(p, SPARSE_SIZE));
 	info = info_of(self->fd, u);
