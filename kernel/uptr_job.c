@@ -619,7 +619,6 @@ static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
 	struct uptr_job *job = to_uptr_job(sched_job);
 	struct uptr_engine *engine = job->engine;
 	struct uptr_file *ufile = job->ufile;
-
 	struct uptr_lane *lane = &ufile->lanes[engine->index];
 
 	/* The job's module reference, taken at submit, goes to this fence. */
