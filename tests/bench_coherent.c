@@ -532,18 +532,6 @@ out:
 	return -1;
 }
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static char cg_dir[128];
 
 /* Slab bytes charged to cg_dir. */
@@ -582,7 +570,7 @@ static int bench_memory_child(void)
 	if (!p || !q)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_dir);
-	CHECK(write_str(path, "0"));
+	CHECK(ut_write_str(path, "0"));
 	fd = ut_open();
 	CHECK(fd < 0 ? fd : 0);
 	CHECK(ut_bo_create(fd, ps, &d));
@@ -639,7 +627,7 @@ static int bench_memory(void)
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
 	    mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL))
 		goto skip;
-	if (write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+	if (ut_write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
 		goto skip;
 	snprintf(cg_dir, sizeof(cg_dir), "/sys/fs/cgroup/uptr-bench-%d", getpid());
 	if (mkdir(cg_dir, 0755))

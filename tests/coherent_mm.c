@@ -62,42 +62,11 @@ FIXTURE(coherent) {
 
 /* ---- small helpers: sysfs, procfs ---- */
 
-/* Reads the first line of @path into @buf (newline stripped); 0 or -errno. */
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, len, f))
-		ret = -EIO;
-	else
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-	return ret;
-}
-
-/* Writes @val to @path; 0 or -errno. */
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(val), n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	if (n != len)
-		n = n < 0 ? -errno : -EIO;
-	close(fd);
-	return n < 0 ? (int)n : 0;
-}
-
 static long read_long(const char *path)
 {
 	char buf[64];
 
-	if (read_line(path, buf, sizeof(buf)))
+	if (ut_read_line(path, buf, sizeof(buf)))
 		return -1;
 	return strtol(buf, NULL, 10);
 }
@@ -115,7 +84,7 @@ static int ksm_set(const char *knob, const char *val)
 	char path[128];
 
 	snprintf(path, sizeof(path), KSM_DIR "%s", knob);
-	return write_str(path, val);
+	return ut_write_str(path, val);
 }
 
 /* Number of NUMA nodes with memory (node* directories under sysfs). */
@@ -322,10 +291,10 @@ FIXTURE_SETUP(coherent)
 	}
 
 	/* NUMA balancing would unmap and migrate pages behind the tests' back. */
-	if (!read_line(NUMA_BALANCING, self->numa_balancing,
+	if (!ut_read_line(NUMA_BALANCING, self->numa_balancing,
 		       sizeof(self->numa_balancing)) &&
 	    strcmp(self->numa_balancing, "0")) {
-		ASSERT_EQ(0, write_str(NUMA_BALANCING, "0"));
+		ASSERT_EQ(0, ut_write_str(NUMA_BALANCING, "0"));
 	} else {
 		self->numa_balancing[0] = '\0';
 	}
@@ -344,7 +313,7 @@ FIXTURE_TEARDOWN(coherent)
 				ksm_set(ksm_knobs[i], self->ksm[i]);
 	}
 	if (self->numa_balancing[0])
-		write_str(NUMA_BALANCING, self->numa_balancing);
+		ut_write_str(NUMA_BALANCING, self->numa_balancing);
 	uptr_teardown(_metadata, &self->base, NULL);
 }
 
@@ -612,7 +581,7 @@ TEST_F_TIMEOUT(coherent, migrate_compact, 90)
 			TH_LOG("/proc/self/pagemap shows no page frames (not root?)");
 		}
 		INFO(u, i0);
-		ret = write_str(COMPACT_MEMORY, "1");
+		ret = ut_write_str(COMPACT_MEMORY, "1");
 		ASSERT_EQ(0, ret) {
 			TH_LOG("writing 1 to %s: %s", COMPACT_MEMORY,
 			       strerror(-ret));
@@ -643,7 +612,7 @@ TEST_F_TIMEOUT(coherent, migrate_compact, 90)
 				     0xc0 + round));
 		for (k = 0; k < size / 4; k += 4)
 			*(__u32 *)(ref + round * size / 4 + k) = 0xc0 + round;
-		ASSERT_EQ(0, write_str(COMPACT_MEMORY, "1"));
+		ASSERT_EQ(0, ut_write_str(COMPACT_MEMORY, "1"));
 		EXPECT_EQ(-1, ut_find_diff(p, ref, size));
 	}
 	TH_LOG("compaction moved %zu of the %zu pages in %d rounds", total, n,
@@ -887,7 +856,7 @@ static void ksm_start(struct __test_metadata *_metadata,
 		char path[128];
 
 		snprintf(path, sizeof(path), KSM_DIR "%s", ksm_knobs[i]);
-		ASSERT_EQ(0, read_line(path, self->ksm[i],
+		ASSERT_EQ(0, ut_read_line(path, self->ksm[i],
 				       sizeof(self->ksm[i])));
 	}
 	ASSERT_EQ(0, ksm_set("pages_to_scan", "1000"));
@@ -1047,7 +1016,7 @@ static void need_thp(struct __test_metadata *_metadata)
 {
 	char mode[128] = "";
 
-	ASSERT_EQ(0, read_line(THP_ENABLED, mode, sizeof(mode))) {
+	ASSERT_EQ(0, ut_read_line(THP_ENABLED, mode, sizeof(mode))) {
 		TH_LOG("no transparent huge pages in this kernel");
 	}
 	ASSERT_TRUE(strstr(mode, "[always]") || strstr(mode, "[madvise]")) {

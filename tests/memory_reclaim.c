@@ -23,34 +23,6 @@
 #define CG_ROOT		"/sys/fs/cgroup"
 #define FILE_BOUND	"/sys/module/uptr/parameters/max_file_bo_mib"
 
-/* Writes @val to @path; 0 or -errno. */
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Reads the first line of @path into @buf; 0 or -errno. */
-static int read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, len, f))
-		ret = -EIO;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	return ret;
-}
-
 /* Value of "@key N" in the flat-keyed file @path; -1 if absent. */
 static long long keyed(const char *path, const char *key)
 {
@@ -73,7 +45,7 @@ static long long keyed(const char *path, const char *key)
 
 static int drop_caches(void)
 {
-	return write_file("/proc/sys/vm/drop_caches", "2");
+	return ut_write_str("/proc/sys/vm/drop_caches", "2");
 }
 
 FIXTURE(mem) {
@@ -98,9 +70,9 @@ FIXTURE_TEARDOWN(mem)
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->bound[0])
-		write_file(FILE_BOUND, self->bound);
+		ut_write_str(FILE_BOUND, self->bound);
 	if (self->cg[0]) {
-		write_file(CG_ROOT "/cgroup.procs", "0");
+		ut_write_str(CG_ROOT "/cgroup.procs", "0");
 		rmdir(self->cg);
 	}
 }
@@ -118,18 +90,18 @@ static void cg_enter(struct __test_metadata *_metadata, FIXTURE_DATA(mem) *self,
 		ASSERT_EQ(0, mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL)) {
 			TH_LOG("cannot mount cgroup2 on %s: %s", CG_ROOT, strerror(errno));
 		}
-	ASSERT_EQ(0, write_file(CG_ROOT "/cgroup.subtree_control", "+memory")) {
+	ASSERT_EQ(0, ut_write_str(CG_ROOT "/cgroup.subtree_control", "+memory")) {
 		TH_LOG("cannot enable the memory controller");
 	}
 	snprintf(self->cg, sizeof(self->cg), CG_ROOT "/uptr-test-%d", getpid());
 	ASSERT_EQ(0, mkdir(self->cg, 0755));
 	snprintf(path, sizeof(path), "%s/memory.max", self->cg);
-	ASSERT_EQ(0, write_file(path, max));
+	ASSERT_EQ(0, ut_write_str(path, max));
 	snprintf(path, sizeof(path), "%s/memory.swap.max", self->cg);
 	if (!access(path, F_OK))
-		ASSERT_EQ(0, write_file(path, "0"));
+		ASSERT_EQ(0, ut_write_str(path, "0"));
 	snprintf(path, sizeof(path), "%s/cgroup.procs", self->cg);
-	ASSERT_EQ(0, write_file(path, "0"));
+	ASSERT_EQ(0, ut_write_str(path, "0"));
 }
 
 /* Slab bytes charged to the test's cgroup. */
@@ -471,8 +443,8 @@ TEST_F(mem, bo_create_past_file_bound_is_enomem)
 	__u32 a, b, c;
 	int fd2;
 
-	ASSERT_EQ(0, read_file(FILE_BOUND, self->bound, sizeof(self->bound)));
-	ASSERT_EQ(0, write_file(FILE_BOUND, "8"));
+	ASSERT_EQ(0, ut_read_line(FILE_BOUND, self->bound, sizeof(self->bound)));
+	ASSERT_EQ(0, ut_write_str(FILE_BOUND, "8"));
 	ASSERT_EQ(0, ut_bo_create(self->fd, bo, &a));
 	ASSERT_EQ(0, ut_bo_create(self->fd, bo, &b));
 	EXPECT_EQ(-ENOMEM, ut_bo_create(self->fd, self->page, &c));

@@ -185,6 +185,35 @@ static inline int ut_bo_info(int fd, __u32 handle,
 	return ut_ioctl(fd, DRM_IOCTL_UPTR_BO_INFO, info);
 }
 
+/* Writes the string @val to @path (sysfs, procfs, cgroupfs); 0 or -errno. */
+static inline int ut_write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Reads the first line of @path into @buf, newline stripped; 0 or -errno. */
+static inline int ut_read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		ret = -EIO;
+	else
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	return ret;
+}
+
 /* CLOCK_MONOTONIC now, in nanoseconds. */
 static inline __s64 ut_now_ns(void)
 {
