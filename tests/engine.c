@@ -165,6 +165,27 @@ static int out_wait(struct out *o, int *status, __u64 *ts)
 	return ut_sync_file_info(o->sync_file, status, ts);
 }
 
+/*
+ * One job on @engine of file @fd: a FILL of @value over a fresh one-page
+ * BO, waiting for the @nin syncobjs at @in; its fence exported into @o.
+ */
+static int fill_job(int fd, size_t page, __u32 engine, const __u32 *in, __u32 nin,
+		    __u32 value, struct out *o)
+{
+	struct drm_uptr_cmd c;
+	__u32 x;
+	int ret;
+
+	ret = ut_bo_create(fd, page, &x);
+	if (!ret)
+		ret = out_init(fd, o);
+	if (ret)
+		return ret;
+	c = ut_cmd_fill(x, 0, page, value);
+	ret = ut_submit_async(fd, engine, &c, 1, in, nin, o->syncobj);
+	return ret ? ret : out_export(fd, o);
+}
+
 /* A device BO of @size bytes, mapped; NULL on failure. */
 static void *bo_map(int fd, __u64 size, __u32 *handle)
 {
@@ -219,22 +240,15 @@ TEST_F(uptr, submit_returns_before_the_job_runs)
 TEST_F(uptr, one_engine_runs_jobs_in_order)
 {
 	struct gate g = { .vgem = -1 };
-	struct drm_uptr_cmd c;
 	struct out o[4];
 	__u64 ts[4];
-	__u32 x[4];
 	unsigned int i;
 	int st = 0;
 
 	ASSERT_EQ(0, gate_init(self->fd, &g));
-	for (i = 0; i < 4; i++) {
-		ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[i]));
-		ASSERT_EQ(0, out_init(self->fd, &o[i]));
-		c = ut_cmd_fill(x[i], 0, self->page, i + 1);
-		/* The first waits for the gate; the others for nothing but their turn. */
-		ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, &g.syncobj, !i, o[i].syncobj));
-		ASSERT_EQ(0, out_export(self->fd, &o[i]));
-	}
+	/* The first waits for the gate; the others for nothing but their turn. */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, fill_job(self->fd, self->page, 0, &g.syncobj, !i, i + 1, &o[i]));
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(0, ut_sync_file_poll(o[i].sync_file, 0)) {
 			TH_LOG("job %u completed before the job ahead of it", i);
@@ -256,25 +270,15 @@ TEST_F(uptr, one_engine_runs_jobs_in_order)
 TEST_F(uptr, engines_run_at_the_same_time)
 {
 	struct gate g = { .vgem = -1 };
-	struct drm_uptr_cmd c[2];
 	struct out o[2];
 	__u64 engines, ts;
-	__u32 x[2];
 	int st = 0;
 
 	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_ENGINE_COUNT, &engines));
 	ASSERT_LE(2ull, engines);
 	ASSERT_EQ(0, gate_init(self->fd, &g));
-	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[0]));
-	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[1]));
-	ASSERT_EQ(0, out_init(self->fd, &o[0]));
-	ASSERT_EQ(0, out_init(self->fd, &o[1]));
-	c[0] = ut_cmd_fill(x[0], 0, self->page, 1);
-	c[1] = ut_cmd_fill(x[1], 0, self->page, 2);
-	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c[0], 1, &g.syncobj, 1, o[0].syncobj));
-	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &c[1], 1, NULL, 0, o[1].syncobj));
-	ASSERT_EQ(0, out_export(self->fd, &o[0]));
-	ASSERT_EQ(0, out_export(self->fd, &o[1]));
+	ASSERT_EQ(0, fill_job(self->fd, self->page, 0, &g.syncobj, 1, 1, &o[0]));
+	ASSERT_EQ(0, fill_job(self->fd, self->page, 1, NULL, 0, 2, &o[1]));
 
 	ASSERT_EQ(0, out_wait(&o[1], &st, &ts));
 	EXPECT_EQ(1, st);
@@ -291,23 +295,13 @@ TEST_F(uptr, engines_run_at_the_same_time)
 TEST_F(uptr, in_syncobj_across_engines)
 {
 	struct gate g = { .vgem = -1 };
-	struct drm_uptr_cmd c[2];
 	struct out o[2];
 	__u64 ts[2];
-	__u32 x[2];
 	int st = 0;
 
 	ASSERT_EQ(0, gate_init(self->fd, &g));
-	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[0]));
-	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[1]));
-	ASSERT_EQ(0, out_init(self->fd, &o[0]));
-	ASSERT_EQ(0, out_init(self->fd, &o[1]));
-	c[0] = ut_cmd_fill(x[0], 0, self->page, 1);
-	c[1] = ut_cmd_fill(x[1], 0, self->page, 2);
-	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c[0], 1, &g.syncobj, 1, o[0].syncobj));
-	ASSERT_EQ(0, ut_submit_async(self->fd, 1, &c[1], 1, &o[0].syncobj, 1, o[1].syncobj));
-	ASSERT_EQ(0, out_export(self->fd, &o[0]));
-	ASSERT_EQ(0, out_export(self->fd, &o[1]));
+	ASSERT_EQ(0, fill_job(self->fd, self->page, 0, &g.syncobj, 1, 1, &o[0]));
+	ASSERT_EQ(0, fill_job(self->fd, self->page, 1, &o[0].syncobj, 1, 2, &o[1]));
 
 	EXPECT_EQ(0, ut_sync_file_poll(o[1].sync_file, 0));
 	ASSERT_EQ(0, gate_open(&g));
