@@ -217,9 +217,33 @@ static int bind_to_node(void *p, size_t len, int node)
 }
 
 /*
+ * Empty every CPU's LRU batch.  A page faulted in is first added to a
+ * per-CPU batch and reaches the LRU only when that batch drains;
+ * MADV_PAGEOUT skips it until then and drains only the calling CPU's
+ * batch, while the engine faults pages on whichever CPU its worker runs.
+ * mbind(MPOL_MF_MOVE) drains them all before it looks for pages to move;
+ * on a range with nothing mapped it moves nothing and sets the default
+ * policy, which is what the range had.
+ */
+static void lru_drain_all(void)
+{
+	static void *scratch;
+
+	if (!scratch) {
+		scratch = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (scratch == MAP_FAILED) {
+			scratch = NULL;
+			return;
+		}
+	}
+	syscall(SYS_mbind, scratch, getpagesize(), MPOL_DEFAULT, NULL, 0,
+		MPOL_MF_MOVE);
+}
+
+/*
  * MADV_PAGEOUT of the @n pages at @p, repeated (bounded) until every one
- * of them is swapped out: a page still in a per-CPU LRU batch is skipped
- * by one pass.  Return: how many of them are swapped out.
+ * of them is swapped out.  Return: how many of them are swapped out.
  */
 static size_t page_out(void *p, size_t n, size_t page)
 {
@@ -227,6 +251,7 @@ static size_t page_out(void *p, size_t n, size_t page)
 	int attempt;
 
 	for (attempt = 0; attempt < 20; attempt++) {
+		lru_drain_all();
 		madvise(p, n * page, MADV_PAGEOUT);
 		swapped = count_pagemap(p, n, page, PM_SWAP);
 		if (swapped == n)
@@ -247,6 +272,7 @@ static size_t page_out_gone(void *p, size_t n, size_t page)
 	int attempt;
 
 	for (attempt = 0; attempt < 20; attempt++) {
+		lru_drain_all();
 		madvise(p, n * page, MADV_PAGEOUT);
 		present = count_pagemap(p, n, page, PM_PRESENT);
 		if (!present)
