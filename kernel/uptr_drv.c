@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -32,7 +33,7 @@
 #define UPTR_DRIVER_DESC	"userptr buffer objects on a software engine"
 #define UPTR_DRIVER_DATE	"20261121"
 #define UPTR_DRIVER_MAJOR	1
-#define UPTR_DRIVER_MINOR	0
+#define UPTR_DRIVER_MINOR	5
 
 unsigned int uptr_debug;
 module_param_named(debug, uptr_debug, uint, 0600);
@@ -41,6 +42,31 @@ MODULE_PARM_DESC(debug, "debug messages: 0x1 refused ioctls, 0x2 BOs, 0x4 jobs")
 atomic_t uptr_live_objects = ATOMIC_INIT(0);
 
 static struct platform_device *uptr_pdev;
+
+/**
+ * uptr_user_extensions() - checks the extensions member of an ioctl struct
+ * @extensions: user pointer to the first struct drm_uptr_user_extension,
+ *	or 0
+ *
+ * No extension is defined yet, so every chain is refused; its head is
+ * read first so that a pointer that cannot be read is told apart.
+ *
+ * Return: 0 when @extensions is 0, -EFAULT when the head cannot be read,
+ * else -EINVAL.
+ */
+int uptr_user_extensions(u64 extensions)
+{
+	struct drm_uptr_user_extension ext;
+
+	if (!extensions)
+		return 0;
+	if (copy_from_user(&ext, u64_to_user_ptr(extensions), sizeof(ext))) {
+		uptr_dbg(IOCTL, "extension at %#llx unreadable\n", extensions);
+		return -EFAULT;
+	}
+	uptr_dbg(IOCTL, "unknown extension %u\n", ext.name);
+	return -EINVAL;
+}
 
 static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
@@ -52,9 +78,6 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 	}
 
 	switch (args->param) {
-	case DRM_UPTR_PARAM_API_VERSION:
-		args->value = DRM_UPTR_API_VERSION;
-		break;
 	case DRM_UPTR_PARAM_PAGE_SIZE:
 		args->value = PAGE_SIZE;
 		break;
@@ -69,7 +92,7 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		args->value = UPTR_ENGINE_COUNT;
 		break;
 	case DRM_UPTR_PARAM_MAX_COMMANDS:
-		args->value = DRM_UPTR_MAX_COMMANDS;
+		args->value = UPTR_MAX_COMMANDS;
 		break;
 	case DRM_UPTR_PARAM_MAX_BO_SIZE:
 		args->value = UPTR_MAX_BO_SIZE;
@@ -78,7 +101,7 @@ static int uptr_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		args->value = DRM_UPTR_KIND_PINNED | DRM_UPTR_KIND_COHERENT;
 		break;
 	case DRM_UPTR_PARAM_MAX_JOB_BYTES:
-		args->value = DRM_UPTR_MAX_JOB_BYTES;
+		args->value = UPTR_MAX_JOB_BYTES;
 		break;
 	case DRM_UPTR_PARAM_JOB_TIMEOUT_MS:
 		args->value = uptr_job_timeout();

@@ -121,6 +121,8 @@ static inline struct uptr_file *uptr_file_get(struct uptr_file *ufile)
 
 void uptr_file_put(struct uptr_file *ufile);
 
+int uptr_user_extensions(u64 extensions);
+
 /*
  * Objects alive module-wide (buffer objects and jobs): the module
  * reports them at unload, where the count must be 0.

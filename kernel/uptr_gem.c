@@ -372,12 +372,15 @@ int uptr_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *f
 	struct uptr_bo *bo;
 	int ret;
 
+	ret = uptr_user_extensions(args->extensions);
+	if (ret)
+		return ret;
 	if (args->flags & ~UPTR_USERPTR_UAPI_FLAGS) {
 		uptr_dbg(IOCTL, "unknown flags %#x\n", args->flags);
 		return -EINVAL;
 	}
-	if (args->extensions || args->pad) {
-		uptr_dbg(IOCTL, "non-zero extensions or pad\n");
+	if (args->pad) {
+		uptr_dbg(IOCTL, "non-zero pad\n");
 		return -EINVAL;
 	}
 	if ((args->flags & DRM_UPTR_USERPTR_NOTIFY) &&

@@ -229,10 +229,13 @@ static int uptr_cmd_check_mm(const struct uptr_bo *bo)
 }
 
 /*
- * Whether a COPY between two coherent userptrs of one process reads and
- * writes the same user memory: the engine copies page by page with
- * memcpy(), which overlapping bytes would corrupt, as for an overlap
- * inside one BO.
+ * Whether a COPY between two userptrs of one process, pinned or coherent,
+ * reads and writes the same user addresses: the engine copies page by
+ * page with memcpy(), which overlapping bytes would corrupt, as for an
+ * overlap inside one BO.  A pinned userptr's pages were what its range
+ * mapped when it was created; if the range was remapped since, the two
+ * BOs may in fact hold different pages, and the copy is refused all the
+ * same, so that the rule depends on the addresses alone.
  */
 static bool uptr_cmd_user_overlap(const struct uptr_engine_cmd *cmd,
 				  const struct drm_uptr_cmd *c)
@@ -240,8 +243,8 @@ static bool uptr_cmd_user_overlap(const struct uptr_engine_cmd *cmd,
 	const struct uptr_userptr *d = &cmd->dst->userptr, *s = &cmd->src->userptr;
 	u64 dstart, sstart;
 
-	if (cmd->src == cmd->dst || !uptr_bo_is_coherent(cmd->dst) ||
-	    !uptr_bo_is_coherent(cmd->src) || d->mm != s->mm)
+	if (cmd->src == cmd->dst || !uptr_bo_is_userptr(cmd->dst) ||
+	    !uptr_bo_is_userptr(cmd->src) || d->mm != s->mm)
 		return false;
 	/* No overflow: both ranges lie inside the user address space. */
 	dstart = d->start + c->dst_offset;
@@ -284,7 +287,7 @@ static int uptr_job_add_cmd(struct uptr_job *job, struct drm_file *file,
 		return -EINVAL;
 	}
 	if (c->op == DRM_UPTR_OP_COPY && uptr_cmd_user_overlap(cmd, c)) {
-		uptr_dbg(IOCTL, "cmd %u: copy between coherent userptrs over the same user memory\n",
+		uptr_dbg(IOCTL, "cmd %u: copy between userptrs over the same user memory\n",
 			 idx);
 		return -EINVAL;
 	}
@@ -339,12 +342,12 @@ static int uptr_job_validate(struct uptr_job *job, struct drm_file *file,
 		/*
 		 * Bounds the work one ioctl does.  No overflow: sizes are
 		 * checked against their BOs, and there are at most
-		 * DRM_UPTR_MAX_COMMANDS.
+		 * UPTR_MAX_COMMANDS.
 		 */
 		bytes += ucmds[i].size;
-		if (bytes > DRM_UPTR_MAX_JOB_BYTES) {
+		if (bytes > UPTR_MAX_JOB_BYTES) {
 			uptr_dbg(IOCTL, "commands cover more than %llu bytes\n",
-				 DRM_UPTR_MAX_JOB_BYTES);
+				 UPTR_MAX_JOB_BYTES);
 			ret = -E2BIG;
 			goto out;
 		}
@@ -783,18 +786,21 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	struct uptr_job *job;
 	int ret;
 
-	if (args->extensions || args->pad || (args->flags & ~DRM_UPTR_SUBMIT_WAIT)) {
-		uptr_dbg(IOCTL, "non-zero extensions or pad, or flags %#x\n", args->flags);
+	ret = uptr_user_extensions(args->extensions);
+	if (ret)
+		return ret;
+	if (args->pad || (args->flags & ~DRM_UPTR_SUBMIT_WAIT)) {
+		uptr_dbg(IOCTL, "non-zero pad, or flags %#x\n", args->flags);
 		return -EINVAL;
 	}
 	if (args->engine >= UPTR_ENGINE_COUNT) {
 		uptr_dbg(IOCTL, "engine %u: there are %u\n", args->engine, UPTR_ENGINE_COUNT);
 		return -EINVAL;
 	}
-	if (!args->count || args->count > DRM_UPTR_MAX_COMMANDS ||
-	    args->in_syncobj_count > DRM_UPTR_MAX_COMMANDS) {
+	if (!args->count || args->count > UPTR_MAX_COMMANDS ||
+	    args->in_syncobj_count > UPTR_MAX_COMMANDS) {
 		uptr_dbg(IOCTL, "count %u not in 1..%u or %u in-syncobjs\n", args->count,
-			 DRM_UPTR_MAX_COMMANDS, args->in_syncobj_count);
+			 UPTR_MAX_COMMANDS, args->in_syncobj_count);
 		return -EINVAL;
 	}
 

@@ -16,6 +16,14 @@
 
 #include "uptr_engine.h"
 
+/* Most commands one job may carry (DRM_UPTR_PARAM_MAX_COMMANDS). */
+#define UPTR_MAX_COMMANDS	256
+/*
+ * Most bytes the commands of one job may cover in all
+ * (DRM_UPTR_PARAM_MAX_JOB_BYTES): it bounds the work of one job.
+ */
+#define UPTR_MAX_JOB_BYTES	BIT_ULL(30)
+
 struct drm_device;
 struct drm_file;
 struct drm_gem_object;

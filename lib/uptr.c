@@ -163,7 +163,6 @@ static char *strdup0(const char *s)
 UPTR_EXPORT int uptr_dev_open(const char *path, struct uptr_dev **devp)
 {
 	static const struct { uint32_t p; size_t off; } cached[] = {
-		{ DRM_UPTR_PARAM_API_VERSION, offsetof(struct uptr_dev, api_version) },
 		{ DRM_UPTR_PARAM_PAGE_SIZE, offsetof(struct uptr_dev, page_size) },
 		{ DRM_UPTR_PARAM_USERPTR_KINDS, offsetof(struct uptr_dev, kinds) },
 		{ DRM_UPTR_PARAM_USERPTR_FLAGS, offsetof(struct uptr_dev, uflags) },
@@ -293,11 +292,6 @@ UPTR_EXPORT int uptr_param(struct uptr_dev *dev, uint32_t param,
 	if (!ret && value)
 		*value = p.value;
 	return ret;
-}
-
-UPTR_EXPORT uint64_t uptr_api_version(const struct uptr_dev *dev)
-{
-	return dev->api_version;
 }
 
 UPTR_EXPORT uint64_t uptr_page_size(const struct uptr_dev *dev)

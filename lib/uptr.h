@@ -94,11 +94,10 @@ void uptr_dev_driver(const struct uptr_dev *dev, const char **name,
 int uptr_param(struct uptr_dev *dev, uint32_t param, uint64_t *value);
 
 /*
- * Typed getters of parameters read once at open: the uAPI version
- * (DRM_UPTR_API_VERSION), the page size, the DRM_UPTR_KIND_* mask, the
- * DRM_UPTR_USERPTR_* flags accepted, the most commands per job.
+ * Typed getters of parameters read once at open: the page size, the
+ * DRM_UPTR_KIND_* mask, the DRM_UPTR_USERPTR_* flags accepted, the most
+ * commands per job.  The driver's version is uptr_dev_driver()'s.
  */
-uint64_t uptr_api_version(const struct uptr_dev *dev);
 uint64_t uptr_page_size(const struct uptr_dev *dev);
 uint64_t uptr_userptr_kinds(const struct uptr_dev *dev);
 uint64_t uptr_userptr_flags(const struct uptr_dev *dev);

@@ -36,7 +36,7 @@ struct uptr_dev {
 	char *path;
 	char *drv_name, *drv_desc;
 	int drv_major, drv_minor, drv_patch;
-	uint64_t api_version, page_size, kinds, uflags, max_commands;
+	uint64_t page_size, kinds, uflags, max_commands;
 	struct uptr_cache cache;
 	/* Link in the list of open devices (fork handlers); see uptr.c. */
 	struct uptr_dev *next, *prev;

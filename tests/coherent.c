@@ -151,13 +151,11 @@ static void fill_dwords(void *buf, size_t len, __u32 v)
 		memcpy((char *)buf + 4 * i, &v, 4);
 }
 
-/* The driver lists the coherent kind next to the pinned one, at API version 2. */
+/* The driver lists the coherent kind next to the pinned one. */
 TEST_F(coherent, param_kinds)
 {
 	__u64 v = 0;
 
-	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_API_VERSION, &v));
-	EXPECT_LE(2ull, v);
 	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_USERPTR_KINDS, &v));
 	EXPECT_EQ((__u64)(DRM_UPTR_KIND_PINNED | DRM_UPTR_KIND_COHERENT), v);
 }

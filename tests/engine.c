@@ -668,7 +668,9 @@ TEST_F(uptr, submit_syncobj_errors)
 	__u32 x, empty, bad = 0xdeadbeef, *map, ok;
 	struct drm_uptr_bo_info info;
 	struct drm_uptr_submit s;
+	__u64 max = 0;
 
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_MAX_COMMANDS, &max));
 	map = bo_map(self->fd, self->page, &x);
 	ASSERT_NE(NULL, map);
 	ASSERT_EQ(0, ut_syncobj_create(self->fd, &empty));
@@ -682,7 +684,7 @@ TEST_F(uptr, submit_syncobj_errors)
 	EXPECT_EQ(-EFAULT, ut_submit_async(self->fd, 0, &c, 1, (__u32 *)8, 1, 0));
 	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
 				      .in_syncobjs = (uintptr_t)&ok,
-				      .in_syncobj_count = DRM_UPTR_MAX_COMMANDS + 1 };
+				      .in_syncobj_count = max + 1 };
 	EXPECT_EQ(-EINVAL, ut_ioctl(self->fd, DRM_IOCTL_UPTR_SUBMIT, &s));
 	/* The one good job ran; none of the refused ones did, nor touched @empty. */
 	EXPECT_EQ(0, ut_syncobj_wait(self->fd, ok, 60 * SEC));

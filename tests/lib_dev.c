@@ -49,11 +49,12 @@ TEST_F(lib, open_errors)
 /* The typed getters equal GET_PARAM, and the values are the real ones. */
 TEST_F(lib, params)
 {
+	int major = 0, minor = 0;
 	uint64_t v;
 
-	ASSERT_EQ(0, uptr_param(self->dev, DRM_UPTR_PARAM_API_VERSION, &v));
-	EXPECT_EQ(v, uptr_api_version(self->dev));
-	EXPECT_EQ((uint64_t)DRM_UPTR_API_VERSION, v);
+	uptr_dev_driver(self->dev, NULL, NULL, &major, &minor, NULL);
+	EXPECT_EQ(1, major);
+	EXPECT_LE(5, minor);
 	ASSERT_EQ(0, uptr_param(self->dev, DRM_UPTR_PARAM_PAGE_SIZE, &v));
 	EXPECT_EQ(v, uptr_page_size(self->dev));
 	EXPECT_EQ((uint64_t)sysconf(_SC_PAGESIZE), v);
@@ -66,7 +67,7 @@ TEST_F(lib, params)
 			     DRM_UPTR_USERPTR_PROBE | DRM_UPTR_USERPTR_NOTIFY), v);
 	ASSERT_EQ(0, uptr_param(self->dev, DRM_UPTR_PARAM_MAX_COMMANDS, &v));
 	EXPECT_EQ(v, uptr_max_commands(self->dev));
-	EXPECT_EQ((uint64_t)DRM_UPTR_MAX_COMMANDS, v);
+	EXPECT_LE(1ull, v);
 	EXPECT_EQ(-EINVAL, uptr_param(self->dev, 0, &v));
 	EXPECT_EQ(-EINVAL, uptr_param(self->dev, 0xffff, &v));
 	EXPECT_STREQ("1.0", uptr_version());

@@ -38,11 +38,14 @@ FIXTURE(job) {
 	unsigned char *mem;	/* its memory */
 	__u32 ro;		/* pinned read-only userptr */
 	unsigned char *ro_mem;	/* its memory */
+	unsigned int max_commands;	/* DRM_UPTR_PARAM_MAX_COMMANDS */
+	__u64 max_job_bytes;		/* DRM_UPTR_PARAM_MAX_JOB_BYTES */
 };
 
 FIXTURE_SETUP(job)
 {
 	void *map = NULL;
+	__u64 v = 0;
 
 	self->fd = ut_open();
 	ASSERT_LE(0, self->fd) {
@@ -63,6 +66,12 @@ FIXTURE_SETUP(job)
 	ut_pattern(self->ro_mem, self->size, 7);
 	ASSERT_EQ(0, ut_userptr(self->fd, self->ro_mem, self->size,
 				PINNED | RO, &self->ro));
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_MAX_COMMANDS, &v));
+	ASSERT_LE(65ull, v);
+	ASSERT_GE(self->size / 4 - 1, v);
+	self->max_commands = v;
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_MAX_JOB_BYTES,
+				  &self->max_job_bytes));
 }
 
 FIXTURE_TEARDOWN(job)
@@ -80,33 +89,36 @@ TEST_F(job, count_zero)
 	EXPECT_EQ(0ull, bo_jobs(self->fd, self->dev));
 }
 
-/* A job of more than DRM_UPTR_MAX_COMMANDS commands is refused; exactly that many runs. */
+/* A job of more than DRM_UPTR_PARAM_MAX_COMMANDS commands is refused; exactly that many runs. */
 TEST_F(job, count_too_many)
 {
-	struct drm_uptr_cmd c[DRM_UPTR_MAX_COMMANDS + 1];
+	unsigned int i, max = self->max_commands;
+	struct drm_uptr_cmd *c = calloc(max + 1, sizeof(*c));
 	struct drm_uptr_submit s = { .commands = (uintptr_t)c };
-	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(c); i++)
+	ASSERT_NE(NULL, c);
+	for (i = 0; i <= max; i++)
 		c[i] = ut_cmd_store(self->dev, 4 * i, 0x1000 + i);
-	s.count = DRM_UPTR_MAX_COMMANDS + 1;
+	s.count = max + 1;
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	s.count = 0xffffffffu;
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	EXPECT_EQ(-1, ut_find_not(self->map, self->size, 0));
 
-	s.count = DRM_UPTR_MAX_COMMANDS;
+	s.count = max;
 	ASSERT_EQ(0, submit_raw(self->fd, &s));
-	for (i = 0; i < DRM_UPTR_MAX_COMMANDS; i++)
+	for (i = 0; i < max; i++)
 		ASSERT_EQ(0x1000 + i, ((__u32 *)self->map)[i]);
-	EXPECT_EQ(0u, ((__u32 *)self->map)[DRM_UPTR_MAX_COMMANDS]);
+	EXPECT_EQ(0u, ((__u32 *)self->map)[max]);
+	free(c);
 	EXPECT_EQ(1ull, bo_jobs(self->fd, self->dev));
 }
 
-/* Unknown submit flags, extensions, pad or an engine beyond the last are refused. */
+/* Unknown submit flags, any extension chain, pad or an engine beyond the last are refused. */
 TEST_F(job, submit_reserved_fields)
 {
 	struct drm_uptr_cmd c = ut_cmd_fill(self->dev, 0, 4, 1);
+	struct drm_uptr_user_extension ext = { .name = 1 };
 	struct drm_uptr_submit s;
 	__u64 engines;
 
@@ -125,6 +137,9 @@ TEST_F(job, submit_reserved_fields)
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
 				      .extensions = 1 };
+	EXPECT_EQ(-EFAULT, submit_raw(self->fd, &s));
+	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
+				      .extensions = (uintptr_t)&ext };
 	EXPECT_EQ(-EINVAL, submit_raw(self->fd, &s));
 	s = (struct drm_uptr_submit){ .commands = (uintptr_t)&c, .count = 1,
 				      .pad = 1 };
@@ -309,15 +324,16 @@ TEST_F(job, value_above_32_bits)
 	EXPECT_EQ(-1, ut_find_not(self->map + 4, self->size - 4, 0));
 }
 
-/* A job covering more than DRM_UPTR_MAX_JOB_BYTES in all is refused; that much runs. */
+/* A job covering more than DRM_UPTR_PARAM_MAX_JOB_BYTES in all is refused; that much runs. */
 TEST_F(job, too_many_bytes)
 {
-	static struct drm_uptr_cmd c[DRM_UPTR_MAX_COMMANDS];
-	__u64 each = DRM_UPTR_MAX_JOB_BYTES / 64;
+	struct drm_uptr_cmd c[65];
+	__u64 each = self->max_job_bytes / 64;
 	unsigned char *map = NULL;
 	__u32 big;
 	int i;
 
+	ASSERT_EQ(0ull, self->max_job_bytes % (64 * self->page));
 	ASSERT_EQ(0, ut_bo_create_map(self->fd, each, &big, (void **)&map));
 	for (i = 0; i < 65; i++)
 		c[i] = ut_cmd_fill(big, 0, each, (__u32)i + 1);
@@ -382,21 +398,23 @@ TEST_F(job, copy_overlap)
 }
 
 /*
- * COPY between two coherent userptrs over the same user memory must not
- * overlap either; disjoint ranges of them are fine.
+ * COPY between two userptrs, created with @fa and @fb, over the same user
+ * memory must not overlap either; disjoint ranges of them are fine.
  */
-TEST_F(job, copy_overlap_coherent)
+static void copy_overlap_userptrs(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(job) *self, __u32 fa, __u32 fb)
 {
 	size_t p = self->page;
-	unsigned char *ref = malloc(4 * p);
+	unsigned char *mem = ut_alloc(4 * p), *ref = malloc(4 * p);
 	__u32 a, b;
 
+	ASSERT_NE(NULL, mem);
 	ASSERT_NE(NULL, ref);
 	/* a covers pages 0-2 of mem, b pages 1-3. */
-	ut_pattern(self->mem, 4 * p, 11);
-	memcpy(ref, self->mem, 4 * p);
-	ASSERT_EQ(0, ut_userptr(self->fd, self->mem, 3 * p, 0, &a));
-	ASSERT_EQ(0, ut_userptr(self->fd, self->mem + p, 3 * p, 0, &b));
+	ut_pattern(mem, 4 * p, 11);
+	memcpy(ref, mem, 4 * p);
+	ASSERT_EQ(0, ut_userptr(self->fd, mem, 3 * p, fa, &a));
+	ASSERT_EQ(0, ut_userptr(self->fd, mem + p, 3 * p, fb, &b));
 
 	/* Bytes p to 2p of mem, read through a and written through b. */
 	EXPECT_EQ(-EINVAL, ut_copy(self->fd, b, 0, a, 0, 2 * p));
@@ -404,17 +422,35 @@ TEST_F(job, copy_overlap_coherent)
 	/* One byte of overlap is enough: mem + p + 99 in both. */
 	EXPECT_EQ(-EINVAL, ut_copy(self->fd, a, p, b, 99, 100));
 	EXPECT_EQ(-EINVAL, ut_copy(self->fd, b, 99, a, p, 100));
-	EXPECT_EQ(-1, ut_find_diff(self->mem, ref, 4 * p));
+	EXPECT_EQ(-1, ut_find_diff(mem, ref, 4 * p));
 	EXPECT_EQ(0ull, bo_jobs(self->fd, a));
 	EXPECT_EQ(0ull, bo_jobs(self->fd, b));
 
 	/* Adjacent: mem [p, p + 100) from mem [p + 100, p + 200). */
 	ASSERT_EQ(0, ut_copy(self->fd, a, p, b, 100, 100));
 	memcpy(ref + p, ref + p + 100, 100);
-	EXPECT_EQ(-1, ut_find_diff(self->mem, ref, 4 * p));
+	EXPECT_EQ(-1, ut_find_diff(mem, ref, 4 * p));
 	EXPECT_EQ(1ull, bo_jobs(self->fd, a));
 	EXPECT_EQ(1ull, bo_jobs(self->fd, b));
+	ut_gem_close(self->fd, a);
+	ut_gem_close(self->fd, b);
 	free(ref);
+	munmap(mem, 4 * p);
+}
+
+TEST_F(job, copy_overlap_coherent)
+{
+	copy_overlap_userptrs(_metadata, self, 0, 0);
+}
+
+TEST_F(job, copy_overlap_pinned)
+{
+	copy_overlap_userptrs(_metadata, self, PINNED, PINNED);
+}
+
+TEST_F(job, copy_overlap_pinned_coherent)
+{
+	copy_overlap_userptrs(_metadata, self, PINNED, 0);
 }
 
 /* An unreadable commands array is -EFAULT, and nothing runs. */
@@ -784,10 +820,11 @@ static struct drm_uptr_cmd model_cmd(struct model_bo *bos, unsigned int n,
 	return c;
 }
 
-/* 256 random commands over every kind of BO, checked against a CPU model. */
+/* As many random commands as a job may carry over every kind of BO, checked against a CPU model. */
 TEST_F(job, mixed_max_job)
 {
-	struct drm_uptr_cmd cmds[DRM_UPTR_MAX_COMMANDS];
+	unsigned int ncmds = self->max_commands;
+	struct drm_uptr_cmd *cmds = calloc(ncmds, sizeof(*cmds));
 	size_t n = self->size;
 	struct model_bo bos[4];
 	void *heap = NULL;
@@ -810,10 +847,11 @@ TEST_F(job, mixed_max_job)
 		ASSERT_NE(NULL, bos[i].ref);
 		memcpy(bos[i].ref, bos[i].cpu, n);
 	}
-	for (i = 0; i < ARRAY_SIZE(cmds); i++)
+	ASSERT_NE(NULL, cmds);
+	for (i = 0; i < ncmds; i++)
 		cmds[i] = model_cmd(bos, ARRAY_SIZE(bos), &st);
 
-	ASSERT_EQ(0, ut_submit(self->fd, cmds, ARRAY_SIZE(cmds)));
+	ASSERT_EQ(0, ut_submit(self->fd, cmds, ncmds));
 	for (i = 0; i < ARRAY_SIZE(bos); i++) {
 		long at = ut_find_diff(bos[i].ref, bos[i].cpu, n);
 
@@ -823,6 +861,7 @@ TEST_F(job, mixed_max_job)
 		}
 		free(bos[i].ref);
 	}
+	free(cmds);
 	free(heap);
 }
 

@@ -91,16 +91,30 @@ TEST_F(uptr, userptr_unknown_flag)
 				       0xffffffffu));
 }
 
-/* Non-zero extensions are refused. */
+/*
+ * An extension chain is refused: -EFAULT when its head cannot be read,
+ * -EINVAL for any extension name (none is defined), chained or not.
+ */
 TEST_F(uptr, userptr_extensions)
 {
+	struct drm_uptr_user_extension ext[2] = {
+		{ .name = 1 },
+		{ .name = 0 },
+	};
 	void *p = ut_alloc(self->page);
 
 	ASSERT_NE(NULL, p);
-	EXPECT_EQ(-EINVAL, userptr_raw(self->fd, 1, (uintptr_t)p, self->page,
+	EXPECT_EQ(-EFAULT, userptr_raw(self->fd, 1, (uintptr_t)p, self->page,
 				       PINNED));
-	EXPECT_EQ(-EINVAL, userptr_raw(self->fd, (uintptr_t)p, (uintptr_t)p,
+	EXPECT_EQ(-EFAULT, userptr_raw(self->fd, KERNEL_ADDR, (uintptr_t)p,
 				       self->page, PINNED));
+	EXPECT_EQ(-EINVAL, userptr_raw(self->fd, (uintptr_t)&ext[0],
+				       (uintptr_t)p, self->page, PINNED));
+	EXPECT_EQ(-EINVAL, userptr_raw(self->fd, (uintptr_t)&ext[1],
+				       (uintptr_t)p, self->page, 0));
+	ext[1].next = (uintptr_t)&ext[0];
+	EXPECT_EQ(-EINVAL, userptr_raw(self->fd, (uintptr_t)&ext[1],
+				       (uintptr_t)p, self->page, 0));
 }
 
 /* A zero-sized range is refused. */

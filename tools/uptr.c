@@ -82,7 +82,6 @@ static const struct {
 	uint32_t param;
 	const char *key, *what;
 } params[] = {
-	{ DRM_UPTR_PARAM_API_VERSION, "api_version", "uAPI version" },
 	{ DRM_UPTR_PARAM_PAGE_SIZE, "page_size", "page size (bytes)" },
 	{ DRM_UPTR_PARAM_MAX_USERPTR_SIZE, "max_userptr_size", "largest userptr (bytes)" },
 	{ DRM_UPTR_PARAM_USERPTR_FLAGS, "userptr_flags", "userptr flags accepted" },
@@ -91,6 +90,7 @@ static const struct {
 	{ DRM_UPTR_PARAM_MAX_BO_SIZE, "max_bo_size", "largest device BO (bytes)" },
 	{ DRM_UPTR_PARAM_USERPTR_KINDS, "userptr_kinds", "userptr kinds" },
 	{ DRM_UPTR_PARAM_MAX_JOB_BYTES, "max_job_bytes", "bytes one job may cover" },
+	{ DRM_UPTR_PARAM_JOB_TIMEOUT_MS, "job_timeout_ms", "time limit of a job (ms)" },
 };
 
 static void describe(uint32_t param, uint64_t v, char *s, size_t len)
@@ -454,7 +454,7 @@ static int cmd_demo(int argc, char **argv)
 	struct demo d = { 0 };
 	const char *name;
 	void *map;
-	int c, ret;
+	int c, ret, major = 0, minor = 0;
 
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -474,9 +474,9 @@ static int cmd_demo(int argc, char **argv)
 	step("Open the first uptr render node");
 	if (open_dev(&d.dev))
 		return 1;
-	uptr_dev_driver(d.dev, &name, NULL, NULL, NULL, NULL);
-	say("%s, driver \"%s\", uAPI version %" PRIu64, uptr_dev_path(d.dev), name,
-	    uptr_api_version(d.dev));
+	uptr_dev_driver(d.dev, &name, NULL, &major, &minor, NULL);
+	say("%s, driver \"%s\" version %d.%d", uptr_dev_path(d.dev), name,
+	    major, minor);
 	d.page = uptr_page_size(d.dev);
 	ret = uptr_bo_create(d.dev, d.page, 0, &d.res);
 	if (!ret)
@@ -795,8 +795,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("uptr %s (libuptr %s, uAPI %d)\n", UPTR_TOOL_VERSION,
-		       uptr_version(), DRM_UPTR_API_VERSION);
+		printf("uptr %s (libuptr %s)\n", UPTR_TOOL_VERSION,
+		       uptr_version());
 		return 0;
 	}
 	if (!strcmp(argv[1], "info"))

@@ -17,8 +17,13 @@
 extern "C" {
 #endif
 
-/*
- * Bumped whenever an ioctl, a flag or a behaviour is added.
+/**
+ * DOC: Versions and features
+ *
+ * The driver's version is the DRM one (DRM_IOCTL_VERSION, drmGetVersion()):
+ * major 1; the minor rises whenever an ioctl, a flag or a behaviour is
+ * added, and a program that needs one checks the minor:
+ *
  * 2: coherent userptrs, DRM_UPTR_PARAM_MAX_JOB_BYTES.
  * 3: coherent userptrs take replayable faults: a mapping change never
  *    waits for a job, and a running job follows it.
@@ -27,8 +32,34 @@ extern "C" {
  *    synchronisation through each BO's reservation object, a per-job time
  *    limit; BO_WAIT takes an absolute deadline; NOTIFY pinned userptrs
  *    (stale events and the generation page, DRM_IOCTL_UPTR_NOTIFY_QUERY).
+ * 5: limits only through DRM_IOCTL_UPTR_GET_PARAM, struct
+ *    drm_uptr_user_extension, COPY refused between any two userptrs
+ *    whose user ranges overlap.
+ *
+ * What a driver of a given minor can do is further reported by
+ * DRM_IOCTL_UPTR_GET_PARAM: the userptr kinds and flags it accepts, its
+ * engines and its limits.  Limits are only ever read that way: they are
+ * not constants of this header, and a later driver may raise them.
  */
-#define DRM_UPTR_API_VERSION		4
+
+/**
+ * struct drm_uptr_user_extension - the head of every extension struct
+ *
+ * An ioctl struct with an @extensions member takes a chain of extension
+ * structs there: a user pointer to the first, each starting with this
+ * head, @next pointing to the next or 0.  @name says which extension
+ * follows the head.  No extension is defined yet: a non-zero
+ * @extensions is refused with -EINVAL, or -EFAULT when the first head
+ * cannot be read.
+ */
+struct drm_uptr_user_extension {
+	/** @next: in, user pointer to the next extension, or 0 */
+	__u64 next;
+	/** @name: in, which extension this is */
+	__u32 name;
+	/** @pad: in, must be zero */
+	__u32 pad;
+};
 
 #define DRM_UPTR_GET_PARAM		0x00
 #define DRM_UPTR_BO_CREATE		0x01
@@ -41,7 +72,10 @@ extern "C" {
 
 /**
  * enum drm_uptr_param - what DRM_IOCTL_UPTR_GET_PARAM can report
- * @DRM_UPTR_PARAM_API_VERSION: DRM_UPTR_API_VERSION of the driver
+ *
+ * 1 is not used (it was a version number before minor 5; the DRM version
+ * is the only one now).
+ *
  * @DRM_UPTR_PARAM_PAGE_SIZE: granule of user_ptr/user_size, in bytes
  * @DRM_UPTR_PARAM_MAX_USERPTR_SIZE: largest user_size accepted, in bytes
  * @DRM_UPTR_PARAM_USERPTR_FLAGS: mask of the DRM_UPTR_USERPTR_* flags
@@ -57,8 +91,7 @@ extern "C" {
  *	milliseconds, before it is ended with -ETIMEDOUT
  */
 enum drm_uptr_param {
-	DRM_UPTR_PARAM_API_VERSION = 1,
-	DRM_UPTR_PARAM_PAGE_SIZE,
+	DRM_UPTR_PARAM_PAGE_SIZE = 2,
 	DRM_UPTR_PARAM_MAX_USERPTR_SIZE,
 	DRM_UPTR_PARAM_USERPTR_FLAGS,
 	DRM_UPTR_PARAM_ENGINE_COUNT,
@@ -162,7 +195,9 @@ struct drm_uptr_bo_create {
  * kind in DRM_UPTR_PARAM_USERPTR_KINDS (DRM_UPTR_KIND_COHERENT).
  *
  * Errors, in the order they are checked:
- *  -EINVAL   unknown bit in @flags, non-zero @extensions or @pad,
+ *  -EFAULT   @extensions is not 0 and cannot be read;
+ *  -EINVAL   unknown bit in @flags, an @extensions chain (none is
+ *            defined yet, see struct drm_uptr_user_extension), non-zero @pad,
  *            @user_size == 0, @user_ptr or @user_size not page aligned;
  *  -E2BIG    @user_ptr + @user_size overflows 64 bits, or @user_size is
  *            above DRM_UPTR_PARAM_MAX_USERPTR_SIZE;
@@ -188,7 +223,7 @@ struct drm_uptr_bo_create {
  *            @gen_slots of struct drm_uptr_notify_query.
  */
 struct drm_uptr_userptr {
-	/** @extensions: in, must be zero (reserved for chained extensions) */
+	/** @extensions: in, 0 or a chain of struct drm_uptr_user_extension */
 	__u64 extensions;
 	/** @user_ptr: in, start address, page aligned */
 	__u64 user_ptr;
@@ -380,7 +415,12 @@ struct drm_uptr_bo_mmap_offset {
 /**
  * enum drm_uptr_op - engine operations
  * @DRM_UPTR_OP_COPY: copy @size bytes from src to dst; the ranges may
- *	be in the same BO but must not overlap.
+ *	be in the same BO but must not overlap, and two userptrs of one
+ *	process must not cover the same user addresses in them (-EINVAL).
+ *	Memory reached through two different addresses (two mappings of
+ *	one memfd, say) cannot be seen to overlap: such a copy runs, page
+ *	by page in ascending order, and the overlapping bytes end up as
+ *	memcpy() over them would leave them, which nothing defines.
  * @DRM_UPTR_OP_FILL: fill @size bytes of dst with the 32-bit pattern
  *	@value (its high 32 bits must be zero); @dst_offset and @size
  *	multiples of 4.
@@ -421,14 +461,6 @@ struct drm_uptr_cmd {
 	/** @value: in, FILL pattern or STORE_DWORD value */
 	__u64 value;
 };
-
-/* Most commands one job may carry. */
-#define DRM_UPTR_MAX_COMMANDS		256
-/*
- * Most bytes the commands of one job may cover in all: it bounds the work
- * of one SUBMIT.  (No change to a mapping ever waits for a job.)
- */
-#define DRM_UPTR_MAX_JOB_BYTES		(1ull << 30)
 
 /* Wait for the job to complete and return its error. */
 #define DRM_UPTR_SUBMIT_WAIT		(1u << 0)
@@ -496,16 +528,18 @@ struct drm_uptr_cmd {
  * submit the job again.
  *
  * Errors (of the ioctl; a job's own error is its fence's): -EINVAL for
- * non-zero @extensions or @pad, an unknown bit in @flags, @engine not
- * below DRM_UPTR_PARAM_ENGINE_COUNT, @in_syncobj_count above
- * DRM_UPTR_MAX_COMMANDS, @count == 0 or above DRM_UPTR_MAX_COMMANDS, an
- * unknown op, non-zero command flags, a zero @size in a command, a
- * member an op does not use being non-zero, a FILL or STORE_DWORD @value
- * above 32 bits, a misaligned offset or size, an offset + size
- * overflowing or beyond the end of its BO, overlapping COPY ranges in
- * one BO, a COPY between two coherent userptrs whose user address ranges
- * overlap, or an in-syncobj that holds no fence; -EFAULT when @commands
- * or @in_syncobjs cannot be read, or when a userptr BO is used from a
+ * an @extensions chain (see struct drm_uptr_user_extension) or a non-zero
+ * @pad, an unknown bit in @flags, @engine not below
+ * DRM_UPTR_PARAM_ENGINE_COUNT, @in_syncobj_count above
+ * DRM_UPTR_PARAM_MAX_COMMANDS, @count == 0 or above
+ * DRM_UPTR_PARAM_MAX_COMMANDS, an unknown op, non-zero command flags, a
+ * zero @size in a command, a member an op does not use being non-zero, a
+ * FILL or STORE_DWORD @value above 32 bits, a misaligned offset or size,
+ * an offset + size overflowing or beyond the end of its BO, overlapping
+ * COPY ranges in one BO, a COPY between two userptrs (pinned or
+ * coherent) whose user address ranges overlap, or an in-syncobj that
+ * holds no fence; -EFAULT when @extensions, @commands or @in_syncobjs
+ * cannot be read, or when a userptr BO is used from a
  * process other than its creator (the creator having exited, too);
  * -ENOENT for an unknown BO handle or syncobj handle; -EACCES for a
  * command writing to a READ_ONLY userptr; -EFAULT when a command touches
@@ -520,11 +554,11 @@ struct drm_uptr_cmd {
  * signal while waiting; the job runs on).
  */
 struct drm_uptr_submit {
-	/** @extensions: in, must be zero (reserved for chained extensions) */
+	/** @extensions: in, 0 or a chain of struct drm_uptr_user_extension */
 	__u64 extensions;
 	/** @commands: in, user pointer to @count struct drm_uptr_cmd */
 	__u64 commands;
-	/** @count: in, number of commands, 1 to DRM_UPTR_MAX_COMMANDS */
+	/** @count: in, number of commands, 1 to DRM_UPTR_PARAM_MAX_COMMANDS */
 	__u32 count;
 	/** @flags: in, DRM_UPTR_SUBMIT_* */
 	__u32 flags;
@@ -577,6 +611,15 @@ enum drm_uptr_bo_kind {
 
 /**
  * struct drm_uptr_bo_info - DRM_IOCTL_UPTR_BO_INFO
+ *
+ * Every member is part of the ABI, the counters included: each counts
+ * a defined event of this BO (an invalidation overlapping its range, a
+ * page faulted in for a job, a job that used it), rises monotonically
+ * and is never reset.  What they do not promise is how many events an
+ * action causes: the kernel may invalidate a range on its own (reclaim,
+ * compaction, NUMA balancing) and fault a page in more than once, so a
+ * program compares them with "at least", never with an exact count it
+ * did not cause alone.  Per-file totals are in the file's fdinfo.
  *
  * Errors: -EINVAL for non-zero @pad; -ENOENT for an unknown @handle.
  */
