@@ -13,6 +13,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -48,8 +49,9 @@
  *    - for a %UPTR_USERPTR_PINNED userptr, pins the pages with
  *      %FOLL_LONGTERM and never forces access the mapping does not
  *      grant, charges them to the process's
- *      locked memory the way RDMA does (``mm->pinned_vm`` against
- *      ``RLIMIT_MEMLOCK`` unless the caller has ``CAP_IPC_LOCK``) and
+ *      locked memory the way io_uring and iommufd do (the creating
+ *      user's ``locked_vm`` against ``RLIMIT_MEMLOCK`` unless the caller
+ *      has ``CAP_IPC_LOCK``, and the creating mm's ``pinned_vm``) and
  *      DMA-maps them into &uptr_userptr.sgt;
  *    - for a coherent userptr, only registers an MMU interval notifier
  *      on the range: creation costs the same whatever the size.
@@ -558,22 +560,47 @@ static unsigned int uptr_userptr_max_segment(struct device *dev)
 	return min_t(size_t, max, UINT_MAX) & PAGE_MASK;
 }
 
-static int uptr_userptr_charge(struct mm_struct *mm, unsigned long npages)
+/*
+ * Charges a pinned userptr's pages as io_uring and iommufd do: against
+ * RLIMIT_MEMLOCK in the creating user's locked_vm, which every process
+ * of that user shares, so that processes which each pin up to the limit
+ * and pass their handles to one another (a shared fd, SCM_RIGHTS) cannot
+ * multiply it; and in the creating mm's pinned_vm, where /proc shows it
+ * (VmPin).  A caller with CAP_IPC_LOCK is not limited, and its user is
+ * not charged.  The charge stays with that user and mm until the BO is
+ * freed, whoever holds the handle by then.
+ */
+static int uptr_userptr_charge(struct uptr_userptr *up)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	s64 pinned;
+	struct user_struct *user;
+	unsigned long cur, new;
 
-	pinned = atomic64_add_return(npages, &mm->pinned_vm);
-	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
-		atomic64_sub(npages, &mm->pinned_vm);
-		return -ENOMEM;
+	up->user = NULL;
+	if (!capable(CAP_IPC_LOCK)) {
+		user = get_current_user();
+		cur = atomic_long_read(&user->locked_vm);
+		do {
+			new = cur + up->npages;
+			if (new < cur || new > limit) {
+				free_uid(user);
+				return -ENOMEM;
+			}
+		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+		up->user = user;
 	}
+	atomic64_add(up->npages, &up->mm->pinned_vm);
 	return 0;
 }
 
-static void uptr_userptr_uncharge(struct mm_struct *mm, unsigned long npages)
+static void uptr_userptr_uncharge(struct uptr_userptr *up)
 {
-	atomic64_sub(npages, &mm->pinned_vm);
+	atomic64_sub(up->npages, &up->mm->pinned_vm);
+	if (up->user) {
+		atomic_long_sub(up->npages, &up->user->locked_vm);
+		free_uid(up->user);
+		up->user = NULL;
+	}
 }
 
 /*
@@ -625,7 +652,7 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 	if (ret)
 		return ret;
 
-	ret = uptr_userptr_charge(up->mm, up->npages);
+	ret = uptr_userptr_charge(up);
 	if (ret)
 		return ret;
 
@@ -681,7 +708,7 @@ err_unpin:
 	unpin_user_pages(pages, done);
 	kvfree(pages);
 err_uncharge:
-	uptr_userptr_uncharge(up->mm, up->npages);
+	uptr_userptr_uncharge(up);
 	return ret;
 }
 
@@ -1623,7 +1650,7 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 					    !(up->flags & UPTR_USERPTR_READ_ONLY));
 		kvfree(up->pages);
 		up->pages = NULL;
-		uptr_userptr_uncharge(up->mm, up->npages);
+		uptr_userptr_uncharge(up);
 	}
 	mmdrop(up->mm);
 	up->mm = NULL;

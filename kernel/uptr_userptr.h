@@ -21,6 +21,7 @@ struct device;
 struct mm_struct;
 struct page;
 struct shrinker;
+struct user_struct;
 struct uptr_userptr;
 struct vm_area_struct;
 
@@ -114,6 +115,12 @@ struct uptr_userptr {
 			struct page **pages;
 			/** @sgt: pinned: the pages, coalesced and DMA-mapped */
 			struct sg_table sgt;
+			/**
+			 * @user: pinned: the user charged for the pages
+			 * (RLIMIT_MEMLOCK), a reference held; NULL when the
+			 * creator had CAP_IPC_LOCK
+			 */
+			struct user_struct *user;
 		};
 		/* coherent */
 		struct {

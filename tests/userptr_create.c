@@ -447,6 +447,95 @@ TEST_F(uptr, userptr_memlock_limit)
 	EXPECT_EQ(base, ut_pinned_kb());
 }
 
+/*
+ * In a child running as @uid (no capabilities, RLIMIT_MEMLOCK of the
+ * parent), pins @len bytes at @p on the shared @fd and exits; the handle
+ * stays with the fd, and is stored in *@handle, which must be shared
+ * memory.  Return: 0 or the negative errno of the pin, or -EPROTO when
+ * the child did not get that far.
+ */
+static int pin_as_user(int fd, void *p, size_t len, uid_t uid,
+		       volatile __u32 *handle)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		__u32 h;
+		int ret;
+
+		if (setgid(uid) || setuid(uid))
+			_exit(255);
+		ret = ut_userptr(fd, p, len, PINNED, &h);
+		if (!ret)
+			*handle = h;
+		_exit(ret < 0 ? (-ret & 0x7f) : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 255)
+		return -EPROTO;
+	return -WEXITSTATUS(status);
+}
+
+/*
+ * RLIMIT_MEMLOCK bounds what one user pins, not what one process pins:
+ * 200 children of one user, each pinning 40 KiB of a 64 KiB limit and
+ * leaving the BO with the shared fd, get one pin through between them;
+ * the charge stays with the user until the BO is freed, and another
+ * user has a limit of its own.
+ */
+TEST_F_TIMEOUT(uptr, userptr_memlock_per_user, 300)
+{
+	struct rlimit rl = { .rlim_cur = 64 * 1024, .rlim_max = 64 * 1024 };
+	const uid_t user = 61000, other = 61001;
+	size_t len = 40 * UT_KIB;
+	char *p = ut_alloc(len);
+	volatile __u32 *h = mmap(NULL, self->page, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int i, ok = 0, enomem = 0, ret;
+	__u32 first = 0;
+	double end;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(MAP_FAILED, h);
+	memset(p, 0x5a, len);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+
+	end = ut_now() + 120 * ut_time_scale();
+	for (i = 0; i < 200 && ut_now() < end; i++) {
+		ret = pin_as_user(self->fd, p, len, user, h);
+		if (!ret && !ok++)
+			first = *h;
+		else if (ret == -ENOMEM)
+			enomem++;
+		else
+			ASSERT_EQ(0, ret) {
+				TH_LOG("child %d: %s", i, strerror(-ret));
+			}
+	}
+	ASSERT_LE(20, i) {
+		TH_LOG("only %d children in the time allowed", i);
+	}
+	EXPECT_EQ(1, ok) {
+		TH_LOG("%d of %d children of one user pinned 40 KiB each under a 64 KiB limit",
+		       ok, i);
+	}
+	EXPECT_EQ(i - 1, enomem);
+
+	/* Another user has a limit of its own. */
+	EXPECT_EQ(0, pin_as_user(self->fd, p, len, other, h));
+
+	/* Freeing the BO returns the first user's charge. */
+	ASSERT_NE(0u, first);
+	EXPECT_EQ(-ENOMEM, pin_as_user(self->fd, p, len, user, h));
+	EXPECT_EQ(0, ut_gem_close(self->fd, first));
+	EXPECT_EQ(0, pin_as_user(self->fd, p, len, user, h));
+	munmap((void *)h, self->page);
+	munmap(p, len);
+}
+
 /* A new pinned userptr reports its range, flags and pinned pages. */
 TEST_F(uptr, userptr_pinned_info)
 {

@@ -147,7 +147,7 @@ struct drm_uptr_bo_create {
 
 /* The device only reads the range: jobs writing to it fail with -EACCES. */
 #define DRM_UPTR_USERPTR_READ_ONLY	(1u << 0)
-/* Pin the pages now (FOLL_LONGTERM), charged to RLIMIT_MEMLOCK. */
+/* Pin the pages now (FOLL_LONGTERM), charged to the user's RLIMIT_MEMLOCK. */
 #define DRM_UPTR_USERPTR_PINNED		(1u << 1)
 /* Check now that the whole range is backed by ordinary memory. */
 #define DRM_UPTR_USERPTR_PROBE		(1u << 2)
@@ -211,8 +211,9 @@ struct drm_uptr_bo_create {
  *            mapping of a file other than shmem (tmpfs, memfd) or
  *            hugetlbfs, whose filesystem may write back and release the
  *            pages while the device writes them;
- *  -ENOMEM   memory ran out, or PINNED: RLIMIT_MEMLOCK would be
- *            exceeded (without CAP_IPC_LOCK);
+ *  -ENOMEM   memory ran out, or PINNED: the pages pinned by all the
+ *            calling user's userptrs would exceed RLIMIT_MEMLOCK
+ *            (without CAP_IPC_LOCK);
  *  -EINTR    a fatal signal arrived while probing or pinning.
  *
  * NOTIFY adds:
