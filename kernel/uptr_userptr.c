@@ -638,10 +638,27 @@ static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
 	return ret;
 }
 
+/*
+ * The pages a read-write pinned userptr may keep: anonymous, shmem or
+ * hugetlb ones, the pages of the mappings uptr_userptr_check_pinnable()
+ * accepts.  A page truncated from its file meanwhile has no mapping and
+ * is refused too.
+ */
+static bool uptr_page_rw_pinnable(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	struct address_space *mapping;
+
+	if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+		return true;
+	mapping = folio_mapping(folio);
+	return mapping && shmem_mapping(mapping);
+}
+
 static int uptr_userptr_pin(struct uptr_userptr *up)
 {
 	unsigned int gup = FOLL_LONGTERM;
-	unsigned long done = 0;
+	unsigned long done = 0, i;
 	struct page **pages;
 	int ret;
 
@@ -684,6 +701,22 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 		}
 		done += ret;
 		cond_resched();
+	}
+
+	/*
+	 * uptr_userptr_check_pinnable() looked at the VMAs with mmap_lock
+	 * dropped before pinning: a thread may have mapped a file over the
+	 * range in between.  What counts is what was pinned.
+	 */
+	if (!(up->flags & UPTR_USERPTR_READ_ONLY)) {
+		for (i = 0; i < up->npages; i++) {
+			if (!uptr_page_rw_pinnable(pages[i])) {
+				ret = -EFAULT;
+				goto err_unpin;
+			}
+			if (!(i & 1023))
+				cond_resched();
+		}
 	}
 
 	/* Contiguous pages, huge pages first of all, become one segment. */

@@ -8,6 +8,8 @@
 #include "uptr_harness.h"
 
 #include <linux/capability.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -792,6 +794,111 @@ TEST_F(uptr, pinned_shared_file_refused)
 
 	munmap(p, 4 * self->page);
 	close(fd);
+	unlink(path);
+	EXPECT_EQ(0, umount(dir));
+	rmdir(dir);
+}
+
+struct flipper {
+	unsigned char *at;	/* the page mapped back and forth */
+	size_t page;
+	int file;		/* the ramfs file mapped there half the time */
+	atomic_bool stop;
+	atomic_int flips;
+	atomic_int errors;
+};
+
+/*
+ * Maps the ramfs file, then anonymous memory, over one page, each for a
+ * random time of up to 2 ms (about what one creation takes), until told
+ * to stop.
+ */
+static void *flip_fn(void *arg)
+{
+	struct flipper *f = arg;
+	unsigned int seed = 1;
+
+	while (!f->stop) {
+		if (mmap(f->at, f->page, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, f->file, 0) == MAP_FAILED)
+			f->errors++;
+		usleep(rand_r(&seed) % 2000);
+		if (mmap(f->at, f->page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			f->errors++;
+		usleep(rand_r(&seed) % 2000);
+		f->flips++;
+	}
+	return NULL;
+}
+
+/*
+ * A read-write pinned userptr never holds a page of a file it refuses,
+ * even when the file is mapped over its range while it is being created:
+ * for 5 s, the last page of a range of three pin batches flips between
+ * anonymous memory and a shared mapping of a ramfs file.  Every creation either
+ * fails with -EFAULT or pins anonymous pages, which a device write
+ * through the BO shows: the file never sees it.
+ */
+TEST_F_TIMEOUT(uptr, pinned_file_mapped_during_pin, 300)
+{
+	const size_t batch = self->page / sizeof(void *);
+	size_t n = 3 * batch, size = n * self->page;
+	int created = 0, refused = 0, ret;
+	struct flipper f = { .page = self->page };
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], path[300];
+	unsigned char *p;
+	pthread_t thread;
+	__u32 word, h;
+	double end;
+	long before;
+
+	snprintf(dir, sizeof(dir), "%s/uptr-ramfs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("none", dir, "ramfs", 0, NULL));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	f.file = open(path, O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, f.file);
+	ASSERT_EQ(0, ftruncate(f.file, self->page));
+	word = 0x3c3c3c3c;
+	ASSERT_EQ(4, pwrite(f.file, &word, 4, 0));
+
+	p = ut_alloc(size);
+	ASSERT_NE(NULL, p);
+	memset(p, 0x11, size);
+	f.at = p + size - self->page;
+	before = ut_pinned_kb();
+	ASSERT_EQ(0, pthread_create(&thread, NULL, flip_fn, &f));
+
+	end = ut_now() + 5 * ut_time_scale();
+	while (ut_now() < end) {
+		ret = ut_userptr(self->fd, p, size, PINNED, &h);
+		if (ret == -EFAULT) {
+			refused++;
+			continue;
+		}
+		ASSERT_EQ(0, ret);
+		created++;
+		/* Writes the BO's last page; the file must not see it. */
+		ret = ut_fill(self->fd, h, size - self->page, self->page,
+			      0x5a000000u + created);
+		EXPECT_EQ(0, ut_gem_close(self->fd, h));
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(4, pread(f.file, &word, 4, 0));
+		ASSERT_EQ(0x3c3c3c3cu, word) {
+			TH_LOG("creation %d pinned the ramfs file's page", created);
+		}
+	}
+	f.stop = true;
+	pthread_join(thread, NULL);
+	TH_LOG("%d created, %d refused, %d flips", created, refused, f.flips);
+	EXPECT_EQ(0, f.errors);
+	EXPECT_LT(0, f.flips);
+	EXPECT_EQ(before, ut_pinned_kb());
+
+	munmap(p, size);
+	close(f.file);
 	unlink(path);
 	EXPECT_EQ(0, umount(dir));
 	rmdir(dir);

@@ -210,7 +210,9 @@ struct drm_uptr_bo_create {
  *            PROT_WRITE, or a read-write userptr covers a MAP_SHARED
  *            mapping of a file other than shmem (tmpfs, memfd) or
  *            hugetlbfs, whose filesystem may write back and release the
- *            pages while the device writes them;
+ *            pages while the device writes them (judged by the pages
+ *            pinned, so a file mapped over the range while it is being
+ *            pinned is refused too);
  *  -ENOMEM   memory ran out, or PINNED: the pages pinned by all the
  *            calling user's userptrs would exceed RLIMIT_MEMLOCK
  *            (without CAP_IPC_LOCK);
