@@ -25,20 +25,36 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <uptr.h>
+#include "stress.h"
+#include "tool.h"
 
-#define PROG	"uptr"
-#define UPTR_TOOL_VERSION	"1.0"
+const char *device_path;
 
-static const char *device_path;
-
-static int err(const char *what, int e)
+int tool_err(const char *what, int e)
 {
 	fprintf(stderr, PROG ": %s: %s\n", what, strerror(e < 0 ? -e : e));
 	return 1;
 }
 
-static int open_dev(struct uptr_dev **dev)
+int tool_version(void)
+{
+	printf("uptr %s (libuptr %s, uAPI %d)\n", UPTR_TOOL_VERSION,
+	       uptr_version(), DRM_UPTR_API_VERSION);
+	return 0;
+}
+
+bool tool_seconds(const char *arg, double max, double *v)
+{
+	char *end;
+	double x = strtod(arg, &end);
+
+	if (end == arg || *end || !(x > 0) || x > max)
+		return false;
+	*v = x;
+	return true;
+}
+
+int tool_open_dev(struct uptr_dev **dev)
 {
 	int ret = uptr_dev_open(device_path, dev);
 
@@ -53,7 +69,7 @@ static int open_dev(struct uptr_dev **dev)
 	return 0;
 }
 
-static double now(void)
+double tool_now(void)
 {
 	struct timespec ts;
 
@@ -63,19 +79,18 @@ static double now(void)
 
 /* ---- uptr info ---- */
 
-/* @s as a JSON string, quotes included. */
-static void json_str(const char *s)
+void tool_json_str(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(f, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
 static const struct {
@@ -116,6 +131,7 @@ static int cmd_info(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *name, *desc;
@@ -124,7 +140,7 @@ static int cmd_info(int argc, char **argv)
 	bool json = false;
 	unsigned int i;
 
-	while ((c = getopt_long(argc, argv, "jd:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jd:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'd': device_path = optarg; break;
@@ -133,6 +149,7 @@ static int cmd_info(int argc, char **argv)
 			       "Shows the uptr device (render node, driver) and every parameter\n"
 			       "the driver reports (DRM_IOCTL_UPTR_GET_PARAM), as a table or JSON.\n");
 			return 0;
+		case 'V': return tool_version();
 		default: return 2;
 		}
 	}
@@ -140,17 +157,17 @@ static int cmd_info(int argc, char **argv)
 		fprintf(stderr, PROG " info: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (open_dev(&dev))
+	if (tool_open_dev(&dev))
 		return 1;
 	uptr_dev_driver(dev, &name, &desc, &major, &minor, &patch);
 	if (json) {
 		printf("{\n  \"device\": ");
-		json_str(uptr_dev_path(dev));
+		tool_json_str(stdout, uptr_dev_path(dev));
 		printf(",\n  \"driver\": ");
-		json_str(name);
+		tool_json_str(stdout, name);
 		printf(",\n  \"driver_version\": \"%d.%d.%d\",\n  \"description\": ",
 		       major, minor, patch);
-		json_str(desc);
+		tool_json_str(stdout, desc);
 		printf(",\n  \"libuptr\": \"%s\",\n  \"params\": {", uptr_version());
 	} else {
 		printf("%-28s %s\n%-28s %s %d.%d.%d (%s)\n%-28s %s\n\n",
@@ -170,7 +187,7 @@ static int cmd_info(int argc, char **argv)
 		}
 		if (ret) {
 			uptr_dev_close(dev);
-			return err(params[i].key, ret);
+			return tool_err(params[i].key, ret);
 		}
 		describe(params[i].param, v, extra, sizeof(extra));
 		if (json)
@@ -449,6 +466,7 @@ static int cmd_demo(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	struct demo d = { 0 };
@@ -456,7 +474,7 @@ static int cmd_demo(int argc, char **argv)
 	void *map;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': device_path = optarg; break;
 		case 'h':
@@ -466,13 +484,14 @@ static int cmd_demo(int argc, char **argv)
 			       "pinned userptrs, munmap, MAP_FIXED, fork, and the registration\n"
 			       "cache.  Exit status 1 when any step failed.\n");
 			return 0;
+		case 'V': return tool_version();
 		default: return 2;
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("uptr demo: a device working on a process's own memory, in place.\n");
 	step("Open the first uptr render node");
-	if (open_dev(&d.dev))
+	if (tool_open_dev(&d.dev))
 		return 1;
 	uptr_dev_driver(d.dev, &name, NULL, NULL, NULL, NULL);
 	say("%s, driver \"%s\", uAPI version %" PRIu64, uptr_dev_path(d.dev), name,
@@ -533,7 +552,7 @@ static int bench_round(struct demo *d, struct bench_case *bc, int round,
 	int ret = 0;
 
 	uptr_cache_stats(d->dev, &st0);
-	t0 = now();
+	t0 = tool_now();
 	for (i = 0; ; i++) {
 		unsigned char *p;
 		uint32_t h = 0;
@@ -541,7 +560,7 @@ static int bench_round(struct demo *d, struct bench_case *bc, int round,
 		struct uptr_buf *b = NULL;
 		int cret = 0;
 
-		if (i >= 8 && ((i & 7) == 0) && now() - t0 > seconds)
+		if (i >= 8 && ((i & 7) == 0) && tool_now() - t0 > seconds)
 			break;
 		p = malloc(bc->size);
 		if (!p)
@@ -571,7 +590,7 @@ static int bench_round(struct demo *d, struct bench_case *bc, int round,
 		if (ret)
 			return ret;
 	}
-	t = now() - t0;
+	t = tool_now() - t0;
 	uptr_cache_stats(d->dev, &st);
 	bc->iters += i;
 	bc->round_us[round] = t / i * 1e6;
@@ -631,21 +650,21 @@ static int bench_hit_cost(struct demo *d, uint32_t flags, double *hit_ns,
 		return ret;
 	uptr_buf_put(b);
 	for (r = 0; r < BENCH_ROUNDS && !ret; r++) {
-		t0 = now();
-		for (n = 0; now() - t0 < slice; n += 100)
+		t0 = tool_now();
+		for (n = 0; tool_now() - t0 < slice; n += 100)
 			for (i = 0; i < 100; i++) {
 				uptr_buf_get(d->dev, p, d->page, 0, &b);
 				uptr_buf_put(b);
 			}
-		hit[r] = (now() - t0) / n * 1e9;
-		t0 = now();
-		for (n = 0; n < 4 || now() - t0 < slice; n++) {
+		hit[r] = (tool_now() - t0) / n * 1e9;
+		t0 = tool_now();
+		for (n = 0; n < 4 || tool_now() - t0 < slice; n++) {
 			ret = uptr_userptr_create(d->dev, p, d->page, flags, &h);
 			if (ret)
 				break;
 			uptr_userptr_destroy(d->dev, h);
 		}
-		create[r] = (now() - t0) / (n ? n : 1) * 1e9;
+		create[r] = (tool_now() - t0) / (n ? n : 1) * 1e9;
 	}
 	munmap(p, d->page);
 	if (ret)
@@ -664,6 +683,7 @@ static int cmd_bench(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	static const size_t sizes[] = { 4096, 65536, 1 << 20 };
@@ -674,7 +694,7 @@ static int cmd_bench(int argc, char **argv)
 	void *map;
 	int c, ret, n = 0, i, k, m;
 
-	while ((c = getopt_long(argc, argv, "js:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "js:d:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 's':
@@ -694,10 +714,11 @@ static int cmd_bench(int argc, char **argv)
 			       "case runs about S seconds (default 0.5).  Then the cost of one cache\n"
 			       "hit against one uncached create + destroy.  Progress on stderr.\n");
 			return 0;
+		case 'V': return tool_version();
 		default: return 2;
 		}
 	}
-	if (open_dev(&d.dev))
+	if (tool_open_dev(&d.dev))
 		return 1;
 	d.page = uptr_page_size(d.dev);
 	ret = uptr_bo_create(d.dev, d.page, 0, &d.res);
@@ -705,7 +726,7 @@ static int cmd_bench(int argc, char **argv)
 		ret = uptr_bo_mmap(d.dev, d.res, d.page, PROT_READ | PROT_WRITE, &map);
 	if (ret) {
 		uptr_dev_close(d.dev);
-		return err("result BO", ret);
+		return tool_err("result BO", ret);
 	}
 	d.sum = map;
 	for (i = 0; i < 3; i++)
@@ -722,7 +743,7 @@ static int cmd_bench(int argc, char **argv)
 			if (ret) {
 				fprintf(stderr, "\n");
 				uptr_dev_close(d.dev);
-				return err("bench", ret);
+				return tool_err("bench", ret);
 			}
 			n += 2;
 		}
@@ -733,7 +754,7 @@ static int cmd_bench(int argc, char **argv)
 	fprintf(stderr, "\r%70s\r", "");
 	if (ret) {
 		uptr_dev_close(d.dev);
-		return err("bench", ret);
+		return tool_err("bench", ret);
 	}
 
 	if (json) {
@@ -772,6 +793,116 @@ static int cmd_bench(int argc, char **argv)
 	return 0;
 }
 
+/* ---- uptr stress ---- */
+
+static void stress_usage(void)
+{
+	printf("Usage: uptr stress [--seconds N] [--seed S] [--threads T] [--device PATH]\n\n"
+	       "The mixed stress of coherent userptrs (the engine of the project's\n"
+	       "stress_coherent test): T mutator threads (default 2) munmap, mmap\n"
+	       "MAP_FIXED, mremap, mprotect and madvise(DONTNEED) slices of a region\n"
+	       "while T submitter threads copy ranges of it through coherent userptrs\n"
+	       "into device BOs, for N seconds (default 10), and check every slice a job\n"
+	       "copied.  A progress line each second on stderr when it is a terminal;\n"
+	       "a summary at the end, with the seed (default: from the clock) that\n"
+	       "replays the same choices.  Exit status 1 on any data mismatch or\n"
+	       "unexpected error.\n");
+}
+
+int cmd_stress(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seconds", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct stress_config cfg = { .seconds = 10, .threads = 2 };
+	bool tty = isatty(STDERR_FILENO), seeded = false;
+	unsigned long jobs, efault, muts, fails;
+	struct stress_counts cnt;
+	struct uptr_dev *dev;
+	char why[256], *end;
+	double t0;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "s:S:t:d:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!tool_seconds(optarg, 86400, &cfg.seconds)) {
+				fprintf(stderr, PROG " stress: --seconds takes a number in (0, 86400]\n");
+				return 2;
+			}
+			break;
+		case 'S':
+			errno = 0;
+			cfg.seed = strtoull(optarg, &end, 0);
+			if (errno || *end || end == optarg) {
+				fprintf(stderr, PROG " stress: --seed takes an unsigned number\n");
+				return 2;
+			}
+			seeded = true;
+			break;
+		case 't':
+			cfg.threads = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || cfg.threads < 1 ||
+			    cfg.threads > STRESS_MAX_THREADS) {
+				fprintf(stderr, PROG " stress: --threads takes 1 to %d\n",
+					STRESS_MAX_THREADS);
+				return 2;
+			}
+			break;
+		case 'd': device_path = optarg; break;
+		case 'h': stress_usage(); return 0;
+		case 'V': return tool_version();
+		default: return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG " stress: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!seeded) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		cfg.seed = (uint64_t)ts.tv_sec * 1000000007ull ^ ts.tv_nsec ^ getpid();
+	}
+	if (tool_open_dev(&dev))
+		return 1;
+	ret = stress_start(dev, &cfg, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, PROG " stress: %s\n", why);
+		return 1;
+	}
+	t0 = tool_now();
+	while (tool_now() - t0 < cfg.seconds) {
+		double left = cfg.seconds - (tool_now() - t0);
+		struct timespec ts;
+
+		if (left > 1)
+			left = 1;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		if (!tty)
+			continue;
+		stress_progress(&jobs, &efault, &muts, &fails);
+		fprintf(stderr, "\r" PROG " stress: %3.0f/%.0f s: %lu jobs, %lu -EFAULT, %lu mutations, %lu failures   ",
+			tool_now() - t0, cfg.seconds, jobs, efault, muts, fails);
+	}
+	if (tty)
+		fprintf(stderr, "\r%100s\r", "");
+	stress_finish(false, &cnt);
+	stress_print(stdout, "", &cfg, &cnt);
+	printf("stress %s\n", cnt.failures ? "FAILED" : "passed");
+	uptr_dev_close(dev);
+	return cnt.failures ? 1 : 0;
+}
+
 /* ---- main ---- */
 
 static void usage(FILE *f)
@@ -780,7 +911,9 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  info    the uptr device and its parameters (--json)\n"
 		"  demo    a guided, self-checking tour of what uptr does\n"
-		"  bench   the seed's case: userptr per iteration vs the cache (--json)\n\n"
+		"  bench   the seed's case and the scale curves (--json, --svg FILE)\n"
+		"  top     per-process uptr usage, live or --once (--json)\n"
+		"  stress  the mixed stress of coherent userptrs (--seconds N)\n\n"
 		"'uptr COMMAND --help' describes each command.\n");
 }
 
@@ -794,17 +927,18 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("uptr %s (libuptr %s, uAPI %d)\n", UPTR_TOOL_VERSION,
-		       uptr_version(), DRM_UPTR_API_VERSION);
-		return 0;
-	}
+	if (!strcmp(argv[1], "--version"))
+		return tool_version();
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "demo"))
 		return cmd_demo(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "top"))
+		return cmd_top(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stress"))
+		return cmd_stress(argc - 1, argv + 1);
 	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
