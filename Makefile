@@ -144,7 +144,7 @@ TOOL_HDRS := $(wildcard tools/*.h) lib/uptr.h include/uapi/drm/uptr_drm.h
 
 $(BUILD)/tools/uptr: $(TOOL_SRCS) $(TOOL_HDRS) $(LIB_SO)
 	@mkdir -p $(BUILD)/tools
-	$(CC) $(CFLAGS_LIBUSER) -o $@ $(TOOL_SRCS) $(LDFLAGS_LIBUSER)
+	$(CC) $(CFLAGS_LIBUSER) -o $@ $(TOOL_SRCS) $(LDFLAGS_LIBUSER) -lm
 
 $(BUILD)/lib/examples/example: lib/examples/example.c lib/uptr.h $(LIB_SO)
 	@mkdir -p $(BUILD)/lib/examples
@@ -244,7 +244,7 @@ install: lib tools
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_SO_VERSION)|' lib/libuptr.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libuptr.pc
 	$(CC) $(CFLAGS_LIBUSER) -o $(BUILD)/tools/uptr.install $(TOOL_SRCS) \
-		-L$(BUILD)/lib -Wl,-rpath,$(PREFIX)/lib -luptr $(LIBDRM_LIBS) -pthread
+		-L$(BUILD)/lib -Wl,-rpath,$(PREFIX)/lib -luptr $(LIBDRM_LIBS) -pthread -lm
 	install -D -m 755 $(BUILD)/tools/uptr.install $(DESTDIR)$(PREFIX)/bin/uptr
 	for m in $(wildcard man/*.1); do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
 	for m in $(wildcard man/*.3); do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man3/$$(basename $$m); done

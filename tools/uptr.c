@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curves.h"
 #include "stress.h"
 #include "tool.h"
 
@@ -676,59 +677,38 @@ static int bench_hit_cost(struct demo *d, uint32_t flags, double *hit_ns,
 	return 0;
 }
 
-static int cmd_bench(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 }
-	};
-	static const size_t sizes[] = { 4096, 65536, 1 << 20 };
-	struct bench_case bc[12];
-	struct demo d = { 0 };
-	double hit_ns, cc_ns, cp_ns;
-	bool json = false;
-	void *map;
-	int c, ret, n = 0, i, k, m;
+static bool progress_tty;
 
-	while ((c = getopt_long(argc, argv, "js:d:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 's':
-			bench_seconds = atof(optarg);
-			if (bench_seconds <= 0 || bench_seconds > 60) {
-				fprintf(stderr, PROG " bench: --seconds takes a number in (0, 60]\n");
-				return 2;
-			}
-			break;
-		case 'd': device_path = optarg; break;
-		case 'h':
-			printf("Usage: uptr bench [--json] [--seconds S] [--device PATH]\n\n"
-			       "The seed's case: a loop that mallocs a buffer, writes it, runs a\n"
-			       "job (CHECKSUM) on it and frees it, for 4 KiB, 64 KiB and 1 MiB,\n"
-			       "coherent and pinned, with (a) a userptr created and destroyed per\n"
-			       "iteration and (b) the registration cache (uptr_buf_get/put).  Each\n"
-			       "case runs about S seconds (default 0.5).  Then the cost of one cache\n"
-			       "hit against one uncached create + destroy.  Progress on stderr.\n");
-			return 0;
-		case 'V': return tool_version();
-		default: return 2;
-		}
+/* A progress line on stderr, when it is a terminal; NULL clears it. */
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!progress_tty)
+		return;
+	fprintf(stderr, "\r%78s\r", "");
+	if (fmt) {
+		fputs(PROG " bench: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
 	}
-	if (tool_open_dev(&d.dev))
-		return 1;
-	d.page = uptr_page_size(d.dev);
-	ret = uptr_bo_create(d.dev, d.page, 0, &d.res);
-	if (!ret)
-		ret = uptr_bo_mmap(d.dev, d.res, d.page, PROT_READ | PROT_WRITE, &map);
-	if (ret) {
-		uptr_dev_close(d.dev);
-		return tool_err("result BO", ret);
-	}
-	d.sum = map;
+	fflush(stderr);
+}
+
+static void curve_progress(unsigned int i, const char *title)
+{
+	progress("curve %u/%d: %s", i, NR_CURVES, title);
+}
+
+/* The seed's case: 6 pairs into @bc, then the hit cost. */
+static int bench_seed(struct demo *d, struct bench_case *bc, int *np, double *hit_ns,
+		      double *cc_ns, double *cp_ns)
+{
+	static const size_t sizes[] = { 4096, 65536, 1 << 20 };
+	int ret, n = 0, i, k, m;
+
 	for (i = 0; i < 3; i++)
 		for (k = 0; k < 2; k++) {
 			for (m = 0; m < 2; m++)
@@ -737,59 +717,233 @@ static int cmd_bench(int argc, char **argv)
 					.flags = k ? DRM_UPTR_USERPTR_PINNED : 0,
 					.cache = m,
 				};
-			fprintf(stderr, "\r" PROG " bench: %d/7: %zu KiB %s, per-iteration and cache   ",
-				n / 2 + 1, sizes[i] / 1024, k ? "pinned" : "coherent");
-			ret = bench_pair(&d, &bc[n], &bc[n + 1]);
-			if (ret) {
-				fprintf(stderr, "\n");
-				uptr_dev_close(d.dev);
-				return tool_err("bench", ret);
-			}
+			progress("seed case %d/7: %zu KiB %s, per-iteration and cache",
+				 n / 2 + 1, sizes[i] / 1024, k ? "pinned" : "coherent");
+			ret = bench_pair(d, &bc[n], &bc[n + 1]);
+			if (ret)
+				return ret;
 			n += 2;
 		}
-	fprintf(stderr, "\r" PROG " bench: 7/7: cache hit against create + destroy          ");
-	ret = bench_hit_cost(&d, 0, &hit_ns, &cc_ns);
+	*np = n;
+	progress("seed case 7/7: cache hit against create + destroy");
+	ret = bench_hit_cost(d, 0, hit_ns, cc_ns);
 	if (!ret)
-		ret = bench_hit_cost(&d, DRM_UPTR_USERPTR_PINNED, &hit_ns, &cp_ns);
-	fprintf(stderr, "\r%70s\r", "");
+		ret = bench_hit_cost(d, DRM_UPTR_USERPTR_PINNED, hit_ns, cp_ns);
+	return ret;
+}
+
+static void print_seed_json(const struct bench_case *bc, int n, double hit_ns,
+			    double cc_ns, double cp_ns)
+{
+	int i;
+
+	printf("  \"seconds_per_case\": %g,\n  \"seed_case\": [", bench_seconds);
+	for (i = 0; i < n; i += 2)
+		printf("%s\n    { \"size\": %zu, \"kind\": \"%s\", "
+		       "\"per_iteration_us\": %.2f, \"cache_us\": %.2f, "
+		       "\"speedup\": %.2f, \"cache_hits\": %" PRIu64 ", "
+		       "\"cache_misses\": %" PRIu64 " }",
+		       i ? "," : "", bc[i].size,
+		       bc[i].flags ? "pinned" : "coherent", bc[i].us, bc[i + 1].us,
+		       bc[i].us / bc[i + 1].us, bc[i + 1].hits, bc[i + 1].misses);
+	printf("\n  ],\n  \"cache_hit_ns\": %.0f,\n  \"coherent_create_destroy_ns\": %.0f,\n"
+	       "  \"pinned_create_destroy_ns\": %.0f", hit_ns, cc_ns, cp_ns);
+}
+
+static void print_seed_table(const struct bench_case *bc, int n, double hit_ns,
+			     double cc_ns, double cp_ns)
+{
+	int i;
+
+	printf("Seed case: malloc, write, CHECKSUM job, free (us per iteration,\n"
+	       "median of %d alternating rounds, %.2g s per case)\n\n", BENCH_ROUNDS,
+	       bench_seconds);
+	printf("%-8s %-9s %14s %10s %8s %16s\n", "size", "kind",
+	       "(a) per-iter", "(b) cache", "(a)/(b)", "hits/misses");
+	for (i = 0; i < n; i += 2)
+		printf("%5zu KiB %-9s %14.1f %10.1f %7.2fx %8" PRIu64 "/%-7" PRIu64 "\n",
+		       bc[i].size / 1024, bc[i].flags ? "pinned" : "coherent",
+		       bc[i].us, bc[i + 1].us, bc[i].us / bc[i + 1].us,
+		       bc[i + 1].hits, bc[i + 1].misses);
+	printf("\nPinned (b): the cache keeps NOTIFY pinned BOs and checks each hit with one\n"
+	       "load of the generation page; free() unmapping the buffer makes it stale.\n\n");
+	printf("cache hit (uptr_buf_get + put, 4 KiB):  %8.0f ns\n", hit_ns);
+	printf("uncached coherent create + destroy:     %8.0f ns  (hit = %.1f%%)\n",
+	       cc_ns, 100 * hit_ns / cc_ns);
+	printf("uncached pinned create + destroy:       %8.0f ns  (hit = %.1f%%)\n",
+	       cp_ns, 100 * hit_ns / cp_ns);
+}
+
+static void print_curves_table(const struct curve *cv)
+{
+	unsigned int i, k, p;
+
+	for (i = 0; i < NR_CURVES; i++) {
+		printf("\n%s\n%-34s", cv[i].title, cv[i].x_label);
+		for (k = 0; k < cv[i].nr_series; k++)
+			printf(" %12s", cv[i].series[k].name);
+		printf("   (%s)\n", cv[i].y_label);
+		for (p = 0; p < CURVE_MAX_POINTS; p++) {
+			bool any = false;
+
+			for (k = 0; k < cv[i].nr_series; k++)
+				any |= p < cv[i].series[k].n;
+			if (!any)
+				break;
+			printf("%-34g", cv[i].series[0].n > p ? cv[i].series[0].x[p] :
+			       cv[i].series[1].x[p]);
+			for (k = 0; k < cv[i].nr_series; k++)
+				if (p < cv[i].series[k].n)
+					printf(" %12.2f", cv[i].series[k].y[p]);
+				else
+					printf(" %12s", "-");
+			printf("\n");
+		}
+	}
+}
+
+static void bench_usage(void)
+{
+	printf("Usage: uptr bench [--json] [--svg FILE] [--seconds S] [--max-count N]\n"
+	       "                  [--only seed|curves] [--device PATH]\n\n"
+	       "The seed's case: a loop that mallocs a buffer, writes it, runs a\n"
+	       "job (CHECKSUM) on it and frees it, for 4 KiB, 64 KiB and 1 MiB,\n"
+	       "coherent and pinned, with (a) a userptr created and destroyed per\n"
+	       "iteration and (b) the registration cache (uptr_buf_get/put).  Each\n"
+	       "case runs about S seconds (default 0.5).  Then the cost of one cache\n"
+	       "hit against one uncached create + destroy.\n\n"
+	       "The scale curves, coherent and pinned, counts by 4x up to N (default\n"
+	       "4096): the cost of one create against the userptrs already held; the\n"
+	       "kernel memory (Slab) per userptr held; the cost of munmap of 16 pages\n"
+	       "against the userptrs over them (up to 256).\n\n"
+	       "  --json        the results as JSON on stdout\n"
+	       "  --svg FILE    the curves as an SVG chart in FILE\n"
+	       "  --only WHAT   only the seed's case, or only the curves\n\n"
+	       "Progress goes to stderr when it is a terminal.\n");
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "svg", required_argument, NULL, 'g' },
+		{ "max-count", required_argument, NULL, 'm' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct bench_case bc[12];
+	struct curve cv[NR_CURVES];
+	struct demo d = { 0 };
+	double hit_ns = 0, cc_ns = 0, cp_ns = 0;
+	bool json = false, seed = true, curves = true;
+	const char *svg = NULL;
+	unsigned long max_count = 4096;
+	FILE *svgf = NULL;
+	void *map;
+	char *end;
+	int c, ret, n = 0;
+
+	while ((c = getopt_long(argc, argv, "js:g:m:o:d:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 's':
+			if (!tool_seconds(optarg, 60, &bench_seconds)) {
+				fprintf(stderr, PROG " bench: --seconds takes a number in (0, 60]\n");
+				return 2;
+			}
+			break;
+		case 'g': svg = optarg; break;
+		case 'm':
+			max_count = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || max_count < 1 || max_count > (1u << 20)) {
+				fprintf(stderr, PROG " bench: --max-count takes 1 to %u\n", 1u << 20);
+				return 2;
+			}
+			break;
+		case 'o':
+			seed = !strcmp(optarg, "seed");
+			curves = !strcmp(optarg, "curves");
+			if (!seed && !curves) {
+				fprintf(stderr, PROG " bench: --only takes seed or curves\n");
+				return 2;
+			}
+			break;
+		case 'd': device_path = optarg; break;
+		case 'h': bench_usage(); return 0;
+		case 'V': return tool_version();
+		default: return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG " bench: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (svg && !curves) {
+		fprintf(stderr, PROG " bench: --svg draws the curves: not with --only seed\n");
+		return 2;
+	}
+	/* Open the output first: a bad path is found before minutes of work. */
+	if (svg) {
+		svgf = fopen(svg, "w");
+		if (!svgf)
+			return tool_err(svg, errno);
+	}
+	progress_tty = isatty(STDERR_FILENO);
+	if (tool_open_dev(&d.dev)) {
+		if (svgf)
+			fclose(svgf);
+		return 1;
+	}
+	d.page = uptr_page_size(d.dev);
+	ret = uptr_bo_create(d.dev, d.page, 0, &d.res);
+	if (!ret)
+		ret = uptr_bo_mmap(d.dev, d.res, d.page, PROT_READ | PROT_WRITE, &map);
 	if (ret) {
 		uptr_dev_close(d.dev);
+		if (svgf)
+			fclose(svgf);
+		return tool_err("result BO", ret);
+	}
+	d.sum = map;
+	if (seed)
+		ret = bench_seed(&d, bc, &n, &hit_ns, &cc_ns, &cp_ns);
+	if (!ret && curves)
+		ret = curves_measure(d.dev, d.res, max_count, curve_progress, cv);
+	progress(NULL);
+	uptr_bo_munmap(map, d.page);
+	uptr_dev_close(d.dev);
+	if (ret) {
+		if (svgf)
+			fclose(svgf);
 		return tool_err("bench", ret);
 	}
 
 	if (json) {
-		printf("{\n  \"seconds_per_case\": %g,\n  \"seed_case\": [", bench_seconds);
-		for (i = 0; i < n; i += 2)
-			printf("%s\n    { \"size\": %zu, \"kind\": \"%s\", "
-			       "\"per_iteration_us\": %.2f, \"cache_us\": %.2f, "
-			       "\"speedup\": %.2f, \"cache_hits\": %" PRIu64 ", "
-			       "\"cache_misses\": %" PRIu64 " }",
-			       i ? "," : "", bc[i].size,
-			       bc[i].flags ? "pinned" : "coherent", bc[i].us, bc[i + 1].us,
-			       bc[i].us / bc[i + 1].us, bc[i + 1].hits, bc[i + 1].misses);
-		printf("\n  ],\n  \"cache_hit_ns\": %.0f,\n  \"coherent_create_destroy_ns\": %.0f,\n"
-		       "  \"pinned_create_destroy_ns\": %.0f\n}\n", hit_ns, cc_ns, cp_ns);
+		printf("{\n");
+		if (seed)
+			print_seed_json(bc, n, hit_ns, cc_ns, cp_ns);
+		if (curves) {
+			printf("%s  ", seed ? ",\n" : "");
+			curves_json(stdout, cv, NR_CURVES);
+		}
+		printf("\n}\n");
 	} else {
-		printf("Seed case: malloc, write, CHECKSUM job, free (us per iteration,\n"
-		       "median of %d alternating rounds, %.2g s per case)\n\n", BENCH_ROUNDS,
-		       bench_seconds);
-		printf("%-8s %-9s %14s %10s %8s %16s\n", "size", "kind",
-		       "(a) per-iter", "(b) cache", "(a)/(b)", "hits/misses");
-		for (i = 0; i < n; i += 2)
-			printf("%5zu KiB %-9s %14.1f %10.1f %7.2fx %8" PRIu64 "/%-7" PRIu64 "\n",
-			       bc[i].size / 1024, bc[i].flags ? "pinned" : "coherent",
-			       bc[i].us, bc[i + 1].us, bc[i].us / bc[i + 1].us,
-			       bc[i + 1].hits, bc[i + 1].misses);
-		printf("\nPinned (b): the cache keeps NOTIFY pinned BOs and checks each hit with one\n"
-		       "load of the generation page; free() unmapping the buffer makes it stale.\n\n");
-		printf("cache hit (uptr_buf_get + put, 4 KiB):  %8.0f ns\n", hit_ns);
-		printf("uncached coherent create + destroy:     %8.0f ns  (hit = %.1f%%)\n",
-		       cc_ns, 100 * hit_ns / cc_ns);
-		printf("uncached pinned create + destroy:       %8.0f ns  (hit = %.1f%%)\n",
-		       cp_ns, 100 * hit_ns / cp_ns);
+		if (seed)
+			print_seed_table(bc, n, hit_ns, cc_ns, cp_ns);
+		if (curves)
+			print_curves_table(cv);
 	}
-	uptr_bo_munmap(map, d.page);
-	uptr_dev_close(d.dev);
+	if (svgf) {
+		ret = curves_svg(svgf, cv, NR_CURVES);
+		if (fclose(svgf) && !ret)
+			ret = -errno;
+		if (ret)
+			return tool_err(svg, ret);
+	}
 	return 0;
 }
 
