@@ -489,6 +489,10 @@ static int cmd_demo(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (optind < argc) {
+		fprintf(stderr, PROG " demo: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("uptr demo: a device working on a process's own memory, in place.\n");
 	step("Open the first uptr render node");
