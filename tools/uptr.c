@@ -4,9 +4,11 @@
  *
  *   uptr info [--json] [--device PATH]   the device and its parameters
  *   uptr demo [--device PATH]            a guided, self-checking tour
- *   uptr bench [--json] [--seconds S]    the seed's case: malloc, write,
- *                                        job, free, with and without the
- *                                        registration cache
+ *   uptr bench [--json] [--svg FILE]     the seed's case (malloc, write, job,
+ *                                        free, with and without the cache)
+ *                                        and the scale curves (curves.c)
+ *   uptr top [--once [--json]]           per-process usage (top.c)
+ *   uptr stress [--seconds N]            the mixed stress (stress.c)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
