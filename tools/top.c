@@ -10,7 +10,8 @@
  * if shorter), so that every figure of --once is a real measurement.
  * A process seen for the first time in a frame (or whose counters went
  * down: it closed a file) has no rate yet: "-" in the table, null in
- * JSON.
+ * JSON.  Engine time is counted by the driver when a job ends, so a job
+ * longer than the interval shows whole in the interval it ended in.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
