@@ -136,9 +136,15 @@ doc-check:
 
 tools: $(BUILD)/tools/uptr $(BUILD)/lib/examples/example
 
-$(BUILD)/tools/uptr: tools/uptr.c lib/uptr.h $(LIB_SO)
+# The uptr command: one source per subcommand or unit.  tools/stress.c is
+# also the engine of tests/stress_coherent, tools/fdinfo.c the parser
+# tests/tool_top tests on fixed text.
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOL_HDRS := $(wildcard tools/*.h) lib/uptr.h include/uapi/drm/uptr_drm.h
+
+$(BUILD)/tools/uptr: $(TOOL_SRCS) $(TOOL_HDRS) $(LIB_SO)
 	@mkdir -p $(BUILD)/tools
-	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
+	$(CC) $(CFLAGS_LIBUSER) -o $@ $(TOOL_SRCS) $(LDFLAGS_LIBUSER) -lm
 
 $(BUILD)/lib/examples/example: lib/examples/example.c lib/uptr.h $(LIB_SO)
 	@mkdir -p $(BUILD)/lib/examples
@@ -153,6 +159,16 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/kselftest/kselftest_harness.h
 $(BUILD)/tests/lib_%: tests/lib_%.c $(TEST_HDRS) lib/uptr.h $(LIB_SO) $(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
+
+# Test programs that compile in a unit of the uptr command (on libuptr).
+$(BUILD)/tests/stress_coherent: tests/stress_coherent.c tools/stress.c $(TOOL_HDRS) $(LIB_SO)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_LIBUSER) -o $@ tests/stress_coherent.c tools/stress.c $(LDFLAGS_LIBUSER)
+
+$(BUILD)/tests/tool_%: tests/tool_%.c tools/fdinfo.c $(TOOL_HDRS) $(TEST_HDRS) $(LIB_SO) \
+		$(BUILD)/tools/uptr $(BUILD)/kselftest/kselftest_harness.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_LIBUSER) -o $@ $< tools/fdinfo.c $(LDFLAGS_LIBUSER)
 
 $(BUILD)/tests/uptr_demo: $(BUILD)/tools/uptr tests/ktap1
 	@mkdir -p $(BUILD)/tests
@@ -227,8 +243,8 @@ install: lib tools
 	mkdir -p $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_SO_VERSION)|' lib/libuptr.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/libuptr.pc
-	$(CC) $(CFLAGS_LIBUSER) -o $(BUILD)/tools/uptr.install tools/uptr.c \
-		-L$(BUILD)/lib -Wl,-rpath,$(PREFIX)/lib -luptr $(LIBDRM_LIBS) -pthread
+	$(CC) $(CFLAGS_LIBUSER) -o $(BUILD)/tools/uptr.install $(TOOL_SRCS) \
+		-L$(BUILD)/lib -Wl,-rpath,$(PREFIX)/lib -luptr $(LIBDRM_LIBS) -pthread -lm
 	install -D -m 755 $(BUILD)/tools/uptr.install $(DESTDIR)$(PREFIX)/bin/uptr
 	for m in $(wildcard man/*.1); do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$m); done
 	for m in $(wildcard man/*.3); do install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man3/$$(basename $$m); done

@@ -4,9 +4,11 @@
  *
  *   uptr info [--json] [--device PATH]   the device and its parameters
  *   uptr demo [--device PATH]            a guided, self-checking tour
- *   uptr bench [--json] [--seconds S]    the seed's case: malloc, write,
- *                                        job, free, with and without the
- *                                        registration cache
+ *   uptr bench [--json] [--svg FILE]     the seed's case (malloc, write, job,
+ *                                        free, with and without the cache)
+ *                                        and the scale curves (curves.c)
+ *   uptr top [--once [--json]]           per-process usage (top.c)
+ *   uptr stress [--seconds N]            the mixed stress (stress.c)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -25,20 +27,36 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <uptr.h>
+#include "curves.h"
+#include "stress.h"
+#include "tool.h"
 
-#define PROG	"uptr"
-#define UPTR_TOOL_VERSION	"1.0"
+const char *device_path;
 
-static const char *device_path;
-
-static int err(const char *what, int e)
+int tool_err(const char *what, int e)
 {
 	fprintf(stderr, PROG ": %s: %s\n", what, strerror(e < 0 ? -e : e));
 	return 1;
 }
 
-static int open_dev(struct uptr_dev **dev)
+int tool_version(void)
+{
+	printf("uptr %s (libuptr %s)\n", UPTR_TOOL_VERSION, uptr_version());
+	return 0;
+}
+
+bool tool_seconds(const char *arg, double max, double *v)
+{
+	char *end;
+	double x = strtod(arg, &end);
+
+	if (end == arg || *end || !(x > 0) || x > max)
+		return false;
+	*v = x;
+	return true;
+}
+
+int tool_open_dev(struct uptr_dev **dev)
 {
 	int ret = uptr_dev_open(device_path, dev);
 
@@ -53,7 +71,7 @@ static int open_dev(struct uptr_dev **dev)
 	return 0;
 }
 
-static double now(void)
+double tool_now(void)
 {
 	struct timespec ts;
 
@@ -63,19 +81,18 @@ static double now(void)
 
 /* ---- uptr info ---- */
 
-/* @s as a JSON string, quotes included. */
-static void json_str(const char *s)
+void tool_json_str(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(f, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
 static const struct {
@@ -116,6 +133,7 @@ static int cmd_info(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *name, *desc;
@@ -124,7 +142,7 @@ static int cmd_info(int argc, char **argv)
 	bool json = false;
 	unsigned int i;
 
-	while ((c = getopt_long(argc, argv, "jd:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jd:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'd': device_path = optarg; break;
@@ -133,6 +151,7 @@ static int cmd_info(int argc, char **argv)
 			       "Shows the uptr device (render node, driver) and every parameter\n"
 			       "the driver reports (DRM_IOCTL_UPTR_GET_PARAM), as a table or JSON.\n");
 			return 0;
+		case 'V': return tool_version();
 		default: return 2;
 		}
 	}
@@ -140,17 +159,17 @@ static int cmd_info(int argc, char **argv)
 		fprintf(stderr, PROG " info: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (open_dev(&dev))
+	if (tool_open_dev(&dev))
 		return 1;
 	uptr_dev_driver(dev, &name, &desc, &major, &minor, &patch);
 	if (json) {
 		printf("{\n  \"device\": ");
-		json_str(uptr_dev_path(dev));
+		tool_json_str(stdout, uptr_dev_path(dev));
 		printf(",\n  \"driver\": ");
-		json_str(name);
+		tool_json_str(stdout, name);
 		printf(",\n  \"driver_version\": \"%d.%d.%d\",\n  \"description\": ",
 		       major, minor, patch);
-		json_str(desc);
+		tool_json_str(stdout, desc);
 		printf(",\n  \"libuptr\": \"%s\",\n  \"params\": {", uptr_version());
 	} else {
 		printf("%-28s %s\n%-28s %s %d.%d.%d (%s)\n%-28s %s\n\n",
@@ -170,7 +189,7 @@ static int cmd_info(int argc, char **argv)
 		}
 		if (ret) {
 			uptr_dev_close(dev);
-			return err(params[i].key, ret);
+			return tool_err(params[i].key, ret);
 		}
 		describe(params[i].param, v, extra, sizeof(extra));
 		if (json)
@@ -449,6 +468,7 @@ static int cmd_demo(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	struct demo d = { 0 };
@@ -456,7 +476,7 @@ static int cmd_demo(int argc, char **argv)
 	void *map;
 	int c, ret, major = 0, minor = 0;
 
-	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': device_path = optarg; break;
 		case 'h':
@@ -466,13 +486,18 @@ static int cmd_demo(int argc, char **argv)
 			       "pinned userptrs, munmap, MAP_FIXED, fork, and the registration\n"
 			       "cache.  Exit status 1 when any step failed.\n");
 			return 0;
+		case 'V': return tool_version();
 		default: return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG " demo: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("uptr demo: a device working on a process's own memory, in place.\n");
 	step("Open the first uptr render node");
-	if (open_dev(&d.dev))
+	if (tool_open_dev(&d.dev))
 		return 1;
 	uptr_dev_driver(d.dev, &name, NULL, &major, &minor, NULL);
 	say("%s, driver \"%s\" version %d.%d", uptr_dev_path(d.dev), name,
@@ -533,7 +558,7 @@ static int bench_round(struct demo *d, struct bench_case *bc, int round,
 	int ret = 0;
 
 	uptr_cache_stats(d->dev, &st0);
-	t0 = now();
+	t0 = tool_now();
 	for (i = 0; ; i++) {
 		unsigned char *p;
 		uint32_t h = 0;
@@ -541,7 +566,7 @@ static int bench_round(struct demo *d, struct bench_case *bc, int round,
 		struct uptr_buf *b = NULL;
 		int cret = 0;
 
-		if (i >= 8 && ((i & 7) == 0) && now() - t0 > seconds)
+		if (i >= 8 && ((i & 7) == 0) && tool_now() - t0 > seconds)
 			break;
 		p = malloc(bc->size);
 		if (!p)
@@ -571,7 +596,7 @@ static int bench_round(struct demo *d, struct bench_case *bc, int round,
 		if (ret)
 			return ret;
 	}
-	t = now() - t0;
+	t = tool_now() - t0;
 	uptr_cache_stats(d->dev, &st);
 	bc->iters += i;
 	bc->round_us[round] = t / i * 1e6;
@@ -631,21 +656,21 @@ static int bench_hit_cost(struct demo *d, uint32_t flags, double *hit_ns,
 		return ret;
 	uptr_buf_put(b);
 	for (r = 0; r < BENCH_ROUNDS && !ret; r++) {
-		t0 = now();
-		for (n = 0; now() - t0 < slice; n += 100)
+		t0 = tool_now();
+		for (n = 0; tool_now() - t0 < slice; n += 100)
 			for (i = 0; i < 100; i++) {
 				uptr_buf_get(d->dev, p, d->page, 0, &b);
 				uptr_buf_put(b);
 			}
-		hit[r] = (now() - t0) / n * 1e9;
-		t0 = now();
-		for (n = 0; n < 4 || now() - t0 < slice; n++) {
+		hit[r] = (tool_now() - t0) / n * 1e9;
+		t0 = tool_now();
+		for (n = 0; n < 4 || tool_now() - t0 < slice; n++) {
 			ret = uptr_userptr_create(d->dev, p, d->page, flags, &h);
 			if (ret)
 				break;
 			uptr_userptr_destroy(d->dev, h);
 		}
-		create[r] = (now() - t0) / (n ? n : 1) * 1e9;
+		create[r] = (tool_now() - t0) / (n ? n : 1) * 1e9;
 	}
 	munmap(p, d->page);
 	if (ret)
@@ -657,57 +682,38 @@ static int bench_hit_cost(struct demo *d, uint32_t flags, double *hit_ns,
 	return 0;
 }
 
-static int cmd_bench(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	static const size_t sizes[] = { 4096, 65536, 1 << 20 };
-	struct bench_case bc[12];
-	struct demo d = { 0 };
-	double hit_ns, cc_ns, cp_ns;
-	bool json = false;
-	void *map;
-	int c, ret, n = 0, i, k, m;
+static bool progress_tty;
 
-	while ((c = getopt_long(argc, argv, "js:d:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 's':
-			bench_seconds = atof(optarg);
-			if (bench_seconds <= 0 || bench_seconds > 60) {
-				fprintf(stderr, PROG " bench: --seconds takes a number in (0, 60]\n");
-				return 2;
-			}
-			break;
-		case 'd': device_path = optarg; break;
-		case 'h':
-			printf("Usage: uptr bench [--json] [--seconds S] [--device PATH]\n\n"
-			       "The seed's case: a loop that mallocs a buffer, writes it, runs a\n"
-			       "job (CHECKSUM) on it and frees it, for 4 KiB, 64 KiB and 1 MiB,\n"
-			       "coherent and pinned, with (a) a userptr created and destroyed per\n"
-			       "iteration and (b) the registration cache (uptr_buf_get/put).  Each\n"
-			       "case runs about S seconds (default 0.5).  Then the cost of one cache\n"
-			       "hit against one uncached create + destroy.  Progress on stderr.\n");
-			return 0;
-		default: return 2;
-		}
+/* A progress line on stderr, when it is a terminal; NULL clears it. */
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!progress_tty)
+		return;
+	fprintf(stderr, "\r%78s\r", "");
+	if (fmt) {
+		fputs(PROG " bench: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
 	}
-	if (open_dev(&d.dev))
-		return 1;
-	d.page = uptr_page_size(d.dev);
-	ret = uptr_bo_create(d.dev, d.page, 0, &d.res);
-	if (!ret)
-		ret = uptr_bo_mmap(d.dev, d.res, d.page, PROT_READ | PROT_WRITE, &map);
-	if (ret) {
-		uptr_dev_close(d.dev);
-		return err("result BO", ret);
-	}
-	d.sum = map;
+	fflush(stderr);
+}
+
+static void curve_progress(unsigned int i, const char *title)
+{
+	progress("curve %u/%d: %s", i, NR_CURVES, title);
+}
+
+/* The seed's case: 6 pairs into @bc, then the hit cost. */
+static int bench_seed(struct demo *d, struct bench_case *bc, int *np, double *hit_ns,
+		      double *cc_ns, double *cp_ns)
+{
+	static const size_t sizes[] = { 4096, 65536, 1 << 20 };
+	int ret, n = 0, i, k, m;
+
 	for (i = 0; i < 3; i++)
 		for (k = 0; k < 2; k++) {
 			for (m = 0; m < 2; m++)
@@ -716,60 +722,344 @@ static int cmd_bench(int argc, char **argv)
 					.flags = k ? DRM_UPTR_USERPTR_PINNED : 0,
 					.cache = m,
 				};
-			fprintf(stderr, "\r" PROG " bench: %d/7: %zu KiB %s, per-iteration and cache   ",
-				n / 2 + 1, sizes[i] / 1024, k ? "pinned" : "coherent");
-			ret = bench_pair(&d, &bc[n], &bc[n + 1]);
-			if (ret) {
-				fprintf(stderr, "\n");
-				uptr_dev_close(d.dev);
-				return err("bench", ret);
-			}
+			progress("seed case %d/7: %zu KiB %s, per-iteration and cache",
+				 n / 2 + 1, sizes[i] / 1024, k ? "pinned" : "coherent");
+			ret = bench_pair(d, &bc[n], &bc[n + 1]);
+			if (ret)
+				return ret;
 			n += 2;
 		}
-	fprintf(stderr, "\r" PROG " bench: 7/7: cache hit against create + destroy          ");
-	ret = bench_hit_cost(&d, 0, &hit_ns, &cc_ns);
+	*np = n;
+	progress("seed case 7/7: cache hit against create + destroy");
+	ret = bench_hit_cost(d, 0, hit_ns, cc_ns);
 	if (!ret)
-		ret = bench_hit_cost(&d, DRM_UPTR_USERPTR_PINNED, &hit_ns, &cp_ns);
-	fprintf(stderr, "\r%70s\r", "");
+		ret = bench_hit_cost(d, DRM_UPTR_USERPTR_PINNED, hit_ns, cp_ns);
+	return ret;
+}
+
+static void print_seed_json(const struct bench_case *bc, int n, double hit_ns,
+			    double cc_ns, double cp_ns)
+{
+	int i;
+
+	printf("  \"seconds_per_case\": %g,\n  \"seed_case\": [", bench_seconds);
+	for (i = 0; i < n; i += 2)
+		printf("%s\n    { \"size\": %zu, \"kind\": \"%s\", "
+		       "\"per_iteration_us\": %.2f, \"cache_us\": %.2f, "
+		       "\"speedup\": %.2f, \"cache_hits\": %" PRIu64 ", "
+		       "\"cache_misses\": %" PRIu64 " }",
+		       i ? "," : "", bc[i].size,
+		       bc[i].flags ? "pinned" : "coherent", bc[i].us, bc[i + 1].us,
+		       bc[i].us / bc[i + 1].us, bc[i + 1].hits, bc[i + 1].misses);
+	printf("\n  ],\n  \"cache_hit_ns\": %.0f,\n  \"coherent_create_destroy_ns\": %.0f,\n"
+	       "  \"pinned_create_destroy_ns\": %.0f", hit_ns, cc_ns, cp_ns);
+}
+
+static void print_seed_table(const struct bench_case *bc, int n, double hit_ns,
+			     double cc_ns, double cp_ns)
+{
+	int i;
+
+	printf("Seed case: malloc, write, CHECKSUM job, free (us per iteration,\n"
+	       "median of %d alternating rounds, %.2g s per case)\n\n", BENCH_ROUNDS,
+	       bench_seconds);
+	printf("%-8s %-9s %14s %10s %8s %16s\n", "size", "kind",
+	       "(a) per-iter", "(b) cache", "(a)/(b)", "hits/misses");
+	for (i = 0; i < n; i += 2)
+		printf("%5zu KiB %-9s %14.1f %10.1f %7.2fx %8" PRIu64 "/%-7" PRIu64 "\n",
+		       bc[i].size / 1024, bc[i].flags ? "pinned" : "coherent",
+		       bc[i].us, bc[i + 1].us, bc[i].us / bc[i + 1].us,
+		       bc[i + 1].hits, bc[i + 1].misses);
+	printf("\nPinned (b): the cache keeps NOTIFY pinned BOs and checks each hit with one\n"
+	       "load of the generation page; free() unmapping the buffer makes it stale.\n\n");
+	printf("cache hit (uptr_buf_get + put, 4 KiB):  %8.0f ns\n", hit_ns);
+	printf("uncached coherent create + destroy:     %8.0f ns  (hit = %.1f%%)\n",
+	       cc_ns, 100 * hit_ns / cc_ns);
+	printf("uncached pinned create + destroy:       %8.0f ns  (hit = %.1f%%)\n",
+	       cp_ns, 100 * hit_ns / cp_ns);
+}
+
+static void print_curves_table(const struct curve *cv)
+{
+	unsigned int i, k, p;
+
+	for (i = 0; i < NR_CURVES; i++) {
+		printf("\n%s\n%-34s", cv[i].title, cv[i].x_label);
+		for (k = 0; k < cv[i].nr_series; k++)
+			printf(" %12s", cv[i].series[k].name);
+		printf("   (%s)\n", cv[i].y_label);
+		for (p = 0; p < CURVE_MAX_POINTS; p++) {
+			bool any = false;
+
+			for (k = 0; k < cv[i].nr_series; k++)
+				any |= p < cv[i].series[k].n;
+			if (!any)
+				break;
+			printf("%-34g", cv[i].series[0].n > p ? cv[i].series[0].x[p] :
+			       cv[i].series[1].x[p]);
+			for (k = 0; k < cv[i].nr_series; k++)
+				if (p < cv[i].series[k].n)
+					printf(" %12.2f", cv[i].series[k].y[p]);
+				else
+					printf(" %12s", "-");
+			printf("\n");
+		}
+	}
+}
+
+static void bench_usage(void)
+{
+	printf("Usage: uptr bench [--json] [--svg FILE] [--seconds S] [--max-count N]\n"
+	       "                  [--only seed|curves] [--device PATH]\n\n"
+	       "The seed's case: a loop that mallocs a buffer, writes it, runs a\n"
+	       "job (CHECKSUM) on it and frees it, for 4 KiB, 64 KiB and 1 MiB,\n"
+	       "coherent and pinned, with (a) a userptr created and destroyed per\n"
+	       "iteration and (b) the registration cache (uptr_buf_get/put).  Each\n"
+	       "case runs about S seconds (default 0.5).  Then the cost of one cache\n"
+	       "hit against one uncached create + destroy.\n\n"
+	       "The scale curves, coherent and pinned, counts by 4x up to N (default\n"
+	       "4096): the cost of one create against the userptrs already held; the\n"
+	       "kernel memory (Slab) per userptr held; the cost of munmap of 16 pages\n"
+	       "against the userptrs over them (up to 256).\n\n"
+	       "  --json        the results as JSON on stdout\n"
+	       "  --svg FILE    the curves as an SVG chart in FILE\n"
+	       "  --only WHAT   only the seed's case, or only the curves\n\n"
+	       "Progress goes to stderr when it is a terminal.\n");
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "svg", required_argument, NULL, 'g' },
+		{ "max-count", required_argument, NULL, 'm' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct bench_case bc[12];
+	struct curve cv[NR_CURVES];
+	struct demo d = { 0 };
+	double hit_ns = 0, cc_ns = 0, cp_ns = 0;
+	bool json = false, seed = true, curves = true;
+	const char *svg = NULL;
+	unsigned long max_count = 4096;
+	FILE *svgf = NULL;
+	void *map;
+	char *end;
+	int c, ret, n = 0;
+
+	while ((c = getopt_long(argc, argv, "js:g:m:o:d:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 's':
+			if (!tool_seconds(optarg, 60, &bench_seconds)) {
+				fprintf(stderr, PROG " bench: --seconds takes a number in (0, 60]\n");
+				return 2;
+			}
+			break;
+		case 'g': svg = optarg; break;
+		case 'm':
+			max_count = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || max_count < 1 || max_count > (1u << 20)) {
+				fprintf(stderr, PROG " bench: --max-count takes 1 to %u\n", 1u << 20);
+				return 2;
+			}
+			break;
+		case 'o':
+			seed = !strcmp(optarg, "seed");
+			curves = !strcmp(optarg, "curves");
+			if (!seed && !curves) {
+				fprintf(stderr, PROG " bench: --only takes seed or curves\n");
+				return 2;
+			}
+			break;
+		case 'd': device_path = optarg; break;
+		case 'h': bench_usage(); return 0;
+		case 'V': return tool_version();
+		default: return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG " bench: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (svg && !curves) {
+		fprintf(stderr, PROG " bench: --svg draws the curves: not with --only seed\n");
+		return 2;
+	}
+	/* Open the output first: a bad path is found before minutes of work. */
+	if (svg) {
+		svgf = fopen(svg, "w");
+		if (!svgf)
+			return tool_err(svg, errno);
+	}
+	progress_tty = isatty(STDERR_FILENO);
+	if (tool_open_dev(&d.dev)) {
+		if (svgf)
+			fclose(svgf);
+		return 1;
+	}
+	d.page = uptr_page_size(d.dev);
+	ret = uptr_bo_create(d.dev, d.page, 0, &d.res);
+	if (!ret)
+		ret = uptr_bo_mmap(d.dev, d.res, d.page, PROT_READ | PROT_WRITE, &map);
 	if (ret) {
 		uptr_dev_close(d.dev);
-		return err("bench", ret);
+		if (svgf)
+			fclose(svgf);
+		return tool_err("result BO", ret);
+	}
+	d.sum = map;
+	if (seed)
+		ret = bench_seed(&d, bc, &n, &hit_ns, &cc_ns, &cp_ns);
+	if (!ret && curves)
+		ret = curves_measure(d.dev, d.res, max_count, curve_progress, cv);
+	progress(NULL);
+	uptr_bo_munmap(map, d.page);
+	uptr_dev_close(d.dev);
+	if (ret) {
+		if (svgf)
+			fclose(svgf);
+		return tool_err("bench", ret);
 	}
 
 	if (json) {
-		printf("{\n  \"seconds_per_case\": %g,\n  \"seed_case\": [", bench_seconds);
-		for (i = 0; i < n; i += 2)
-			printf("%s\n    { \"size\": %zu, \"kind\": \"%s\", "
-			       "\"per_iteration_us\": %.2f, \"cache_us\": %.2f, "
-			       "\"speedup\": %.2f, \"cache_hits\": %" PRIu64 ", "
-			       "\"cache_misses\": %" PRIu64 " }",
-			       i ? "," : "", bc[i].size,
-			       bc[i].flags ? "pinned" : "coherent", bc[i].us, bc[i + 1].us,
-			       bc[i].us / bc[i + 1].us, bc[i + 1].hits, bc[i + 1].misses);
-		printf("\n  ],\n  \"cache_hit_ns\": %.0f,\n  \"coherent_create_destroy_ns\": %.0f,\n"
-		       "  \"pinned_create_destroy_ns\": %.0f\n}\n", hit_ns, cc_ns, cp_ns);
+		printf("{\n");
+		if (seed)
+			print_seed_json(bc, n, hit_ns, cc_ns, cp_ns);
+		if (curves) {
+			printf("%s  ", seed ? ",\n" : "");
+			curves_json(stdout, cv, NR_CURVES);
+		}
+		printf("\n}\n");
 	} else {
-		printf("Seed case: malloc, write, CHECKSUM job, free (us per iteration,\n"
-		       "median of %d alternating rounds, %.2g s per case)\n\n", BENCH_ROUNDS,
-		       bench_seconds);
-		printf("%-8s %-9s %14s %10s %8s %16s\n", "size", "kind",
-		       "(a) per-iter", "(b) cache", "(a)/(b)", "hits/misses");
-		for (i = 0; i < n; i += 2)
-			printf("%5zu KiB %-9s %14.1f %10.1f %7.2fx %8" PRIu64 "/%-7" PRIu64 "\n",
-			       bc[i].size / 1024, bc[i].flags ? "pinned" : "coherent",
-			       bc[i].us, bc[i + 1].us, bc[i].us / bc[i + 1].us,
-			       bc[i + 1].hits, bc[i + 1].misses);
-		printf("\nPinned (b): the cache keeps NOTIFY pinned BOs and checks each hit with one\n"
-		       "load of the generation page; free() unmapping the buffer makes it stale.\n\n");
-		printf("cache hit (uptr_buf_get + put, 4 KiB):  %8.0f ns\n", hit_ns);
-		printf("uncached coherent create + destroy:     %8.0f ns  (hit = %.1f%%)\n",
-		       cc_ns, 100 * hit_ns / cc_ns);
-		printf("uncached pinned create + destroy:       %8.0f ns  (hit = %.1f%%)\n",
-		       cp_ns, 100 * hit_ns / cp_ns);
+		if (seed)
+			print_seed_table(bc, n, hit_ns, cc_ns, cp_ns);
+		if (curves)
+			print_curves_table(cv);
 	}
-	uptr_bo_munmap(map, d.page);
-	uptr_dev_close(d.dev);
+	if (svgf) {
+		ret = curves_svg(svgf, cv, NR_CURVES);
+		if (fclose(svgf) && !ret)
+			ret = -errno;
+		if (ret)
+			return tool_err(svg, ret);
+	}
 	return 0;
+}
+
+/* ---- uptr stress ---- */
+
+static void stress_usage(void)
+{
+	printf("Usage: uptr stress [--seconds N] [--seed S] [--threads T] [--device PATH]\n\n"
+	       "The mixed stress of coherent userptrs (the engine of the project's\n"
+	       "stress_coherent test): T mutator threads (default 2) munmap, mmap\n"
+	       "MAP_FIXED, mremap, mprotect and madvise(DONTNEED) slices of a region\n"
+	       "while T submitter threads copy ranges of it through coherent userptrs\n"
+	       "into device BOs, for N seconds (default 10), and check every slice a job\n"
+	       "copied.  A progress line each second on stderr when it is a terminal;\n"
+	       "a summary at the end, with the seed (default: from the clock) that\n"
+	       "replays the same choices.  Exit status 1 on any data mismatch or\n"
+	       "unexpected error.\n");
+}
+
+int cmd_stress(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seconds", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct stress_config cfg = { .seconds = 10, .threads = 2 };
+	bool tty = isatty(STDERR_FILENO), seeded = false;
+	unsigned long jobs, efault, muts, fails;
+	struct stress_counts cnt;
+	struct uptr_dev *dev;
+	char why[256], *end;
+	double t0;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "s:S:t:d:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!tool_seconds(optarg, 86400, &cfg.seconds)) {
+				fprintf(stderr, PROG " stress: --seconds takes a number in (0, 86400]\n");
+				return 2;
+			}
+			break;
+		case 'S':
+			errno = 0;
+			cfg.seed = strtoull(optarg, &end, 0);
+			if (errno || *end || end == optarg) {
+				fprintf(stderr, PROG " stress: --seed takes an unsigned number\n");
+				return 2;
+			}
+			seeded = true;
+			break;
+		case 't':
+			cfg.threads = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || cfg.threads < 1 ||
+			    cfg.threads > STRESS_MAX_THREADS) {
+				fprintf(stderr, PROG " stress: --threads takes 1 to %d\n",
+					STRESS_MAX_THREADS);
+				return 2;
+			}
+			break;
+		case 'd': device_path = optarg; break;
+		case 'h': stress_usage(); return 0;
+		case 'V': return tool_version();
+		default: return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG " stress: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!seeded) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		cfg.seed = (uint64_t)ts.tv_sec * 1000000007ull ^ ts.tv_nsec ^ getpid();
+	}
+	if (tool_open_dev(&dev))
+		return 1;
+	ret = stress_start(dev, &cfg, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, PROG " stress: %s\n", why);
+		return 1;
+	}
+	t0 = tool_now();
+	while (tool_now() - t0 < cfg.seconds) {
+		double left = cfg.seconds - (tool_now() - t0);
+		struct timespec ts;
+
+		if (left > 1)
+			left = 1;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		if (!tty)
+			continue;
+		stress_progress(&jobs, &efault, &muts, &fails);
+		fprintf(stderr, "\r" PROG " stress: %3.0f/%.0f s: %lu jobs, %lu -EFAULT, %lu mutations, %lu failures   ",
+			tool_now() - t0, cfg.seconds, jobs, efault, muts, fails);
+	}
+	if (tty)
+		fprintf(stderr, "\r%100s\r", "");
+	stress_finish(false, &cnt);
+	stress_print(stdout, "", &cfg, &cnt);
+	printf("stress %s\n", cnt.failures ? "FAILED" : "passed");
+	uptr_dev_close(dev);
+	return cnt.failures ? 1 : 0;
 }
 
 /* ---- main ---- */
@@ -780,7 +1070,9 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  info    the uptr device and its parameters (--json)\n"
 		"  demo    a guided, self-checking tour of what uptr does\n"
-		"  bench   the seed's case: userptr per iteration vs the cache (--json)\n\n"
+		"  bench   the seed's case and the scale curves (--json, --svg FILE)\n"
+		"  top     per-process uptr usage, live or --once (--json)\n"
+		"  stress  the mixed stress of coherent userptrs (--seconds N)\n\n"
 		"'uptr COMMAND --help' describes each command.\n");
 }
 
@@ -794,17 +1086,18 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("uptr %s (libuptr %s)\n", UPTR_TOOL_VERSION,
-		       uptr_version());
-		return 0;
-	}
+	if (!strcmp(argv[1], "--version"))
+		return tool_version();
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "demo"))
 		return cmd_demo(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "top"))
+		return cmd_top(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stress"))
+		return cmd_stress(argc - 1, argv + 1);
 	fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
