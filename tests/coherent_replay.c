@@ -10,7 +10,8 @@
  * and nothing after munmap returned; and process isolation: while process
  * A has a long job and an invalidation of its own memory in progress,
  * process B's munmap, mprotect, GEM_CLOSE, 4 KiB job and exit, on its own
- * fd and userptrs, all complete before A's job ends.
+ * fd and userptrs, all complete before A's job ends; and fsync() of an
+ * ext4 file returns while a job runs over a read-only mapping of it.
  *
  * Every test asserts an order of events, read from flags the job's thread
  * sets when SUBMIT returns and from the memory the job writes, never from
@@ -753,6 +754,154 @@ TEST_F_TIMEOUT(replay, process_isolation, 300)
 		TH_LOG("A's job ended before B started, %u times: inconclusive", attempt);
 	}
 	munmap(sh, sizeof(*sh));
+}
+
+/*
+ * An ext4 file system on a loop device over a file in /tmp, mounted at
+ * @dir (mkdtemp'd); ext4 and loop are modules in Debian's kernels, built
+ * in in the debug kernel.  Return: 0, or -1 with the reason logged.
+ */
+static int ext4_mount(struct __test_metadata *_metadata, char *dir,
+		      size_t len, char *img, size_t img_len)
+{
+	char cmd[700];
+
+	if (system("modprobe -q -a loop ext4 >/dev/null 2>&1"))
+		TH_LOG("modprobe loop ext4 failed (built in?)");
+	snprintf(img, img_len, "/tmp/uptr-ext4-XXXXXX");
+	snprintf(dir, len, "/tmp/uptr-mnt-XXXXXX");
+	if (!mkdtemp(dir) || mkstemp(img) < 0) {
+		TH_LOG("mkdtemp/mkstemp: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "truncate -s 64M %s && mkfs.ext4 -q -F %s >/dev/null 2>&1 && mount -o loop %s %s",
+		 img, img, img, dir);
+	if (system(cmd)) {
+		TH_LOG("could not make and mount ext4 on a loop device: %s", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+static void ext4_umount(const char *dir, const char *img)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "umount %s", dir);
+	if (system(cmd))
+		return;
+	rmdir(dir);
+	unlink(img);
+}
+
+struct many_job {
+	int fd;
+	struct drm_uptr_cmd *cmds;
+	__u32 count;
+	volatile int done;
+	int ret;
+};
+
+static void *many_job_thread(void *arg)
+{
+	struct many_job *j = arg;
+
+	stay_on_cpu(1);
+	j->ret = ut_submit(j->fd, j->cmds, j->count);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Writeback never waits for a job: a reader's read-only coherent userptr
+ * over a read-only shared mapping of an ext4 file runs a long job over
+ * it; a writer dirties the file with pwrite() and fsync()s it.  Writeback
+ * cleans each page in every shared mapping (folio_mkclean()), which
+ * invalidates the reader's range (its counter rises), with a journal
+ * handle of the file system open: fsync() returns while the job still
+ * runs, and the job then completes.
+ */
+TEST_F_TIMEOUT(replay, fsync_under_running_job, 300)
+{
+	const size_t fsize = 16 * UT_MIB;
+	char dir[64], img[64], path[128];
+	unsigned int attempt, ncmds;
+	unsigned char *buf;
+	int raced = 0, file;
+	__u64 max_bytes = 0;
+
+	/* The longest job there is: the file read over and over. */
+	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_MAX_JOB_BYTES, &max_bytes));
+	ncmds = max_bytes / fsize;
+	ASSERT_LE(8u, ncmds);
+	ASSERT_GE(self->page / 8, ncmds);
+	ASSERT_EQ(0, ext4_mount(_metadata, dir, sizeof(dir), img, sizeof(img)));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	file = open(path, O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, file);
+	buf = malloc(fsize);
+	ASSERT_NE(NULL, buf);
+	ut_pattern(buf, fsize, 31);
+	ASSERT_EQ((ssize_t)fsize, pwrite(file, buf, fsize, 0));
+	ASSERT_EQ(0, fsync(file));
+
+	for (attempt = 0; attempt < ATTEMPTS && !raced; attempt++) {
+		struct many_job j = { .fd = self->fd, .count = ncmds };
+		struct drm_uptr_bo_info i0, i1;
+		double t_sync, t_synced;
+		pthread_t thread;
+		bool before, after;
+		unsigned int k;
+		__u32 u, d;
+		void *p;
+
+		p = mmap(NULL, fsize, PROT_READ, MAP_SHARED, file, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(0, ut_userptr(self->fd, p, fsize,
+					DRM_UPTR_USERPTR_READ_ONLY, &u));
+		ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &d));
+		j.cmds = calloc(ncmds, sizeof(*j.cmds));
+		ASSERT_NE(NULL, j.cmds);
+		for (k = 0; k < ncmds; k++)
+			j.cmds[k] = ut_cmd_checksum(d, 8ull * k, u, 0, fsize);
+		ASSERT_EQ(0, ut_bo_info(self->fd, u, &i0));
+		ASSERT_EQ(0, pthread_create(&thread, NULL, many_job_thread, &j));
+
+		before = wait_running(self->fd, d, &j.done);
+		/* Every page of the file dirty, then written back. */
+		ut_pattern(buf, fsize, 32 + attempt);
+		ASSERT_EQ((ssize_t)fsize, pwrite(file, buf, fsize, 0));
+		t_sync = ut_now();
+		ASSERT_EQ(0, fsync(file));
+		t_synced = ut_now();
+		after = !is_set(&j.done);
+		ASSERT_EQ(0, ut_bo_info(self->fd, u, &i1));
+		ASSERT_EQ(0, pthread_join(thread, NULL));
+		EXPECT_EQ(0, j.ret);
+		if (before && after) {
+			raced = 1;
+			EXPECT_LT(i0.invalidations, i1.invalidations) {
+				TH_LOG("writeback did not invalidate the reader's range");
+			}
+			TH_LOG("fsync of %llu MiB under a running %u MiB job: %.1f ms, %llu invalidations",
+			       (unsigned long long)(fsize / UT_MIB), ncmds * 16, (t_synced - t_sync) * 1e3,
+			       (unsigned long long)(i1.invalidations - i0.invalidations));
+		} else if (before) {
+			TH_LOG("attempt %u: the job ended before fsync returned (%.3f s)",
+			       attempt, t_synced - t_sync);
+		}
+		free(j.cmds);
+		EXPECT_EQ(0, ut_gem_close(self->fd, u));
+		EXPECT_EQ(0, ut_gem_close(self->fd, d));
+		munmap(p, fsize);
+	}
+	free(buf);
+	close(file);
+	ext4_umount(dir, img);
+	ASSERT_TRUE(raced) {
+		TH_LOG("fsync never returned while the job ran: it waited for it, or the job was too short");
+	}
 }
 
 TEST_HARNESS_MAIN
