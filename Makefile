@@ -32,7 +32,7 @@ PREFIX ?= /usr/local
 
 # Tools only: no kernel image or headers are installed on the host.
 DEB_PKGS := qemu-system-x86 busybox-static kmod cpio build-essential sparse \
-	linux-source-6.1 xz-utils zstd util-linux procps libdrm-dev \
+	linux-source-6.1 xz-utils zstd util-linux procps libdrm-dev e2fsprogs \
 	flex bison bc libelf-dev libssl-dev dwarves dkms dpkg-dev shellcheck
 
 CFLAGS_USER := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
