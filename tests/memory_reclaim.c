@@ -7,7 +7,9 @@
  * so a huge sparse userptr costs what is resident; a userptr, cold or
  * warm, costs a few hundred bytes; and running out of memory in
  * BO_CREATE, past a memory cgroup's limit or the file's bound
- * (max_file_bo_mib), is -ENOMEM, without an OOM kill or a warning.
+ * (max_file_bo_mib), is -ENOMEM, without an OOM kill or a warning; an
+ * OOM victim with a job running over its coherent userptr is killed
+ * alone, and its memory comes back.
  *
  * Kernel memory is read from memory.stat of a child cgroup that each
  * such test creates and runs in (cgroup2 is mounted on /sys/fs/cgroup if
@@ -39,6 +41,20 @@ static long long keyed(const char *path, const char *key)
 			break;
 		}
 	}
+	fclose(f);
+	return v;
+}
+
+/* The number in the one-value file @path (memory.current...); -1 if unreadable. */
+static long long keyed_value(const char *path)
+{
+	long long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
 	fclose(f);
 	return v;
 }
@@ -455,6 +471,117 @@ TEST_F(mem, bo_create_past_file_bound_is_enomem)
 	ASSERT_EQ(0, ut_gem_close(self->fd, a));
 	EXPECT_EQ(0, ut_bo_create(self->fd, bo, &c));
 	EXPECT_EQ(-ENOMEM, ut_bo_create(self->fd, self->page, &a));
+}
+
+/*
+ * The OOM victim: a 1 GiB job over its own 32 MiB coherent userptr runs
+ * on an engine, then it allocates until the OOM killer kills it.  Writes
+ * one byte to @ready once the job runs.
+ */
+static void oom_victim(int ready)
+{
+	const size_t size = 32 * UT_MIB, chunk = UT_MIB;
+	struct drm_uptr_cmd c[32];
+	unsigned char *p = ut_alloc(size);
+	int fd = ut_open(), i;
+	__u32 u, d;
+
+	if (fd < 0 || !p)
+		_exit(10);
+	memset(p, 0x42, size);
+	if (ut_userptr(fd, p, size, 0, &u) || ut_bo_create(fd, 4096, &d))
+		_exit(11);
+	for (i = 0; i < 32; i++)
+		c[i] = ut_cmd_checksum(d, 0, u, 0, size);
+	if (ut_submit_async(fd, 0, c, 32, NULL, 0, 0))
+		_exit(12);
+	/* Published on the BO: queued or running. */
+	if (ut_bo_wait(fd, d, 0) != -ETIME)
+		_exit(13);
+	if (write(ready, "r", 1) != 1)
+		_exit(14);
+	for (;;) {
+		unsigned char *q = ut_alloc(chunk);
+
+		if (!q)
+			_exit(15);
+		memset(q, 0x17, chunk);
+	}
+}
+
+/*
+ * An OOM victim whose coherent userptr has a job running is killed and
+ * its memory given back, and the OOM killer stops there: in a 96 MiB
+ * cgroup, a process runs a long job over its own memory and allocates
+ * until it is killed; a bystander in the same cgroup, with 8 MiB, lives
+ * on, the cgroup counts exactly one OOM kill, and its memory falls back
+ * below what the bystander and the test hold.  The invalidations of the
+ * victim's teardown (and of the OOM reaper's, which may not sleep) never
+ * wait for the job.
+ */
+TEST_F_TIMEOUT(mem, oom_victim_with_running_job_is_killed_alone, 180)
+{
+	const size_t keep = 8 * UT_MIB;
+	int ready[2], hold[2], status = 0;
+	pid_t victim, bystander;
+	char path[192], r;
+	double end;
+
+	cg_enter(_metadata, self, "96M");
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(hold));
+
+	bystander = fork();
+	ASSERT_LE(0, bystander);
+	if (!bystander) {
+		unsigned char *p = ut_alloc(keep);
+
+		close(hold[1]);
+		if (!p)
+			_exit(1);
+		memset(p, 0x33, keep);
+		/* Until the test closes its end. */
+		while (read(hold[0], &r, 1) > 0)
+			;
+		_exit(p[keep - 1] == 0x33 ? 0 : 2);
+	}
+	close(hold[0]);
+
+	victim = fork();
+	ASSERT_LE(0, victim);
+	if (!victim) {
+		close(ready[0]);
+		oom_victim(ready[1]);
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &r, 1)) {
+		TH_LOG("the victim's job never ran");
+	}
+
+	end = ut_now() + 60.0 * ut_time_scale();
+	while (waitpid(victim, &status, WNOHANG) == 0 && ut_now() < end)
+		usleep(10000);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		TH_LOG("the victim was not OOM-killed in time (status %#x)", status);
+		kill(victim, SIGKILL);
+		waitpid(victim, &status, 0);
+	}
+	EXPECT_EQ(1, cg_event(self, "oom_kill"));
+	EXPECT_EQ(0, waitpid(bystander, &status, WNOHANG)) {
+		TH_LOG("the OOM killer took the bystander too");
+	}
+
+	/* The victim's memory comes back (its job cancelled with its fd). */
+	snprintf(path, sizeof(path), "%s/memory.current", self->cg);
+	end = ut_now() + 30.0 * ut_time_scale();
+	while (keyed_value(path) > (long long)(keep + 24 * UT_MIB) && ut_now() < end)
+		usleep(20000);
+	EXPECT_GE((long long)(keep + 24 * UT_MIB), keyed_value(path));
+
+	close(hold[1]);
+	ASSERT_EQ(bystander, waitpid(bystander, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(ready[0]);
 }
 
 TEST_HARNESS_MAIN
