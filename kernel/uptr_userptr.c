@@ -63,7 +63,9 @@
  * the driver may call uptr_userptr_fault(), which makes the pages valid
  * in the userptr's page cache (hmm_range_fault()), faulting in only what
  * is not valid already: it is what makes the common case one fault pass,
- * and what lets the driver refuse work that could not run at all.  The
+ * and what lets the driver refuse work that could not run at all.
+ * uptr_userptr_prefetch() takes the same path ahead of any work, for
+ * reads or writes, or without faulting (only what the CPU maps now).  The
  * device then reaches each page inside a short critical section of the
  * userptr's lock: uptr_userptr_notifier_lock(), __uptr_userptr_page(),
  * one page access, uptr_userptr_notifier_unlock().  When the page is not
