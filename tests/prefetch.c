@@ -604,7 +604,8 @@ static void ticker_stop(void)
 /*
  * A signal stops a long synchronous prefetch between two 2 MiB steps
  * (EINTR for a handler without SA_RESTART), the pages done so far stay
- * resident; with SA_RESTART the ioctl is restarted and completes.
+ * resident; with SA_RESTART the ioctl is restarted and completes, the
+ * restarts going on from the pages already valid.
  */
 TEST_F(uptr, signal_interrupts_then_restart_completes)
 {
@@ -632,8 +633,21 @@ TEST_F(uptr, signal_interrupts_then_restart_completes)
 	ticker_stop();
 	ASSERT_EQ(0, ret);
 	INFO(u, i);
-	EXPECT_EQ((__u64)n, i.pages_resident);
-	EXPECT_EQ((__u64)n, i.pages_faulted);
+	EXPECT_LE((__u64)n, i.pages_faulted);
+	/*
+	 * NUMA balancing or swap (the suite's guest has both) may take pages
+	 * away meanwhile, and the restarted prefetch faults them again: exact
+	 * counts only when nothing was invalidated.
+	 */
+	if (!i.invalidations) {
+		EXPECT_EQ((__u64)n, i.pages_resident);
+		EXPECT_EQ((__u64)n, i.pages_faulted);
+	} else {
+		TH_LOG("%llu invalidations meanwhile: %llu pages faulted, %llu resident",
+		       (unsigned long long)i.invalidations,
+		       (unsigned long long)i.pages_faulted,
+		       (unsigned long long)i.pages_resident);
+	}
 	munmap(p, size);
 }
 
