@@ -165,6 +165,7 @@ static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_BO_WAIT, uptr_bo_wait_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_BO_INFO, uptr_bo_info_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_NOTIFY_QUERY, uptr_notify_query_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_PREFETCH, uptr_prefetch_ioctl, DRM_RENDER_ALLOW),
 };
 
 static const struct file_operations uptr_fops = {

@@ -403,6 +403,29 @@ static int uptr_engine_checksum(const struct uptr_engine_cmd *cmd,
 	return uptr_engine_write(cmd->dst, cmd->dst_offset, &hash, sizeof(hash), lim);
 }
 
+/*
+ * A prefetch: the pages of the range made valid, UPTR_PREFETCH_STEP_PAGES
+ * at a time, the job's limits checked between two steps.
+ */
+static int uptr_engine_prefetch(const struct uptr_engine_cmd *cmd,
+				const struct uptr_engine_limits *lim)
+{
+	struct uptr_userptr *up = &cmd->dst->userptr;
+	unsigned long idx = cmd->dst_offset >> PAGE_SHIFT;
+	unsigned long end = (cmd->dst_offset + cmd->size - 1) / PAGE_SIZE + 1;
+	int ret = 0;
+
+	while (idx < end && !ret) {
+		unsigned long n = min_t(unsigned long, end - idx, UPTR_PREFETCH_STEP_PAGES);
+
+		ret = uptr_userptr_prefetch(up, idx, n, cmd->value);
+		idx += n;
+		if (!ret && idx < end)
+			ret = uptr_engine_yield(lim);
+	}
+	return ret;
+}
+
 /**
  * uptr_engine_run() - execute commands, in order
  * @cmds: validated commands, whose BOs the caller holds referenced
@@ -441,6 +464,9 @@ int uptr_engine_run(const struct uptr_engine_cmd *cmds, unsigned int nr_cmds,
 			break;
 		case DRM_UPTR_OP_CHECKSUM:
 			ret = uptr_engine_checksum(cmd, limits);
+			break;
+		case UPTR_ENGINE_OP_PREFETCH:
+			ret = uptr_engine_prefetch(cmd, limits);
 			break;
 		}
 	}

@@ -6,6 +6,7 @@
 #define _UPTR_ENGINE_H_
 
 #include <linux/atomic.h>
+#include <linux/sizes.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -19,6 +20,17 @@ struct uptr_file;
 
 /* Number of engines the device exposes. */
 #define UPTR_ENGINE_COUNT	2
+
+/*
+ * An op of the driver's own, beside enum drm_uptr_op, never taken from
+ * user space: make the pages of [@dst_offset, @dst_offset + @size) of
+ * @dst, a coherent userptr, valid (uptr_userptr_prefetch() with the
+ * UPTR_PREFETCH_* flags in @value).  It touches no data.
+ */
+#define UPTR_ENGINE_OP_PREFETCH		0x80000000u
+
+/* Pages a prefetch makes valid between two checks of its limits: 2 MiB. */
+#define UPTR_PREFETCH_STEP_PAGES	(SZ_2M >> PAGE_SHIFT)
 
 /**
  * struct uptr_engine_cmd - one validated command, as an engine sees it

@@ -453,17 +453,17 @@ static int uptr_job_add_in_syncobjs(struct uptr_job *job, struct drm_file *file,
  */
 static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 {
+	unsigned int i, nr_resv = job->no_implicit ? 0 : job->nr_bos;
 	struct uptr_file *ufile = job->ufile;
 	struct dma_fence *fence;
 	struct ww_acquire_ctx ctx;
-	unsigned int i;
 	int ret;
 
-	ret = drm_gem_lock_reservations(job->bos, job->nr_bos, &ctx);
+	ret = drm_gem_lock_reservations(job->bos, nr_resv, &ctx);
 	if (ret)
 		return ret;
 
-	for (i = 0; i < job->nr_bos; i++) {
+	for (i = 0; i < nr_resv; i++) {
 		ret = dma_resv_reserve_fences(job->bos[i]->resv, 1);
 		if (ret)
 			goto err_unlock;
@@ -484,7 +484,7 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 	 */
 	set_bit(DRM_SCHED_FENCE_DONT_PIPELINE, &fence->flags);
 	*out = dma_fence_get(fence);
-	for (i = 0; i < job->nr_bos; i++)
+	for (i = 0; i < nr_resv; i++)
 		dma_resv_add_fence(job->bos[i]->resv, fence,
 				   job->bo_writes[i] ? DMA_RESV_USAGE_WRITE :
 						       DMA_RESV_USAGE_READ);
@@ -495,7 +495,7 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 	 * let its BOs go at any time.  Whoever finds the fence meanwhile
 	 * waits for a job that is about to be queued.
 	 */
-	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
+	drm_gem_unlock_reservations(job->bos, nr_resv, &ctx);
 	atomic_inc(&ufile->queued);
 	trace_uptr_job_queue(fence->context, fence->seqno, job->engine->index);
 	drm_sched_entity_push_job(&job->base);
@@ -503,7 +503,7 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 	return 0;
 
 err_unlock:
-	drm_gem_unlock_reservations(job->bos, job->nr_bos, &ctx);
+	drm_gem_unlock_reservations(job->bos, nr_resv, &ctx);
 	return ret;
 }
 
@@ -536,6 +536,107 @@ static int uptr_fence_wait_killable(struct dma_fence *fence)
 		return -EINTR;
 	}
 	return fence->error;
+}
+
+/*
+ * A new job of @ufile on engine @engine, holding the module and the
+ * file, with its engine fence allocated (so that starting it cannot
+ * fail); NULL without memory.  uptr_job_free_struct() undoes it.
+ */
+static struct uptr_job *uptr_job_alloc(struct uptr_file *ufile, u32 engine)
+{
+	struct uptr_job *job;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
+	if (!job)
+		return NULL;
+	/*
+	 * The job holds the module until it is freed, or, once started,
+	 * until its engine fence is: the open file holds it now.
+	 */
+	__module_get(THIS_MODULE);
+	atomic_inc(&uptr_live_objects);
+	job->engine = &ufile->udev->engines[engine];
+	job->ufile = uptr_file_get(ufile);
+	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL_ACCOUNT);
+	if (!job->hw) {
+		uptr_job_free_struct(job);
+		return NULL;
+	}
+	return job;
+}
+
+/**
+ * uptr_job_prefetch() - queue a prefetch of a coherent userptr on an engine
+ * @file: the file asking for it
+ * @obj: a coherent userptr of the calling process, referenced by the
+ *	caller; the reference goes to the job
+ * @engine: engine index, below UPTR_ENGINE_COUNT
+ * @offset: bytes into @obj
+ * @size: bytes from @offset, non-zero, inside @obj
+ * @flags: UPTR_PREFETCH_*, valid for @obj
+ * @out_syncobj: NULL, or a syncobj to receive the job's fence, referenced
+ *	by the caller; the reference goes to the job
+ *
+ * The prefetch runs on @engine behind the file's earlier jobs there, as
+ * a one-command job with the same time limit and cancellation; it takes
+ * no part in implicit synchronisation (struct uptr_job.no_implicit).
+ *
+ * Return: 0 once queued, or a negative errno; either way the caller's
+ * references are gone.
+ */
+int uptr_job_prefetch(struct drm_file *file, struct drm_gem_object *obj, u32 engine,
+		      u64 offset, u64 size, unsigned int flags,
+		      struct drm_syncobj *out_syncobj)
+{
+	struct uptr_file *ufile = to_uptr_file(file);
+	struct uptr_engine_cmd *cmd;
+	struct dma_fence *fence;
+	struct uptr_job *job;
+	int ret;
+
+	job = uptr_job_alloc(ufile, engine);
+	if (job) {
+		job->cmds = kvcalloc(1, sizeof(*job->cmds), GFP_KERNEL_ACCOUNT);
+		job->bos = kvcalloc(1, sizeof(*job->bos), GFP_KERNEL_ACCOUNT);
+		job->bo_writes = kvcalloc(1, sizeof(*job->bo_writes), GFP_KERNEL_ACCOUNT);
+	}
+	if (!job || !job->cmds || !job->bos || !job->bo_writes) {
+		drm_gem_object_put(obj);
+		if (out_syncobj)
+			drm_syncobj_put(out_syncobj);
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	uptr_bo_active_get(to_uptr_bo(obj));
+	job->bos[0] = obj;
+	job->bo_writes[0] = flags & UPTR_PREFETCH_WRITE;
+	job->nr_bos = 1;
+	job->out_syncobj = out_syncobj;
+	job->no_implicit = true;
+	cmd = &job->cmds[0];
+	cmd->op = UPTR_ENGINE_OP_PREFETCH;
+	cmd->dst = to_uptr_bo(obj);
+	cmd->dst_offset = offset;
+	cmd->size = size;
+	cmd->value = flags;
+	job->nr_cmds = 1;
+
+	ret = uptr_sched_job_init(&job->base, &ufile->entities[engine], ufile, file);
+	if (ret)
+		goto err_free;
+	ret = uptr_job_push(job, &fence);
+	if (ret) {
+		drm_sched_job_cleanup(&job->base);
+		goto err_free;
+	}
+	dma_fence_put(fence);
+	return 0;
+
+err_free:
+	if (job)
+		uptr_job_free_struct(job);
+	return ret;
 }
 
 /* Executes a job, in its lane, then signals the engine's fence. */
@@ -804,23 +905,9 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		return -EINVAL;
 	}
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
+	job = uptr_job_alloc(ufile, args->engine);
 	if (!job)
 		return -ENOMEM;
-	/*
-	 * The job holds the module until it is freed, or, once started,
-	 * until its engine fence is: the open file holds it now.
-	 */
-	__module_get(THIS_MODULE);
-	atomic_inc(&uptr_live_objects);
-	job->engine = &ufile->udev->engines[args->engine];
-	job->ufile = uptr_file_get(ufile);
-	/* Now, so that starting the job cannot fail. */
-	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL_ACCOUNT);
-	if (!job->hw) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
 
 	ret = uptr_job_validate(job, file, args);
 	if (ret)

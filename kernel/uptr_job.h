@@ -82,6 +82,12 @@ struct uptr_job {
 	unsigned int nr_bos;
 	/** @out_syncobj: the syncobj that receives the fence, referenced, or NULL */
 	struct drm_syncobj *out_syncobj;
+	/**
+	 * @no_implicit: a prefetch, which changes no data: it takes no part
+	 * in implicit synchronisation (neither waits for the fences of its
+	 * BOs' reservation objects nor adds its own there)
+	 */
+	bool no_implicit;
 };
 
 unsigned int uptr_job_timeout(void);
@@ -91,5 +97,9 @@ int uptr_jobs_file_open(struct uptr_file *ufile);
 void uptr_jobs_file_close(struct uptr_file *ufile);
 
 int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int uptr_prefetch_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int uptr_job_prefetch(struct drm_file *file, struct drm_gem_object *obj, u32 engine,
+		      u64 offset, u64 size, unsigned int flags,
+		      struct drm_syncobj *out_syncobj);
 
 #endif /* _UPTR_JOB_H_ */

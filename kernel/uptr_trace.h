@@ -89,6 +89,34 @@ DEFINE_EVENT(uptr_userptr_fault_class, uptr_userptr_replay,
 	     TP_ARGS(up, first, count, write, ret, ns)
 );
 
+/*
+ * A prefetch of a coherent userptr (uptr_userptr_prefetch()): the range
+ * asked for, of which only the pages not valid yet are faulted (or, with
+ * no_fault, taken if the CPU maps them), the result and the time it took.
+ */
+TRACE_EVENT(uptr_userptr_prefetch,
+	    TP_PROTO(const struct uptr_userptr *up, unsigned long first,
+		     unsigned long count, unsigned int flags, int ret, u64 ns),
+	    TP_ARGS(up, first, count, flags, ret, ns),
+	    TP_STRUCT__entry(__field(const void *, up)
+			     __field(u64, start)
+			     __field(u64, pages)
+			     __field(u64, ns)
+			     __field(int, ret)
+			     __field(u32, flags)),
+	    TP_fast_assign(__entry->up = up;
+			   __entry->start = up->start + (first << PAGE_SHIFT);
+			   __entry->pages = count;
+			   __entry->ns = ns;
+			   __entry->ret = ret;
+			   __entry->flags = flags;),
+	    TP_printk("userptr=%p start=0x%llx pages=%llu write=%d no_fault=%d ret=%d ns=%llu",
+		      __entry->up, __entry->start, __entry->pages,
+		      !!(__entry->flags & UPTR_PREFETCH_WRITE),
+		      !!(__entry->flags & UPTR_PREFETCH_NO_FAULT),
+		      __entry->ret, __entry->ns)
+);
+
 TRACE_DEFINE_ENUM(MMU_NOTIFY_UNMAP);
 TRACE_DEFINE_ENUM(MMU_NOTIFY_CLEAR);
 TRACE_DEFINE_ENUM(MMU_NOTIFY_PROTECTION_VMA);

@@ -65,7 +65,9 @@
  * the driver may call uptr_userptr_fault(), which makes the pages valid
  * in the userptr's page cache (hmm_range_fault()), faulting in only what
  * is not valid already: it is what makes the common case one fault pass,
- * and what lets the driver refuse work that could not run at all.  The
+ * and what lets the driver refuse work that could not run at all.
+ * uptr_userptr_prefetch() takes the same path ahead of any work, for
+ * reads or writes, or without faulting (only what the CPU maps now).  The
  * device then reaches each page inside a short critical section of the
  * userptr's lock: uptr_userptr_notifier_lock(), __uptr_userptr_page(),
  * one page access, uptr_userptr_notifier_unlock().  When the page is not
@@ -949,9 +951,13 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 	for (; idx < end; idx++, pfns++) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
 		unsigned long old = entries[i], entry;
-		struct page *page = hmm_pfn_to_page(*pfns);
+		struct page *page;
 		dma_addr_t dma;
 
+		/* A no-fault walk leaves what the CPU does not map out. */
+		if (!(*pfns & HMM_PFN_VALID) || (*pfns & HMM_PFN_ERROR))
+			continue;
+		page = hmm_pfn_to_page(*pfns);
 		entry = (unsigned long)page;
 		if (may_write && (*pfns & HMM_PFN_WRITE))
 			entry |= UPTR_ENTRY_WRITABLE;
@@ -1153,13 +1159,18 @@ static void uptr_userptr_missing(struct uptr_userptr *up, unsigned long *idx,
 	uptr_userptr_notifier_unlock(up);
 }
 
-/* Makes pages [idx, end), all in one chunk, valid. */
+/*
+ * Makes pages [idx, end), all in one chunk, valid; without @fault, only
+ * those the CPU page tables map now, with the access they grant.
+ */
 static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
-				    unsigned long end, bool write, unsigned long *pfns)
+				    unsigned long end, bool write, bool fault,
+				    unsigned long *pfns)
 {
 	struct hmm_range range = {
 		.notifier = &up->notifier,
-		.default_flags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
+		.default_flags = !fault ? 0 :
+				 HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
 		.hmm_pfns = pfns,
 	};
 	unsigned long timeout = 0, rounds = 0;
@@ -1202,7 +1213,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			mmap_read_unlock(up->mm);
 			break;
 		}
-		if (!fixed_up && uffd) {
+		if (!fixed_up && uffd && fault) {
 			mmap_read_unlock(up->mm);
 			ret = uptr_userptr_fixup(up, range.start, range.end, write);
 			if (ret)
@@ -1249,11 +1260,11 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 }
 
 /*
- * Faults [first, first + count) in, UPTR_FAULT_PAGES at a time and never
- * across a chunk; mm referenced.
+ * Faults [first, first + count) in (@fault) or takes what is mapped,
+ * UPTR_FAULT_PAGES at a time and never across a chunk; mm referenced.
  */
 static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first,
-				    unsigned long count, bool write)
+				    unsigned long count, bool write, bool fault)
 {
 	unsigned long idx = first, end = first + count;
 	unsigned long *pfns;
@@ -1267,7 +1278,7 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 		unsigned long cend = min3(end, idx + UPTR_FAULT_PAGES,
 					  round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
 
-		ret = uptr_userptr_fault_chunk(up, idx, cend, write, pfns);
+		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns);
 		idx = cend;
 		cond_resched();
 	}
@@ -1310,9 +1321,64 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		return 0;
 	if (!mmget_not_zero(up->mm))
 		return -EFAULT;
-	ret = uptr_userptr_fault_range(up, first, count, write);
+	ret = uptr_userptr_fault_range(up, first, count, write, true);
 	mmput(up->mm);
 	trace_uptr_userptr_fault(up, first, count, write, ret, ktime_get_ns() - t0);
+	return ret;
+}
+
+/**
+ * uptr_userptr_prefetch() - make pages of a coherent userptr valid ahead of device work
+ * @up: a coherent userptr
+ * @first: index of the first page
+ * @count: number of pages, @first + @count <= &uptr_userptr.npages
+ * @flags: %UPTR_PREFETCH_WRITE to fault the pages in for device writes
+ *	(else for reads), %UPTR_PREFETCH_NO_FAULT to take only the pages
+ *	the CPU page tables map now, with the access they grant, and fault
+ *	nothing in (not with %UPTR_PREFETCH_WRITE)
+ *
+ * The fault path of uptr_userptr_fault(), without work to follow: the
+ * pages are stored in the cache, counted in &uptr_userptr.faulted, and
+ * stay valid until an invalidation or the shrinker drops them, as the
+ * pages of any job do.  Pages already valid (writable, for
+ * %UPTR_PREFETCH_WRITE) are not faulted again.  Works through the range
+ * UPTR_FAULT_PAGES at a time, yielding the CPU and checking for a fatal
+ * signal between them; a caller that wants to stop earlier (on any
+ * signal, at a job's deadline) calls it on pieces of the range.
+ *
+ * Without %UPTR_PREFETCH_NO_FAULT, a page that cannot be accessed as
+ * asked ends the prefetch there, the pages before it staying valid.
+ * With it, pages the CPU does not map are skipped; only a mapping that
+ * may never back a userptr fails.
+ *
+ * Context: process context (any thread: the pages are @up's mm's), no
+ * mmap lock and no userptr lock held.
+ *
+ * Return: 0; -EINVAL for bad @flags; -EACCES for %UPTR_PREFETCH_WRITE on
+ * a %UPTR_USERPTR_READ_ONLY userptr; otherwise as uptr_userptr_fault().
+ */
+int uptr_userptr_prefetch(struct uptr_userptr *up, unsigned long first,
+			  unsigned long count, unsigned int flags)
+{
+	bool write = flags & UPTR_PREFETCH_WRITE, fault = !(flags & UPTR_PREFETCH_NO_FAULT);
+	unsigned long end = first + count;
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	lockdep_assert_not_held(&up->lock);
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || end > up->npages || end < first))
+		return -EINVAL;
+	if ((flags & ~(UPTR_PREFETCH_WRITE | UPTR_PREFETCH_NO_FAULT)) || (write && !fault))
+		return -EINVAL;
+	if (write && (up->flags & UPTR_USERPTR_READ_ONLY))
+		return -EACCES;
+	if (!count)
+		return 0;
+	if (!mmget_not_zero(up->mm))
+		return -EFAULT;
+	ret = uptr_userptr_fault_range(up, first, count, write, fault);
+	mmput(up->mm);
+	trace_uptr_userptr_prefetch(up, first, count, flags, ret, ktime_get_ns() - t0);
 	return ret;
 }
 
@@ -1347,9 +1413,9 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 	count = min_t(unsigned long, count, UPTR_FAULT_PAGES);
 	if (!mmget_not_zero(up->mm))
 		return -EFAULT;
-	ret = uptr_userptr_fault_range(up, idx, count, write);
+	ret = uptr_userptr_fault_range(up, idx, count, write, true);
 	if (ret == -EFAULT && count > 1)
-		ret = uptr_userptr_fault_range(up, idx, 1, write);
+		ret = uptr_userptr_fault_range(up, idx, 1, write, true);
 	mmput(up->mm);
 	trace_uptr_userptr_replay(up, idx, count, write, ret, ktime_get_ns() - t0);
 	return ret;

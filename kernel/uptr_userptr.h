@@ -30,6 +30,11 @@ struct vm_area_struct;
 /* Pin every page at creation (FOLL_LONGTERM), charged to RLIMIT_MEMLOCK. */
 #define UPTR_USERPTR_PINNED		BIT(1)
 
+/* uptr_userptr_prefetch(): fault the pages in for device writes... */
+#define UPTR_PREFETCH_WRITE		BIT(0)
+/* ...or take only what the CPU maps already, faulting nothing in. */
+#define UPTR_PREFETCH_NO_FAULT		BIT(1)
+
 /*
  * Largest range the core wraps.  A page count of this range fits the
  * unsigned int that scatterlist helpers take, with room to spare.
@@ -187,6 +192,8 @@ void uptr_userptr_fini(struct uptr_userptr *up);
 
 int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		       unsigned long count, bool write);
+int uptr_userptr_prefetch(struct uptr_userptr *up, unsigned long first,
+			  unsigned long count, unsigned int flags);
 int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 			unsigned long count, bool write);
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,

@@ -456,6 +456,22 @@ UPTR_EXPORT int uptr_submit_cmds(struct uptr_dev *dev,
 	return uptr_submit(dev, &s);
 }
 
+UPTR_EXPORT int uptr_prefetch(struct uptr_dev *dev, uint32_t handle,
+			      uint64_t offset, uint64_t size, uint32_t flags,
+			      uint32_t engine, uint32_t out_syncobj)
+{
+	struct drm_uptr_prefetch p = {
+		.handle = handle,
+		.flags = flags,
+		.offset = offset,
+		.size = size,
+		.engine = engine,
+		.out_syncobj = out_syncobj,
+	};
+
+	return ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_PREFETCH, &p);
+}
+
 UPTR_EXPORT const char *uptr_version(void)
 {
 	return "1.0";

@@ -198,6 +198,27 @@ int uptr_submit(struct uptr_dev *dev, const struct uptr_submit *submit);
 int uptr_submit_cmds(struct uptr_dev *dev, const struct drm_uptr_cmd *cmds,
 		     uint32_t count);
 
+/*
+ * Makes [@offset, @offset + @size) of the coherent userptr @handle (whole
+ * pages) valid for the device ahead of the jobs that will use it.
+ * @flags are the uAPI's: DRM_UPTR_PREFETCH_WRITE (fault for writes, else
+ * reads), DRM_UPTR_PREFETCH_NO_FAULT (take only what the CPU maps
+ * already), DRM_UPTR_PREFETCH_ASYNC (queue it on @engine behind this
+ * device's earlier jobs there and return; its fence goes into
+ * @out_syncobj, 0 for none).  Without ASYNC, @engine and @out_syncobj
+ * must be 0, and the call returns once the range is valid; a signal
+ * restarts it, and it goes on from the pages done so far.
+ * Errors: those of DRM_IOCTL_UPTR_PREFETCH: -EINVAL (bad flags or
+ * members, a BO that is not a coherent userptr, a range beyond it),
+ * -ENOENT (unknown handle or syncobj), -EFAULT (another process's
+ * userptr; without ASYNC, a page that cannot be accessed as asked),
+ * -EACCES (DRM_UPTR_PREFETCH_WRITE on a READ_ONLY userptr), -EAGAIN,
+ * -ENOMEM.  With ASYNC, what the prefetch meets is its fence's error.
+ */
+int uptr_prefetch(struct uptr_dev *dev, uint32_t handle, uint64_t offset,
+		  uint64_t size, uint32_t flags, uint32_t engine,
+		  uint32_t out_syncobj);
+
 /* Command builders (inline: no symbol, no ABI). */
 static inline struct drm_uptr_cmd uptr_cmd_copy(uint32_t dst, uint64_t dst_offset,
 						uint32_t src, uint64_t src_offset,

@@ -27,6 +27,13 @@
  *      under its own warm coherent userptr while another process runs a
  *      1 GiB job and invalidates its own memory under it, against the
  *      same munmap with that other process absent, medians (<= 2);
+ *   h. prefetch_write_vs_pin: creating a pinned userptr of fresh
+ *      (never touched) memory, against creating a coherent one over
+ *      fresh memory and prefetching it for writing
+ *      (DRM_IOCTL_UPTR_PREFETCH with DRM_UPTR_PREFETCH_WRITE), minima
+ *      over the repetitions (target <= 1: the prefetch costs no more
+ *      than the pin), and the whole-range FILL after each, which the
+ *      prefetch leaves with nothing to fault;
  *   g. kernel memory, the slab charged to a child cgroup the bench
  *      creates (cgroup2 on /sys/fs/cgroup): per cold 4 KiB userptr
  *      (<= 512 bytes), per warm one (after one job), per resident page of
@@ -40,7 +47,8 @@
  *
  * Prints one line per measurement and one "ratio" line per target; it
  * judges no timing.  KTAP: one test, which fails only if an operation
- * fails.  UPTR_BENCH_REPS (default 5) repeats a. (minima) and c. (medians).
+ * fails.  UPTR_BENCH_REPS (default 5) repeats a. and h. (minima) and c.
+ * (medians); UPTR_BENCH_ONLY=ah (letters) runs only those cases.
  */
 #include "uptr_test.h"
 
@@ -68,6 +76,14 @@ static int failed;
 		goto out;						\
 	}								\
 } while (0)
+
+/* Whether UPTR_BENCH_ONLY (letters of the cases to run; unset: all) asks for case @c. */
+static bool want(char c)
+{
+	const char *only = getenv("UPTR_BENCH_ONLY");
+
+	return !only || !*only || strchr(only, c);
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -214,6 +230,76 @@ static int bench_fault_vs_pin(int fd, size_t size, int reps)
 out:
 	munmap(p, size);
 	return failed ? -1 : 0;
+}
+
+/* Anonymous memory of @size bytes nothing touched yet; of 4 KiB pages unless thp. */
+static void *fresh(size_t size)
+{
+	void *p = ut_alloc(size);
+
+	if (p && madvise(p, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) && !thp) {
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
+/* h. a write prefetch of fresh memory against pinning it. */
+static int bench_prefetch_vs_pin(int fd, size_t size, int reps)
+{
+	double pin[16] = { 0 }, pinned_job[16] = { 0 }, prefetch[16] = { 0 };
+	double prefetched_job[16] = { 0 };
+	struct drm_uptr_bo_info info = { 0 };
+	unsigned char *p = NULL;
+	char what[128];
+	int r;
+	__u32 u;
+
+	printf("# h. %zu MiB of fresh memory: pinned create against coherent create + write prefetch\n",
+	       size >> 20);
+	for (r = 0; r < reps; r++) {
+		struct drm_uptr_prefetch pf = { .flags = DRM_UPTR_PREFETCH_WRITE, .size = size };
+		double t0;
+
+		p = fresh(size);
+		CHECK(p ? 0 : -ENOMEM);
+		t0 = ut_now();
+		CHECK(ut_userptr(fd, p, size, PINNED, &u));
+		pin[r] = ut_now() - t0;
+		CHECK(whole_job(fd, u, size, &pinned_job[r]));
+		CHECK(ut_gem_close(fd, u));
+		munmap(p, size);
+
+		p = fresh(size);
+		CHECK(p ? 0 : -ENOMEM);
+		t0 = ut_now();
+		CHECK(ut_userptr(fd, p, size, COHERENT, &u));
+		pf.handle = u;
+		CHECK(ut_ioctl(fd, DRM_IOCTL_UPTR_PREFETCH, &pf));
+		prefetch[r] = ut_now() - t0;
+		CHECK(whole_job(fd, u, size, &prefetched_job[r]));
+		CHECK(ut_bo_info(fd, u, &info));
+		CHECK(ut_gem_close(fd, u));
+		munmap(p, size);
+		p = NULL;
+
+		snprintf(what, sizeof(what), "h. rep %d: pin, job; prefetch, job (ms); faulted", r);
+		printf("%-52s %.1f %.1f; %.1f %.1f; %llu of %zu pages\n", what,
+		       pin[r] * 1e3, pinned_job[r] * 1e3, prefetch[r] * 1e3,
+		       prefetched_job[r] * 1e3, (unsigned long long)info.pages_faulted,
+		       size / page_size);
+	}
+	print_time("h. pinned userptr create, fresh memory (min)", minimum(pin, reps));
+	print_time("h. whole-range FILL on it (min)", minimum(pinned_job, reps));
+	print_time("h. coherent create + write prefetch (min)", minimum(prefetch, reps));
+	print_time("h. whole-range FILL after the prefetch (min)", minimum(prefetched_job, reps));
+	printf("ratio prefetch_write_vs_pin %.2f (target <= 1)\n",
+	       minimum(prefetch, reps) / minimum(pin, reps));
+	return 0;
+out:
+	if (p)
+		munmap(p, size);
+	return -1;
 }
 
 static int bench_small_job(int fd, size_t size)
@@ -676,13 +762,15 @@ int main(void)
 	       size >> 20, thp ? "transparent huge pages" : "4 KiB pages",
 	       reps, sysconf(_SC_NPROCESSORS_ONLN));
 
-	if (!bench_fault_vs_pin(fd, size, reps) &&
-	    !bench_small_job(fd, size) &&
-	    !bench_munmap(fd, size, reps) &&
-	    !bench_refault(fd, size, false) &&
-	    !bench_refault(fd, size, true) &&
-	    !bench_munmap_under_job(fd, reps) &&
-	    !bench_other_process(fd, reps))
+	if ((!want('a') || !bench_fault_vs_pin(fd, size, reps)) &&
+	    (!want('h') || !bench_prefetch_vs_pin(fd, size, reps)) &&
+	    (!want('b') || !bench_small_job(fd, size)) &&
+	    (!want('c') || !bench_munmap(fd, size, reps)) &&
+	    (!want('d') || !bench_refault(fd, size, false)) &&
+	    (!want('d') || !bench_refault(fd, size, true)) &&
+	    (!want('e') || !bench_munmap_under_job(fd, reps)) &&
+	    (!want('f') || !bench_other_process(fd, reps)) &&
+	    want('g'))
 		bench_memory();
 
 	close(fd);

@@ -229,6 +229,47 @@ TEST_F(lib, submit_async_fences)
 	drmSyncobjDestroy(fd, out2);
 }
 
+/*
+ * uptr_prefetch(): a coherent userptr's pages made resident before the
+ * job, synchronously and on an engine with its fence; the uAPI's errors
+ * come back as -errno.
+ */
+TEST_F(lib, prefetch)
+{
+	size_t size = 16 * (size_t)sysconf(_SC_PAGESIZE);
+	struct drm_uptr_bo_info info;
+	unsigned char *p = ut_alloc_small_pages(size);
+	uint32_t u, dev, out;
+	struct drm_uptr_cmd c;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, uptr_userptr_create(self->dev, p, size, 0, &u));
+	ASSERT_EQ(0, uptr_prefetch(self->dev, u, 0, size / 2, DRM_UPTR_PREFETCH_WRITE, 0, 0));
+	ASSERT_EQ(0, uptr_bo_info(self->dev, u, &info));
+	EXPECT_EQ(8ull, info.pages_resident);
+
+	ASSERT_EQ(0, drmSyncobjCreate(uptr_dev_fd(self->dev), 0, &out));
+	ASSERT_EQ(0, uptr_prefetch(self->dev, u, size / 2, size / 2,
+				   DRM_UPTR_PREFETCH_WRITE | DRM_UPTR_PREFETCH_ASYNC, 1, out));
+	ASSERT_EQ(0, drmSyncobjWait(uptr_dev_fd(self->dev), &out, 1, INT64_MAX, 0, NULL));
+	ASSERT_EQ(0, uptr_bo_info(self->dev, u, &info));
+	EXPECT_EQ(16ull, info.pages_resident);
+	EXPECT_EQ(16ull, info.pages_faulted);
+	c = uptr_cmd_fill(u, 0, size, 0x01020304);
+	ASSERT_EQ(0, uptr_submit_cmds(self->dev, &c, 1));
+	ASSERT_EQ(0, uptr_bo_info(self->dev, u, &info));
+	EXPECT_EQ(16ull, info.pages_faulted);
+	EXPECT_EQ(-1, ut_find_not_dword(p, size, 0x01020304));
+
+	EXPECT_EQ(-ENOENT, uptr_prefetch(self->dev, 0xdead, 0, size, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, uptr_prefetch(self->dev, u, 0, size + 1, 0, 0, 0));
+	ASSERT_EQ(0, uptr_bo_create(self->dev, size, 0, &dev));
+	EXPECT_EQ(-EINVAL, uptr_prefetch(self->dev, dev, 0, size, 0, 0, 0));
+	ASSERT_EQ(0, munmap(p, size));
+	EXPECT_EQ(-EFAULT, uptr_prefetch(self->dev, u, 0, size, 0, 0, 0));
+	EXPECT_EQ(0, drmSyncobjDestroy(uptr_dev_fd(self->dev), out));
+}
+
 /* BO_WAIT: idle BO 0, unknown handle -ENOENT, negative timeout -EINVAL. */
 TEST_F(lib, bo_wait)
 {

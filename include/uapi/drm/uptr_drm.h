@@ -69,6 +69,7 @@ struct drm_uptr_user_extension {
 #define DRM_UPTR_BO_WAIT		0x05
 #define DRM_UPTR_BO_INFO		0x06
 #define DRM_UPTR_NOTIFY_QUERY		0x07
+#define DRM_UPTR_PREFETCH		0x08
 
 /**
  * enum drm_uptr_param - what DRM_IOCTL_UPTR_GET_PARAM can report
@@ -672,6 +673,90 @@ struct drm_uptr_bo_info {
 	__u64 stale;
 };
 
+/* Fault the pages in for device writes (else for reads). */
+#define DRM_UPTR_PREFETCH_WRITE		(1u << 0)
+/* Take only the pages the CPU maps already; fault nothing in. */
+#define DRM_UPTR_PREFETCH_NO_FAULT	(1u << 1)
+/* Queue the prefetch as a job on @engine and return at once. */
+#define DRM_UPTR_PREFETCH_ASYNC		(1u << 2)
+
+/**
+ * struct drm_uptr_prefetch - DRM_IOCTL_UPTR_PREFETCH
+ *
+ * Makes the pages of [@offset, @offset + @size) of a coherent userptr
+ * (rounded out to whole pages) valid for the device ahead of the jobs
+ * that will use them, as RDMA's ibv_advise_mr() PREFETCH advice does for
+ * an on-demand-paging region: the pages are faulted in as a job's
+ * commands would fault them (for a read, a page never written may be
+ * the shared zero page; for a write, copy-on-write is broken and the
+ * page marked dirty when the device lets it go), and stay valid, counted
+ * in @pages_resident and @pages_faulted of struct drm_uptr_bo_info, until
+ * the CPU mapping changes or memory pressure drops them, as the pages
+ * jobs fault in do.  A job that then touches them faults nothing.
+ *
+ * DRM_UPTR_PREFETCH_NO_FAULT takes only the pages the CPU page tables
+ * map at this moment, each with the access the CPU has to it (readable,
+ * or writable too), and faults nothing in: unmapped, PROT_NONE and
+ * never-touched pages of the range are left alone without an error
+ * (ibv_advise_mr's PREFETCH_NO_FAULT).  It takes no DRM_UPTR_PREFETCH_WRITE.
+ *
+ * Without DRM_UPTR_PREFETCH_ASYNC the ioctl returns once the range is
+ * valid.  A signal interrupts it between two 2 MiB steps (-EINTR or
+ * -ERESTARTSYS; a restarted call finds the pages done so far valid and
+ * goes on from there).  With it, the prefetch is queued as a job on
+ * engine @engine of this file, behind the file's earlier jobs on that
+ * engine (it starts when they have completed), and the ioctl returns at
+ * once; the job's fence goes into @out_syncobj when non-zero, and is
+ * signalled with the prefetch's error (the -EFAULT, -EAGAIN, -ENOMEM
+ * below, -ETIMEDOUT past DRM_UPTR_PARAM_JOB_TIMEOUT_MS, -ECANCELED when
+ * the file is closed first).  A prefetch changes no data: it neither
+ * waits for the fences of the BO's reservation object nor adds its own.
+ *
+ * Only a coherent userptr has pages to prefetch: a device BO or a
+ * PINNED userptr is always resident, and is refused with -EINVAL, as
+ * RDMA refuses to prefetch a region without on-demand paging.
+ *
+ * Errors, in the order they are checked:
+ *  -EINVAL   non-zero @extensions, an unknown bit in @flags, NO_FAULT
+ *            with WRITE, @size == 0, @engine not below
+ *            DRM_UPTR_PARAM_ENGINE_COUNT, or without ASYNC a non-zero
+ *            @engine or @out_syncobj;
+ *  -ENOENT   unknown @handle;
+ *  -EINVAL   @handle is not a coherent userptr (a device BO or a
+ *            PINNED userptr), or @offset + @size overflows or lies
+ *            beyond the end of the BO;
+ *  -EFAULT   the userptr was created by another process (or its
+ *            creator exited);
+ *  -EACCES   WRITE on a READ_ONLY userptr (as a job writing it);
+ *  -ENOENT   unknown @out_syncobj;
+ *  -EFAULT   a page of the range cannot be accessed as asked: unmapped,
+ *            PROT_NONE, without PROT_WRITE for WRITE, beyond the end of
+ *            a file, or not ordinary memory (VM_IO, VM_PFNMAP, a mapping
+ *            of a uptr BO; with NO_FAULT too); the pages before it in
+ *            the range may have been made valid;
+ *  -EAGAIN   the mapping of the range kept changing (try again);
+ *  -EINTR, -ERESTARTSYS  a signal arrived (see above);
+ *  -ENOMEM   memory ran out.
+ * With ASYNC the ioctl itself returns only the first six (and -ENOMEM):
+ * what the prefetch meets is its fence's error.
+ */
+struct drm_uptr_prefetch {
+	/** @extensions: in, must be zero (reserved for chained extensions) */
+	__u64 extensions;
+	/** @handle: in, GEM handle of a coherent userptr */
+	__u32 handle;
+	/** @flags: in, DRM_UPTR_PREFETCH_* */
+	__u32 flags;
+	/** @offset: in, bytes into the BO */
+	__u64 offset;
+	/** @size: in, bytes, non-zero */
+	__u64 size;
+	/** @engine: in, ASYNC: engine index, below DRM_UPTR_PARAM_ENGINE_COUNT; else 0 */
+	__u32 engine;
+	/** @out_syncobj: in, ASYNC: 0, or a syncobj that receives the job's fence; else 0 */
+	__u32 out_syncobj;
+};
+
 #define DRM_IOCTL_UPTR_GET_PARAM \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_GET_PARAM, struct drm_uptr_get_param)
 #define DRM_IOCTL_UPTR_BO_CREATE \
@@ -688,6 +773,8 @@ struct drm_uptr_bo_info {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_BO_INFO, struct drm_uptr_bo_info)
 #define DRM_IOCTL_UPTR_NOTIFY_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_NOTIFY_QUERY, struct drm_uptr_notify_query)
+#define DRM_IOCTL_UPTR_PREFETCH \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_UPTR_PREFETCH, struct drm_uptr_prefetch)
 
 #if defined(__cplusplus)
 }
