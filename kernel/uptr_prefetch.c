@@ -32,8 +32,12 @@
 /* What the ioctl's members say, with no BO: see struct drm_uptr_prefetch. */
 static int uptr_prefetch_check_args(const struct drm_uptr_prefetch *args)
 {
-	if (args->extensions || (args->flags & ~UPTR_PREFETCH_FLAGS)) {
-		uptr_dbg(IOCTL, "non-zero extensions, or flags %#x\n", args->flags);
+	int ret = uptr_user_extensions(args->extensions);
+
+	if (ret)
+		return ret;
+	if (args->flags & ~UPTR_PREFETCH_FLAGS) {
+		uptr_dbg(IOCTL, "unknown flags %#x\n", args->flags);
 		return -EINVAL;
 	}
 	if ((args->flags & DRM_UPTR_PREFETCH_NO_FAULT) && (args->flags & DRM_UPTR_PREFETCH_WRITE)) {

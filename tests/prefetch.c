@@ -654,6 +654,7 @@ TEST_F(uptr, signal_interrupts_then_restart_completes)
 /* Every -EINVAL and -ENOENT of the ioctl's own checks. */
 TEST_F(uptr, errno_invalid_arguments)
 {
+	struct drm_uptr_user_extension ext = { .name = 1 };
 	size_t size = NPAGES * self->page;
 	unsigned char *p = fresh(size);
 	__u32 u, out;
@@ -664,7 +665,8 @@ TEST_F(uptr, errno_invalid_arguments)
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
 	ASSERT_EQ(0, ut_syncobj_create(self->fd, &out));
 
-	EXPECT_EQ(-EINVAL, prefetch_ext(self->fd, u, size, 1));
+	EXPECT_EQ(-EFAULT, prefetch_ext(self->fd, u, size, 1));
+	EXPECT_EQ(-EINVAL, prefetch_ext(self->fd, u, size, (uintptr_t)&ext));
 	EXPECT_EQ(-EINVAL, prefetch(self->fd, u, 0, size, 1u << 3, 0, 0));
 	EXPECT_EQ(-EINVAL, prefetch(self->fd, u, 0, size, 1u << 31, 0, 0));
 	EXPECT_EQ(-EINVAL, prefetch(self->fd, u, 0, size, NO_FAULT | WRITE, 0, 0));

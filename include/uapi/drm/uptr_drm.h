@@ -34,7 +34,7 @@ extern "C" {
  *    (stale events and the generation page, DRM_IOCTL_UPTR_NOTIFY_QUERY).
  * 5: limits only through DRM_IOCTL_UPTR_GET_PARAM, struct
  *    drm_uptr_user_extension, COPY refused between any two userptrs
- *    whose user ranges overlap.
+ *    whose user ranges overlap; DRM_IOCTL_UPTR_PREFETCH.
  *
  * What a driver of a given minor can do is further reported by
  * DRM_IOCTL_UPTR_GET_PARAM: the userptr kinds and flags it accepts, its
@@ -717,7 +717,9 @@ struct drm_uptr_bo_info {
  * RDMA refuses to prefetch a region without on-demand paging.
  *
  * Errors, in the order they are checked:
- *  -EINVAL   non-zero @extensions, an unknown bit in @flags, NO_FAULT
+ *  -EFAULT   @extensions is not 0 and cannot be read;
+ *  -EINVAL   an @extensions chain (see struct drm_uptr_user_extension),
+ *            an unknown bit in @flags, NO_FAULT
  *            with WRITE, @size == 0, @engine not below
  *            DRM_UPTR_PARAM_ENGINE_COUNT, or without ASYNC a non-zero
  *            @engine or @out_syncobj;
@@ -737,11 +739,11 @@ struct drm_uptr_bo_info {
  *  -EAGAIN   the mapping of the range kept changing (try again);
  *  -EINTR, -ERESTARTSYS  a signal arrived (see above);
  *  -ENOMEM   memory ran out.
- * With ASYNC the ioctl itself returns only the first six (and -ENOMEM):
+ * With ASYNC the ioctl itself returns only the first seven (and -ENOMEM):
  * what the prefetch meets is its fence's error.
  */
 struct drm_uptr_prefetch {
-	/** @extensions: in, must be zero (reserved for chained extensions) */
+	/** @extensions: in, 0 or a chain of struct drm_uptr_user_extension */
 	__u64 extensions;
 	/** @handle: in, GEM handle of a coherent userptr */
 	__u32 handle;
