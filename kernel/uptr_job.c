@@ -33,9 +33,11 @@
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/mm_types.h>
+#include <linux/memcontrol.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/ww_mutex.h>
@@ -115,6 +117,8 @@ static void uptr_job_release(struct uptr_job *job)
 	if (job->out_syncobj)
 		drm_syncobj_put(job->out_syncobj);
 	job->out_syncobj = NULL;
+	mem_cgroup_put(job->memcg);
+	job->memcg = NULL;
 }
 
 /*
@@ -558,6 +562,7 @@ static struct uptr_job *uptr_job_alloc(struct uptr_file *ufile, u32 engine)
 	atomic_inc(&uptr_live_objects);
 	job->engine = &ufile->udev->engines[engine];
 	job->ufile = uptr_file_get(ufile);
+	job->memcg = get_mem_cgroup_from_mm(current->mm);
 	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL_ACCOUNT);
 	if (!job->hw) {
 		uptr_job_free_struct(job);
@@ -657,8 +662,13 @@ static void uptr_job_exec(struct uptr_job *job)
 	trace_uptr_job_start(finished->context, finished->seqno, engine->index);
 	/* A dependency failed, or the scheduler cancelled the job. */
 	err = finished->error;
-	if (!err)
+	if (!err) {
+		/* A kernel thread charges no one unless told whom. */
+		struct mem_cgroup *old = set_active_memcg(job->memcg);
+
 		err = uptr_engine_run(job->cmds, job->nr_cmds, &limits);
+		set_active_memcg(old);
+	}
 
 	busy = ktime_to_ns(ktime_sub(ktime_get(), start));
 	atomic64_add(busy, &engine->busy_ns);

@@ -26,6 +26,7 @@
 
 struct drm_device;
 struct drm_file;
+struct mem_cgroup;
 struct drm_gem_object;
 struct drm_syncobj;
 struct uptr_device;
@@ -70,6 +71,12 @@ struct uptr_job {
 	struct uptr_engine *engine;
 	/** @ufile: the file that submitted the job, referenced */
 	struct uptr_file *ufile;
+	/**
+	 * @memcg: the submitter's memory cgroup, referenced: what the job
+	 * allocates on its engine thread (page cache chunks, page tables,
+	 * file pages it faults in) is charged there
+	 */
+	struct mem_cgroup *memcg;
 	/** @cmds: @nr_cmds commands */
 	struct uptr_engine_cmd *cmds;
 	/** @nr_cmds: number of @cmds */

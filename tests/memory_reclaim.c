@@ -474,6 +474,49 @@ TEST_F(mem, bo_create_past_file_bound_is_enomem)
 }
 
 /*
+ * What a job allocates on its engine thread is charged to the submitter's
+ * memory cgroup: an asynchronous read prefetch of 256 MiB of a sparse
+ * read-only reservation (the zero page) on an engine costs the cgroup
+ * the userptr's page-cache chunks (slab) and the page tables of the
+ * faults (a kernel thread would otherwise charge them to no one).
+ */
+TEST_F_TIMEOUT(mem, engine_job_memory_charged_to_submitter, 120)
+{
+	const size_t size = 256 * UT_MIB, npages = size / self->page;
+	struct drm_uptr_prefetch pf = { .size = size,
+					.flags = DRM_UPTR_PREFETCH_ASYNC };
+	long long slab0, pt0, slab1, pt1;
+	char stat[192];
+	void *p;
+	__u32 u, out;
+
+	cg_enter(_metadata, self, "max");
+	snprintf(stat, sizeof(stat), "%s/memory.stat", self->cg);
+	p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, ut_userptr(self->fd, p, size, RO, &u));
+	ASSERT_EQ(0, ut_syncobj_create(self->fd, &out));
+	slab0 = cg_slab(self);
+	pt0 = keyed(stat, "pagetables");
+	ASSERT_LE(0, pt0);
+
+	pf.handle = u;
+	pf.out_syncobj = out;
+	ASSERT_EQ(0, ut_ioctl(self->fd, DRM_IOCTL_UPTR_PREFETCH, &pf));
+	ASSERT_EQ(0, ut_syncobj_wait(self->fd, out, 120ll * ut_time_scale() * 1000000000));
+	EXPECT_EQ((__u64)npages, info_of(self->fd, u).pages_resident);
+	slab1 = cg_slab(self);
+	pt1 = keyed(stat, "pagetables");
+	TH_LOG("prefetch of %zu pages on an engine: slab +%lld KiB, page tables +%lld KiB",
+	       npages, (slab1 - slab0) / 1024, (pt1 - pt0) / 1024);
+	/* 8 bytes an entry at the least; one 4 KiB page table per 2 MiB. */
+	EXPECT_LE(slab0 + (long long)npages * 8 / 2, slab1);
+	EXPECT_LE(pt0 + (long long)(size / (2 * UT_MIB)) * 4096 / 2, pt1);
+	EXPECT_EQ(0, ut_gem_close(self->fd, u));
+	munmap(p, size);
+}
+
+/*
  * The OOM victim: a 1 GiB job over its own 32 MiB coherent userptr runs
  * on an engine, then it allocates until the OOM killer kills it.  Writes
  * one byte to @ready once the job runs.
