@@ -404,8 +404,9 @@ static int uptr_engine_checksum(const struct uptr_engine_cmd *cmd,
 }
 
 /*
- * A prefetch: the pages of the range made valid, UPTR_PREFETCH_STEP_PAGES
- * at a time, the job's limits checked between two steps.
+ * A prefetch: the pages of the range made valid,
+ * UPTR_PREFETCH_JOB_STEP_PAGES at a time, the job's limits checked
+ * between two steps.
  */
 static int uptr_engine_prefetch(const struct uptr_engine_cmd *cmd,
 				const struct uptr_engine_limits *lim)
@@ -416,7 +417,7 @@ static int uptr_engine_prefetch(const struct uptr_engine_cmd *cmd,
 	int ret = 0;
 
 	while (idx < end && !ret) {
-		unsigned long n = min_t(unsigned long, end - idx, UPTR_PREFETCH_STEP_PAGES);
+		unsigned long n = min_t(unsigned long, end - idx, UPTR_PREFETCH_JOB_STEP_PAGES);
 
 		ret = uptr_userptr_prefetch(up, idx, n, cmd->value);
 		idx += n;

@@ -31,6 +31,12 @@ struct uptr_file;
 
 /* Pages a prefetch makes valid between two checks of its limits: 2 MiB. */
 #define UPTR_PREFETCH_STEP_PAGES	(SZ_2M >> PAGE_SHIFT)
+/*
+ * Pages a prefetch job makes valid between two checks of its limits (time
+ * limit, cancel): one fault batch of the userptr core, so that it stops
+ * as soon after either as a job that reads or writes.
+ */
+#define UPTR_PREFETCH_JOB_STEP_PAGES	64
 
 /**
  * struct uptr_engine_cmd - one validated command, as an engine sees it

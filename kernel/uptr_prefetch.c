@@ -88,9 +88,12 @@ static int uptr_prefetch_check_bo(const struct uptr_bo *bo,
 }
 
 /*
- * The synchronous prefetch, UPTR_PREFETCH_STEP_PAGES at a time: any
- * signal stops it between two steps, and a restarted call finds the
- * pages made valid so far still valid (unless the CPU changed them).
+ * The synchronous prefetch, UPTR_PREFETCH_STEP_PAGES at a time: a signal
+ * stops it after a step that made pages valid, and a restarted call
+ * finds them still valid (unless the CPU changed them).  A step over
+ * pages valid already does not stop it: a restart could otherwise spend
+ * each interval between two signals walking what an earlier call did,
+ * and never get further.
  */
 static int uptr_prefetch_sync(struct uptr_bo *bo, u64 offset, u64 size, unsigned int flags)
 {
@@ -102,12 +105,14 @@ static int uptr_prefetch_sync(struct uptr_bo *bo, u64 offset, u64 size, unsigned
 	uptr_bo_active_get(bo);
 	while (idx < end) {
 		unsigned long n = min_t(unsigned long, end - idx, UPTR_PREFETCH_STEP_PAGES);
+		u64 faulted = uptr_userptr_faulted(up);
 
 		ret = uptr_userptr_prefetch(up, idx, n, flags);
 		if (ret)
 			break;
 		idx += n;
-		if (idx < end && signal_pending(current)) {
+		if (idx < end && uptr_userptr_faulted(up) != faulted &&
+		    signal_pending(current)) {
 			ret = -ERESTARTSYS;
 			break;
 		}

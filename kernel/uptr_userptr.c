@@ -256,9 +256,10 @@
  * and uptr_userptr_fini(): readers need no lock, only a reference on the
  * embedding object.
  *
- * uptr_userptr_probe(), uptr_userptr_fault() and uptr_userptr_replay()
- * take the mmap lock of the mm for read; uptr_userptr_init() lets pin_user_pages_fast() or the
- * notifier registration take it.  None may be called with it held.
+ * uptr_userptr_probe(), uptr_userptr_fault(), uptr_userptr_replay() and
+ * uptr_userptr_prefetch() take the mmap lock of the mm for read;
+ * uptr_userptr_init() lets pin_user_pages_fast() or the notifier
+ * registration take it.  None may be called with it held.
  */
 
 /*
@@ -1163,6 +1164,16 @@ static void uptr_userptr_missing(struct uptr_userptr *up, unsigned long *idx,
  * Makes pages [idx, end), all in one chunk, valid; without @fault, only
  * those the CPU page tables map now, with the access they grant.
  */
+static bool uptr_pfns_any_valid(const unsigned long *pfns, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		if (pfns[i] & HMM_PFN_VALID)
+			return true;
+	return false;
+}
+
 static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 				    unsigned long end, bool write, bool fault,
 				    unsigned long *pfns)
@@ -1243,6 +1254,9 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			break;
 		}
 
+		/* A no-fault pass over a hole: nothing to store, no chunk. */
+		if (!fault && !uptr_pfns_any_valid(pfns, end - idx))
+			break;
 		/*
 		 * Only now that the pages exist does the range get a chunk:
 		 * failed jobs on a sparse range leave no memory behind.
@@ -1325,6 +1339,23 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 	mmput(up->mm);
 	trace_uptr_userptr_fault(up, first, count, write, ret, ktime_get_ns() - t0);
 	return ret;
+}
+
+/**
+ * uptr_userptr_faulted() - how many pages a coherent userptr made valid so far
+ * @up: a coherent userptr
+ *
+ * Context: no userptr lock held.
+ * Return: &uptr_userptr.faulted, which only grows.
+ */
+u64 uptr_userptr_faulted(struct uptr_userptr *up)
+{
+	u64 n;
+
+	spin_lock(&up->lock);
+	n = up->faulted;
+	spin_unlock(&up->lock);
+	return n;
 }
 
 /**

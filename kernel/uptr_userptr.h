@@ -192,6 +192,7 @@ void uptr_userptr_fini(struct uptr_userptr *up);
 
 int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 		       unsigned long count, bool write);
+u64 uptr_userptr_faulted(struct uptr_userptr *up);
 int uptr_userptr_prefetch(struct uptr_userptr *up, unsigned long first,
 			  unsigned long count, unsigned int flags);
 int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
