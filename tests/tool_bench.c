@@ -7,12 +7,17 @@
  */
 #include "tool_test.h"
 
-#define MAX_COUNT	"16"
+/*
+ * At most 4 userptrs over the same pages: the debug kernel's DMA-API
+ * checker warns (once) past 8 live device-writable mappings of one
+ * cacheline, which the munmap curve's overlapping userptrs reach at 16.
+ */
+#define MAX_COUNT	"4"
 #define NR_CURVES	3
 #define NR_SERIES	2
 
-/* The points of each series, in the order of --json: counts 1, 4, 16 and 0, 1, 4, 16. */
-static const unsigned int want_points[NR_CURVES * NR_SERIES] = { 3, 3, 3, 3, 4, 4 };
+/* The points of each series, in the order of --json: counts 1, 4 and 0, 1, 4. */
+static const unsigned int want_points[NR_CURVES * NR_SERIES] = { 2, 2, 2, 2, 3, 3 };
 
 static char *read_file(const char *path)
 {
