@@ -606,10 +606,13 @@ struct drm_uptr_bo_wait {
  * enum drm_uptr_bo_kind - what a BO is
  * @DRM_UPTR_BO_KIND_DEVICE: device-local memory
  * @DRM_UPTR_BO_KIND_USERPTR: a range of a process's address space
+ * @DRM_UPTR_BO_KIND_IMPORT: another driver's dma-buf, imported with
+ *	DRM_IOCTL_PRIME_FD_TO_HANDLE (see DOC: Sharing buffers)
  */
 enum drm_uptr_bo_kind {
 	DRM_UPTR_BO_KIND_DEVICE = 1,
 	DRM_UPTR_BO_KIND_USERPTR,
+	DRM_UPTR_BO_KIND_IMPORT,
 };
 
 /**
