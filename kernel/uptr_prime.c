@@ -88,6 +88,16 @@ static int uptr_dmabuf_end_cpu_access(struct dma_buf *dmabuf, enum dma_data_dire
 	return 0;
 }
 
+/*
+ * A CPU mapping of the dma-buf is one of the BO, made by the BO's own
+ * mmap callback.  Not drm_gem_dmabuf_mmap(): on 6.1 it goes through
+ * drm_driver.gem_prime_mmap, which later kernels no longer have.
+ */
+static int uptr_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	return drm_gem_prime_mmap(dmabuf->priv, vma);
+}
+
 /* The DRM core's generic ops, plus the CPU-access syncs above. */
 static const struct dma_buf_ops uptr_dmabuf_ops = {
 	.cache_sgt_mapping = true,
@@ -96,7 +106,7 @@ static const struct dma_buf_ops uptr_dmabuf_ops = {
 	.map_dma_buf = drm_gem_map_dma_buf,
 	.unmap_dma_buf = drm_gem_unmap_dma_buf,
 	.release = drm_gem_dmabuf_release,
-	.mmap = drm_gem_dmabuf_mmap,
+	.mmap = uptr_dmabuf_mmap,
 	.vmap = drm_gem_dmabuf_vmap,
 	.vunmap = drm_gem_dmabuf_vunmap,
 	.begin_cpu_access = uptr_dmabuf_begin_cpu_access,
