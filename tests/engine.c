@@ -18,25 +18,6 @@
 
 #include <linux/dma-buf.h>
 
-/* vgem's uAPI (include/uapi/drm/vgem_drm.h), which libdrm does not ship. */
-struct ut_vgem_fence_attach {
-	__u32 handle;
-	__u32 flags;
-	__u32 out_fence;
-	__u32 pad;
-};
-
-struct ut_vgem_fence_signal {
-	__u32 fence;
-	__u32 flags;
-};
-
-#define UT_VGEM_FENCE_WRITE	0x1
-#define UT_IOCTL_VGEM_FENCE_ATTACH \
-	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct ut_vgem_fence_attach)
-#define UT_IOCTL_VGEM_FENCE_SIGNAL \
-	DRM_IOW(DRM_COMMAND_BASE + 0x2, struct ut_vgem_fence_signal)
-
 #define SEC		1000000000ll
 #define LONG_BO		(64 * UT_MIB)	/* 16 FILLs of it: 1 GiB, the most a job covers */
 
@@ -51,41 +32,6 @@ struct gate {
 	__u32 syncobj;		/* the uptr syncobj holding the fence */
 };
 
-static int vgem_open(void)
-{
-	glob_t g;
-	size_t i;
-	int fd = -ENODEV;
-
-	if (glob("/dev/dri/card*", 0, NULL, &g))
-		return -ENODEV;
-	for (i = 0; i < g.gl_pathc && fd < 0; i++) {
-		char name[32];
-		int f = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
-
-		if (f < 0)
-			continue;
-		if (!ut_driver_name(f, name, sizeof(name)) && !strcmp(name, "vgem"))
-			fd = f;
-		else
-			close(f);
-	}
-	globfree(&g);
-	return fd;
-}
-
-/* Opens vgem, loading it first if needed: its absence is a failure. */
-static int vgem_open_load(void)
-{
-	int fd = vgem_open();
-
-	if (fd >= 0)
-		return fd;
-	if (system("modprobe vgem >/dev/null 2>&1"))
-		return -ENODEV;
-	return vgem_open();
-}
-
 static int gate_init(int fd, struct gate *g)
 {
 	struct drm_mode_create_dumb dumb = { .width = 64, .height = 1, .bpp = 32 };
@@ -94,7 +40,7 @@ static int gate_init(int fd, struct gate *g)
 	struct dma_buf_export_sync_file exp = { .flags = DMA_BUF_SYNC_READ, .fd = -1 };
 	int ret;
 
-	g->vgem = vgem_open_load();
+	g->vgem = ut_vgem_open();
 	if (g->vgem < 0)
 		return g->vgem;
 	ret = ut_ioctl(g->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -693,6 +695,149 @@ static inline long ut_pinned_kb(void)
 	long lck = ut_proc_status_kb("VmLck");
 
 	return (pin < 0 ? 0 : pin) + (lck < 0 ? 0 : lck);
+}
+
+/* vgem's uAPI (include/uapi/drm/vgem_drm.h), which libdrm does not ship. */
+struct ut_vgem_fence_attach {
+	__u32 handle;
+	__u32 flags;
+	__u32 out_fence;
+	__u32 pad;
+};
+
+struct ut_vgem_fence_signal {
+	__u32 fence;
+	__u32 flags;
+};
+
+#define UT_VGEM_FENCE_WRITE	0x1
+#define UT_IOCTL_VGEM_FENCE_ATTACH \
+	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct ut_vgem_fence_attach)
+#define UT_IOCTL_VGEM_FENCE_SIGNAL \
+	DRM_IOW(DRM_COMMAND_BASE + 0x2, struct ut_vgem_fence_signal)
+
+/* The primary node of Debian's vgem module, or -errno. */
+static inline int ut_vgem_find(void)
+{
+	glob_t g;
+	size_t i;
+	int fd = -ENODEV;
+
+	if (glob("/dev/dri/card*", 0, NULL, &g))
+		return -ENODEV;
+	for (i = 0; i < g.gl_pathc && fd < 0; i++) {
+		char name[32];
+		int f = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
+
+		if (f < 0)
+			continue;
+		if (!ut_driver_name(f, name, sizeof(name)) && !strcmp(name, "vgem"))
+			fd = f;
+		else
+			close(f);
+	}
+	globfree(&g);
+	return fd;
+}
+
+/* Opens vgem, loading it first if needed: its absence is a failure. */
+static inline int ut_vgem_open(void)
+{
+	int fd = ut_vgem_find();
+
+	if (fd >= 0)
+		return fd;
+	if (system("modprobe vgem >/dev/null 2>&1"))
+		return -ENODEV;
+	return ut_vgem_find();
+}
+
+/* A dumb buffer of @size bytes (a multiple of 256) on vgem fd @vgem. */
+static inline int ut_vgem_bo(int vgem, __u64 size, __u32 *handle)
+{
+	struct drm_mode_create_dumb dumb = { .width = size / 256, .height = 64, .bpp = 32 };
+	int ret = ut_ioctl(vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+
+	if (!ret)
+		*handle = dumb.handle;
+	return ret;
+}
+
+/* Maps vgem dumb buffer @handle of @size bytes, shared, read-write. */
+static inline int ut_vgem_mmap(int vgem, __u32 handle, __u64 size, void **map)
+{
+	struct drm_mode_map_dumb m = { .handle = handle };
+	int ret = ut_ioctl(vgem, DRM_IOCTL_MODE_MAP_DUMB, &m);
+
+	if (ret)
+		return ret;
+	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vgem, m.offset);
+	return *map == MAP_FAILED ? -errno : 0;
+}
+
+/* PRIME export of @handle on @fd: a dma-buf fd in *@dmabuf; 0 or -errno. */
+static inline int ut_prime_export(int fd, __u32 handle, __u32 flags, int *dmabuf)
+{
+	struct drm_prime_handle p = { .handle = handle, .flags = flags, .fd = -1 };
+	int ret = ut_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p);
+
+	if (!ret)
+		*dmabuf = p.fd;
+	return ret;
+}
+
+/* PRIME import of dma-buf @dmabuf into @fd: its handle in *@handle. */
+static inline int ut_prime_import(int fd, int dmabuf, __u32 *handle)
+{
+	struct drm_prime_handle p = { .fd = dmabuf };
+	int ret = ut_ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p);
+
+	if (!ret)
+		*handle = p.handle;
+	return ret;
+}
+
+/* Sends fd @fd over Unix socket @sock (SCM_RIGHTS); 0 or -errno. */
+static inline int ut_send_fd(int sock, int fd)
+{
+	char byte = 'f';
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c;
+
+	memset(ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+/* Receives an fd sent by ut_send_fd(); the fd, or -errno. */
+static inline int ut_recv_fd(int sock)
+{
+	char byte;
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -errno ? -errno : -EPROTO;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
 }
 
 #endif /* UPTR_TEST_H */
