@@ -527,6 +527,50 @@ TEST_F(uptr, prime_errnos)
 	close(mfd);
 }
 
+/* A foreign dma-buf above DRM_UPTR_PARAM_MAX_BO_SIZE is refused before anything is allocated. */
+TEST_F(uptr, import_too_big_e2big)
+{
+	/* vgem allocates a dumb buffer's pages only when they are used. */
+	struct drm_mode_create_dumb dumb = {
+		.width = 1024, .height = self->max_bo / 4096 + 1, .bpp = 32,
+	};
+	int vgem = ut_vgem_open();
+	int dmabuf;
+	__u32 h;
+
+	ASSERT_LE(0, vgem);
+	ASSERT_EQ(0, ut_ioctl(vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb));
+	ASSERT_LT(self->max_bo, dumb.size);
+	ASSERT_EQ(0, ut_prime_export(vgem, dumb.handle, DRM_CLOEXEC, &dmabuf));
+	EXPECT_EQ(-E2BIG, ut_prime_import(self->fd, dmabuf, &h));
+	close(dmabuf);
+	close(vgem);
+}
+
+/* Importing a device BO counts it against the importing file's max_file_bo_mib. */
+TEST_F(uptr, import_past_file_bound_enomem)
+{
+	const char *bound = "/sys/module/uptr/parameters/max_file_bo_mib";
+	char old[32];
+	int fd2, dmabuf = -1;
+	__u32 h = 0, h2, small = 0;
+
+	fd2 = ut_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ut_read_line(bound, old, sizeof(old)));
+	ASSERT_EQ(0, ut_write_str(bound, "1"));
+	EXPECT_EQ(0, ut_bo_create(self->fd, UT_MIB, &h));
+	EXPECT_EQ(0, ut_bo_create(fd2, self->page, &small));
+	EXPECT_EQ(0, ut_prime_export(self->fd, h, DRM_CLOEXEC, &dmabuf));
+	/* fd2 would hold 1 MiB and a page. */
+	EXPECT_EQ(-ENOMEM, ut_prime_import(fd2, dmabuf, &h2));
+	EXPECT_EQ(0, ut_gem_close(fd2, small));
+	EXPECT_EQ(0, ut_prime_import(fd2, dmabuf, &h2));
+	EXPECT_EQ(0, ut_write_str(bound, old));
+	close(dmabuf);
+	close(fd2);
+}
+
 /* Handle closed first, then the dma-buf; and the other way round; a mapping outlives both. */
 TEST_F(uptr, lifetime_handle_and_dmabuf)
 {
