@@ -287,8 +287,8 @@ static const struct drm_gem_object_funcs uptr_import_bo_funcs = {
  * exporter's mapping is one meant for CPU access.  An I/O memory mapping
  * is refused: the engine copies with memcpy().
  */
-static struct drm_gem_object *uptr_prime_import_foreign(struct drm_device *dev,
-							 struct dma_buf *dma_buf)
+static struct drm_gem_object *
+uptr_prime_import_foreign(struct drm_device *dev, struct dma_buf *dma_buf)
 {
 	struct dma_buf_attachment *attach;
 	struct iosys_map map;
@@ -296,7 +296,8 @@ static struct drm_gem_object *uptr_prime_import_foreign(struct drm_device *dev,
 	int ret;
 
 	if (!dma_buf->size || !PAGE_ALIGNED(dma_buf->size)) {
-		uptr_dbg(IOCTL, "dma-buf size %zu not a multiple of the page size\n", dma_buf->size);
+		uptr_dbg(IOCTL, "dma-buf size %zu not a multiple of the page size\n",
+			 dma_buf->size);
 		return ERR_PTR(-EINVAL);
 	}
 	if (dma_buf->size > UPTR_MAX_BO_SIZE) {
