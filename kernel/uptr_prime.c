@@ -65,7 +65,11 @@ static int uptr_dmabuf_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_di
 	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
 	if (ret)
 		return ret;
-	/* The attachment list and each cached mapping are the resv's. */
+	/*
+	 * The attachment list and each cached mapping are the resv's.  (On
+	 * 6.1 a static importer's first map stores attach->sgt without it:
+	 * a sync racing with that map skips a mapping not used yet.)
+	 */
 	list_for_each_entry(attach, &dmabuf->attachments, node)
 		if (attach->sgt)
 			dma_sync_sgtable_for_cpu(attach->dev, attach->sgt, attach->dir);
