@@ -142,6 +142,8 @@ static bool uptr_prime_userptr_pages_ok(struct uptr_bo *bo, unsigned long *bad)
 		struct folio *folio = page_folio(pages[i]);
 		struct address_space *mapping;
 
+		if (!(i & 1023))
+			cond_resched();
 		if (folio_test_anon(folio))
 			continue;
 		mapping = folio_mapping(folio);
