@@ -13,6 +13,8 @@
 #define _UPTR_COMPAT_H_
 
 #include <linux/bug.h>
+#include <linux/dma-buf.h>
+#include <linux/iosys-map.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/rwsem.h>
@@ -155,5 +157,29 @@ static inline void uptr_shrinker_destroy(struct shrinker *s)
 	kfree(container_of(s, struct uptr_shrinker, base));
 }
 #endif
+
+/*
+ * 6.2 made the dma-buf's reservation lock the lock of vmap:
+ * dma_buf_vmap() expects it held, dma_buf_vmap_unlocked() takes it.  6.1's
+ * dma_buf_vmap() takes the dma-buf's own mutex.  Either way the caller
+ * holds neither.
+ */
+static inline int uptr_dma_buf_vmap_unlocked(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+#ifdef UPTR_HAVE_DMA_BUF_VMAP_UNLOCKED
+	return dma_buf_vmap_unlocked(dmabuf, map);
+#else
+	return dma_buf_vmap(dmabuf, map);
+#endif
+}
+
+static inline void uptr_dma_buf_vunmap_unlocked(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+#ifdef UPTR_HAVE_DMA_BUF_VMAP_UNLOCKED
+	dma_buf_vunmap_unlocked(dmabuf, map);
+#else
+	dma_buf_vunmap(dmabuf, map);
+#endif
+}
 
 #endif /* _UPTR_COMPAT_H_ */

@@ -28,6 +28,7 @@
 #include "uptr_job.h"
 #include "uptr_stats.h"
 #include "uptr_notify.h"
+#include "uptr_prime.h"
 #include "uptr_userptr.h"
 
 #define UPTR_DRIVER_DESC	"userptr buffer objects on a software engine"
@@ -190,7 +191,10 @@ static const struct drm_driver uptr_driver = {
 	.show_fdinfo = uptr_show_fdinfo,
 #endif
 	.debugfs_init = uptr_debugfs_init,
+	/* 6.1 needs both; later kernels use these when they are not set. */
 	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
+	.gem_prime_import = uptr_gem_prime_import,
 	.name = UPTR_DRIVER_NAME,
 	.desc = UPTR_DRIVER_DESC,
 	.date = UPTR_DRIVER_DATE,

@@ -5,7 +5,9 @@
  * The engine executes a job's commands on the CPU, as a DMA engine would:
  * it reaches a BO's memory only through the BO's sg table (device BOs,
  * pinned userptrs) or the userptr core's page cache (coherent userptrs),
- * one page at a time through kmap_local_page(), and never through a user
+ * one page at a time through kmap_local_page(), or, for a BO imported
+ * from another driver's dma-buf, through the kernel mapping the exporter
+ * gave (uptr_prime.c), a page at a time too; never through a user
  * address.  A userptr whose bookkeeping were wrong would therefore show
  * wrong data in the tests, not silently right data.
  *
@@ -52,7 +54,9 @@
  * struct uptr_cursor - a position in a BO
  * @bo: the BO
  * @sg: BO with an sg table: current segment; unused for a coherent userptr
- * @off: bytes into @sg, or into the BO for a coherent userptr
+ *	or an imported BO
+ * @off: bytes into @sg, or into the BO for a coherent userptr or an
+ *	imported BO
  * @end: coherent userptr: end of the bytes the command touches in the BO
  * @write: the command writes through this cursor
  */
@@ -101,12 +105,18 @@ static struct uptr_userptr *uptr_cursor_userptr(const struct uptr_cursor *c)
 	return c && uptr_cursor_coherent(c) ? &c->bo->userptr : NULL;
 }
 
+/* Whether the cursor is in an imported BO, reached through its kernel mapping. */
+static bool uptr_cursor_mapped(const struct uptr_cursor *c)
+{
+	return uptr_bo_is_import(c->bo);
+}
+
 /* Bytes from the cursor that are contiguous in one page, at most @max. */
 static u64 uptr_cursor_contig(const struct uptr_cursor *c, u64 max)
 {
 	if (!c)
 		return max;
-	if (uptr_cursor_coherent(c))
+	if (uptr_cursor_coherent(c) || uptr_cursor_mapped(c))
 		return min(max, (u64)(PAGE_SIZE - offset_in_page(c->off)));
 	return min3(max, (u64)(PAGE_SIZE - offset_in_page(c->sg->offset + c->off)),
 		    (u64)c->sg->length - c->off);
@@ -131,6 +141,18 @@ static void *uptr_cursor_kmap(const struct uptr_cursor *c, struct page *page)
 	u64 pos = uptr_cursor_coherent(c) ? c->off : c->sg->offset + c->off;
 
 	return kmap_local_page(page) + offset_in_page(pos);
+}
+
+/*
+ * Kernel address of the byte under the cursor: in @page, mapped until
+ * the caller's kunmap_local(), or in an imported BO's kernel mapping,
+ * which lives as long as the BO (@page is NULL then).
+ */
+static void *uptr_cursor_map(const struct uptr_cursor *c, struct page *page)
+{
+	if (uptr_cursor_mapped(c))
+		return uptr_bo_vaddr(c->bo, c->off);
+	return uptr_cursor_kmap(c, page);
 }
 
 /* Faults in again the page under a coherent cursor, and what follows it. */
@@ -242,12 +264,12 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 		struct uptr_cursor *invalid = NULL;
 
 		uptr_engine_lock(dup, sup);
-		if (src) {
+		if (src && !uptr_cursor_mapped(src)) {
 			spage = uptr_cursor_page(src);
 			if (!spage)
 				invalid = src;
 		}
-		if (dst && !invalid) {
+		if (dst && !uptr_cursor_mapped(dst) && !invalid) {
 			dpage = uptr_cursor_page(dst);
 			if (!dpage)
 				invalid = dst;
@@ -275,14 +297,15 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 			return ret;
 	}
 
-	if (spage)
-		s = uptr_cursor_kmap(src, spage);
-	if (dpage)
-		d = uptr_cursor_kmap(dst, dpage);
+	if (src)
+		s = uptr_cursor_map(src, spage);
+	if (dst)
+		d = uptr_cursor_map(dst, dpage);
 	fn(d, s, len, ctx);
-	if (d)
+	/* In the reverse order of the maps, as kmap_local wants. */
+	if (dpage)
 		kunmap_local(d);
-	if (s)
+	if (spage)
 		kunmap_local(s);
 	uptr_engine_unlock(dup, sup);
 

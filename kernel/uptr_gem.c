@@ -5,7 +5,9 @@
  * Two kinds share &struct uptr_bo: device-local BOs, whose pages come
  * from a shmem file and stay allocated for the BO's life, and userptr
  * BOs, which wrap a range of the creating process through the userptr
- * core.  Either way the engine sees a BO only as an sg table.
+ * core.  Either way the engine sees a BO only as an sg table.  A third
+ * kind, a buffer imported from another driver's dma-buf, is in
+ * uptr_prime.c, as is the export of the first two.
  */
 
 #include <linux/dma-mapping.h>
@@ -29,6 +31,7 @@
 #include "uptr_drv.h"
 #include "uptr_gem.h"
 #include "uptr_notify.h"
+#include "uptr_prime.h"
 
 #define UPTR_USERPTR_UAPI_FLAGS	(DRM_UPTR_USERPTR_READ_ONLY |		\
 				 DRM_UPTR_USERPTR_PINNED |		\
@@ -63,6 +66,26 @@ int uptr_gem_init(void)
 	uptr_bo_cache = kmem_cache_create("uptr_bo", sizeof(struct uptr_bo), 0,
 					  SLAB_ACCOUNT, NULL);
 	return uptr_bo_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * uptr_bo_alloc() - a zeroed BO, charged to the caller's memory cgroup
+ *
+ * Return: the BO, or NULL.
+ */
+struct uptr_bo *uptr_bo_alloc(void)
+{
+	return kmem_cache_zalloc(uptr_bo_cache, GFP_KERNEL_ACCOUNT);
+}
+
+/**
+ * uptr_bo_free_struct() - free what uptr_bo_alloc() gave, once published
+ * @bo: the BO, released, counted in uptr_live_objects
+ */
+void uptr_bo_free_struct(struct uptr_bo *bo)
+{
+	kmem_cache_free(uptr_bo_cache, bo);
+	atomic_dec(&uptr_live_objects);
 }
 
 /**
@@ -166,8 +189,7 @@ static void uptr_bo_free(struct drm_gem_object *obj)
 	}
 	/* Drops the fences of the reservation object, hence the jobs. */
 	drm_gem_object_release(obj);
-	kmem_cache_free(uptr_bo_cache, bo);
-	atomic_dec(&uptr_live_objects);
+	uptr_bo_free_struct(bo);
 }
 
 /*
@@ -192,16 +214,24 @@ static void uptr_device_bo_close(struct drm_gem_object *obj, struct drm_file *fi
 	atomic64_sub(obj->size, &to_uptr_file(file)->device_bo_bytes);
 }
 
+/*
+ * A CPU mapping of a device BO (on the DRM fd or its dma-buf) or of an
+ * exported pinned userptr (on its dma-buf): pages the BO holds for its
+ * life, which the mapping keeps by its GEM reference.
+ */
 static vm_fault_t uptr_device_bo_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct uptr_bo *bo = to_uptr_bo(vma->vm_private_data);
-	/* The offset counts from the BO's fake offset, also after a split. */
+	/*
+	 * The offset counts from the BO's fake offset, also after a split;
+	 * the DRM core adds it to a dma-buf's mapping too.
+	 */
 	pgoff_t pgoff = vmf->pgoff - drm_vma_node_start(&bo->base.vma_node);
 
 	if (pgoff >= bo->base.size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
-	return vmf_insert_pfn(vma, vmf->address, page_to_pfn(bo->pages[pgoff]));
+	return vmf_insert_pfn(vma, vmf->address, page_to_pfn(uptr_bo_pages(bo)[pgoff]));
 }
 
 static const struct vm_operations_struct uptr_device_bo_vm_ops = {
@@ -220,21 +250,14 @@ static int uptr_device_bo_mmap(struct drm_gem_object *obj, struct vm_area_struct
 	return 0;
 }
 
-/*
- * No BO is exported as a dma-buf yet: that needs jobs to honour the
- * fences other drivers add, and the job fences to outlive the module.
- */
-static struct dma_buf *uptr_bo_export(struct drm_gem_object *obj, int flags)
-{
-	uptr_dbg(IOCTL, "BOs cannot be exported\n");
-	return ERR_PTR(-EINVAL);
-}
-
 static const struct drm_gem_object_funcs uptr_device_bo_funcs = {
 	.free = uptr_bo_free,
 	.open = uptr_device_bo_open,
 	.close = uptr_device_bo_close,
-	.export = uptr_bo_export,
+	.export = uptr_prime_export,
+	.get_sg_table = uptr_prime_get_sg_table,
+	.vmap = uptr_prime_vmap,
+	.vunmap = uptr_prime_vunmap,
 	.mmap = uptr_device_bo_mmap,
 	.vm_ops = &uptr_device_bo_vm_ops,
 };
@@ -248,10 +271,20 @@ static void uptr_bo_userptr_close(struct drm_gem_object *obj, struct drm_file *f
 		uptr_notify_detach(bo->notify, file);
 }
 
+/*
+ * The sg table, vmap and mmap serve the dma-buf of a pinned userptr, the
+ * only kind uptr_prime_export() lets out; the DRM fd has no mmap offset
+ * for a userptr.
+ */
 static const struct drm_gem_object_funcs uptr_bo_userptr_funcs = {
 	.free = uptr_bo_free,
 	.close = uptr_bo_userptr_close,
-	.export = uptr_bo_export,
+	.export = uptr_prime_export,
+	.get_sg_table = uptr_prime_get_sg_table,
+	.vmap = uptr_prime_vmap,
+	.vunmap = uptr_prime_vunmap,
+	.mmap = uptr_device_bo_mmap,
+	.vm_ops = &uptr_device_bo_vm_ops,
 };
 
 static bool uptr_vma_is_device(const struct vm_area_struct *vma)
@@ -316,7 +349,7 @@ int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 		return -ENOMEM;
 	}
 
-	bo = kmem_cache_zalloc(uptr_bo_cache, GFP_KERNEL_ACCOUNT);
+	bo = uptr_bo_alloc();
 	if (!bo)
 		return -ENOMEM;
 	bo->kind = UPTR_BO_DEVICE;
@@ -409,7 +442,7 @@ int uptr_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *f
 		}
 	}
 
-	bo = kmem_cache_zalloc(uptr_bo_cache, GFP_KERNEL_ACCOUNT);
+	bo = uptr_bo_alloc();
 	if (!bo)
 		return -ENOMEM;
 	bo->kind = UPTR_BO_USERPTR;
@@ -466,8 +499,8 @@ int uptr_bo_mmap_offset_ioctl(struct drm_device *dev, void *data, struct drm_fil
 	if (!bo)
 		return -ENOENT;
 
-	if (uptr_bo_is_userptr(bo)) {
-		uptr_dbg(IOCTL, "userptr BOs have no mmap offset\n");
+	if (uptr_bo_is_userptr(bo) || uptr_bo_is_import(bo)) {
+		uptr_dbg(IOCTL, "userptr and imported BOs have no mmap offset\n");
 		ret = -ENODEV;
 		goto out;
 	}
@@ -549,6 +582,8 @@ int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 		args->pages_faulted = st.faulted;
 		if (bo->notify)
 			args->stale = uptr_notify_stale(bo->notify);
+	} else if (uptr_bo_is_import(bo)) {
+		args->kind = DRM_UPTR_BO_KIND_IMPORT;
 	} else {
 		args->kind = DRM_UPTR_BO_KIND_DEVICE;
 		args->pages_resident = bo->base.size >> PAGE_SHIFT;

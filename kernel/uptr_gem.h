@@ -20,12 +20,15 @@ struct drm_file;
 enum uptr_bo_kind {
 	UPTR_BO_DEVICE = 1,
 	UPTR_BO_USERPTR,
+	UPTR_BO_IMPORT,
 };
 
 /**
  * struct uptr_bo - a uptr buffer object
  *
- * The engine reaches a BO's memory only through uptr_bo_sgt().  Every
+ * The engine reaches a BO's memory only through uptr_bo_sgt(), or, for
+ * a BO imported from another driver's dma-buf, through the kernel
+ * mapping the exporter gave (uptr_bo_vaddr()).  Every
  * member but the counters is set at creation and never changes until the
  * object is freed, so holding a GEM reference is enough to read them.
  */
@@ -50,6 +53,15 @@ struct uptr_bo {
 		};
 		/** @userptr: userptr BO: the userptr core's state */
 		struct uptr_userptr userptr;
+		/* BO imported from a foreign dma-buf (uptr_prime.c) */
+		struct {
+			/**
+			 * @vaddr: imported BO: the exporter's kernel mapping
+			 * of the whole buffer (dma_buf_vmap()), held for the
+			 * BO's life
+			 */
+			void *vaddr;
+		};
 	};
 };
 
@@ -61,6 +73,11 @@ static inline struct uptr_bo *to_uptr_bo(struct drm_gem_object *obj)
 static inline bool uptr_bo_is_userptr(const struct uptr_bo *bo)
 {
 	return bo->kind == UPTR_BO_USERPTR;
+}
+
+static inline bool uptr_bo_is_import(const struct uptr_bo *bo)
+{
+	return bo->kind == UPTR_BO_IMPORT;
 }
 
 static inline bool uptr_bo_is_coherent(const struct uptr_bo *bo)
@@ -105,13 +122,39 @@ static inline void uptr_bo_active_put(struct uptr_bo *bo)
  *
  * Return: the sg table of a device BO or a pinned userptr, whose CPU
  * side (orig_nents) lists the pages; NULL for a coherent userptr, whose
- * pages the engine takes from the userptr core's page cache.
+ * pages the engine takes from the userptr core's page cache, and for an
+ * imported BO (see uptr_bo_vaddr()).
  */
 static inline struct sg_table *uptr_bo_sgt(struct uptr_bo *bo)
 {
+	if (uptr_bo_is_import(bo))
+		return NULL;
 	if (!uptr_bo_is_userptr(bo))
 		return bo->sgt;
 	return uptr_bo_is_coherent(bo) ? NULL : &bo->userptr.sgt;
+}
+
+/**
+ * uptr_bo_vaddr() - the kernel address of byte @offset of an imported BO
+ * @bo: an imported BO, referenced by the caller
+ * @offset: bytes into it, below its size
+ *
+ * Return: where the engine reads and writes that byte.
+ */
+static inline void *uptr_bo_vaddr(struct uptr_bo *bo, u64 offset)
+{
+	return bo->vaddr + offset;
+}
+
+/**
+ * uptr_bo_pages() - the pages of a BO that holds them for its life
+ * @bo: a device BO or a pinned userptr
+ *
+ * Return: the page array, one per page of the BO.
+ */
+static inline struct page **uptr_bo_pages(struct uptr_bo *bo)
+{
+	return uptr_bo_is_userptr(bo) ? bo->userptr.pages : bo->pages;
 }
 
 extern const struct uptr_userptr_ops uptr_bo_userptr_ops;
@@ -120,6 +163,8 @@ int uptr_gem_init(void);
 void uptr_gem_fini(void);
 
 struct uptr_bo *uptr_bo_lookup(struct drm_file *file, u32 handle);
+struct uptr_bo *uptr_bo_alloc(void);
+void uptr_bo_free_struct(struct uptr_bo *bo);
 
 int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
 int uptr_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file);

@@ -98,22 +98,37 @@ static const struct dma_fence_ops uptr_fence_ops = {
 	.release = uptr_fence_release,
 };
 
-/* Drops what the job holds besides its fences: BOs, commands, syncobj, file. */
-static void uptr_job_release(struct uptr_job *job)
+/*
+ * Drops what the job holds besides its fences: BOs, commands, syncobj.
+ * With @keep_imports, the BOs imported from other drivers' dma-bufs stay
+ * referenced (and the BO array with them): the engine calls this before
+ * the job's fence signals, and freeing an imported BO detaches it from
+ * its dma-buf under the reservation lock, whose holders may wait for
+ * that very fence.  The scheduler's free_job, after the fence, drops
+ * them with the rest.
+ */
+static void uptr_job_release(struct uptr_job *job, bool keep_imports)
 {
 	unsigned int i;
 
 	for (i = 0; i < job->nr_bos; i++) {
-		uptr_bo_active_put(to_uptr_bo(job->bos[i]));
-		drm_gem_object_put(job->bos[i]);
+		struct drm_gem_object *obj = job->bos[i];
+
+		if (!obj || (keep_imports && uptr_bo_is_import(to_uptr_bo(obj))))
+			continue;
+		uptr_bo_active_put(to_uptr_bo(obj));
+		drm_gem_object_put(obj);
+		job->bos[i] = NULL;
 	}
 	kvfree(job->cmds);
-	kvfree(job->bos);
-	kvfree(job->bo_writes);
 	job->cmds = NULL;
-	job->bos = NULL;
-	job->bo_writes = NULL;
-	job->nr_bos = 0;
+	if (!keep_imports) {
+		kvfree(job->bos);
+		kvfree(job->bo_writes);
+		job->bos = NULL;
+		job->bo_writes = NULL;
+		job->nr_bos = 0;
+	}
 	if (job->out_syncobj)
 		drm_syncobj_put(job->out_syncobj);
 	job->out_syncobj = NULL;
@@ -131,7 +146,7 @@ static void uptr_job_free_struct(struct uptr_job *job)
 	struct uptr_file *ufile = job->ufile;
 	struct uptr_hw_fence *hw = job->hw;
 
-	uptr_job_release(job);
+	uptr_job_release(job, false);
 	kfree(job);
 	atomic_dec(&uptr_live_objects);
 	uptr_file_put(ufile);
@@ -679,9 +694,10 @@ static void uptr_job_exec(struct uptr_job *job)
 		 engine->name, job->nr_cmds, err);
 	/*
 	 * The BOs go before the fence signals: whoever waited for the job
-	 * finds them free of it (a userptr closed then is gone at once).
+	 * finds them free of it (a userptr closed then is gone at once);
+	 * imported BOs stay until the job is freed.
 	 */
-	uptr_job_release(job);
+	uptr_job_release(job, true);
 
 	trace_uptr_job_end(finished->context, finished->seqno, engine->index, err);
 	if (err) {

@@ -58,7 +58,8 @@ struct uptr_hw_fence {
  * fence is released).  The BO references, the commands and the
  * out-syncobj are dropped when the engine is done with the job, before
  * any fence signals, so that a waiter finds the BOs free of it; the
- * struct itself and the file reference when the scheduler frees the job.
+ * references on imported BOs, the struct itself and the file reference
+ * when the scheduler frees the job.
  */
 struct uptr_job {
 	/** @base: the scheduler's job */

@@ -162,6 +162,9 @@ static void uptr_file_usage_add(struct uptr_file_usage *u, struct uptr_bo *bo)
 	struct uptr_userptr_stats st;
 	u64 resident;
 
+	/* An imported buffer is the exporter's memory: its driver counts it. */
+	if (uptr_bo_is_import(bo))
+		return;
 	if (uptr_bo_is_userptr(bo)) {
 		uptr_userptr_stats(&bo->userptr, &st);
 		region = &u->userptr;

@@ -352,6 +352,22 @@ UPTR_EXPORT int uptr_bo_munmap(void *map, uint64_t size)
 	return munmap(map, size) ? -errno : 0;
 }
 
+UPTR_EXPORT int uptr_bo_export(struct uptr_dev *dev, uint32_t handle, uint32_t flags,
+			       int *fd)
+{
+	if (!fd || (flags & ~(uint32_t)DRM_RDWR))
+		return -EINVAL;
+	/* libdrm's PRIME calls return the ioctl's -1/errno. */
+	return drmPrimeHandleToFD(dev->fd, handle, flags | DRM_CLOEXEC, fd) ? -errno : 0;
+}
+
+UPTR_EXPORT int uptr_bo_import(struct uptr_dev *dev, int fd, uint32_t *handle)
+{
+	if (!handle)
+		return -EINVAL;
+	return drmPrimeFDToHandle(dev->fd, fd, handle) ? -errno : 0;
+}
+
 UPTR_EXPORT int uptr_bo_destroy(struct uptr_dev *dev, uint32_t handle)
 {
 	/* drmCloseBufferHandle() returns the ioctl's -1/errno. */

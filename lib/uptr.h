@@ -146,6 +146,25 @@ int uptr_userptr_destroy(struct uptr_dev *dev, uint32_t handle);
 int uptr_bo_wait(struct uptr_dev *dev, uint32_t handle, int64_t timeout_ns);
 
 /*
+ * dma-buf sharing (PRIME, see DOC: Sharing buffers in <drm/uptr_drm.h>).
+ * uptr_bo_export(): a dma-buf fd of BO @handle in *@fd, close-on-exec;
+ * @flags: 0, or DRM_RDWR for a dma-buf that can be mapped writable.  The
+ * BO lives as long as the dma-buf does (and its mappings and imports).
+ * uptr_bo_import(): the handle, in this device's file, of the BO behind
+ * dma-buf @fd: the BO itself for a dma-buf of uptr (the same handle for
+ * one this file exported), a new BO of kind DRM_UPTR_BO_KIND_IMPORT for
+ * another driver's; the fd stays the caller's to close.
+ * Errors of uptr_bo_export(): -EINVAL for other @flags, or a BO that
+ * cannot be exported (a coherent or READ_ONLY userptr, a pinned one over
+ * memory other than anonymous or shmem); -ENOENT for an unknown handle;
+ * -ENOMEM.  Of uptr_bo_import(): -EBADF for a closed fd; -EINVAL for an
+ * fd that is not a dma-buf, or one uptr cannot map (see the uAPI);
+ * -E2BIG above DRM_UPTR_PARAM_MAX_BO_SIZE; -ENOMEM.
+ */
+int uptr_bo_export(struct uptr_dev *dev, uint32_t handle, uint32_t flags, int *fd);
+int uptr_bo_import(struct uptr_dev *dev, int fd, uint32_t *handle);
+
+/*
  * DRM_IOCTL_UPTR_BO_INFO into @info (the uAPI's struct; its @handle is
  * set by the call).  Errors: -ENOENT for an unknown handle.
  */

@@ -18,124 +18,8 @@
 
 #include <linux/dma-buf.h>
 
-/* vgem's uAPI (include/uapi/drm/vgem_drm.h), which libdrm does not ship. */
-struct ut_vgem_fence_attach {
-	__u32 handle;
-	__u32 flags;
-	__u32 out_fence;
-	__u32 pad;
-};
-
-struct ut_vgem_fence_signal {
-	__u32 fence;
-	__u32 flags;
-};
-
-#define UT_VGEM_FENCE_WRITE	0x1
-#define UT_IOCTL_VGEM_FENCE_ATTACH \
-	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct ut_vgem_fence_attach)
-#define UT_IOCTL_VGEM_FENCE_SIGNAL \
-	DRM_IOW(DRM_COMMAND_BASE + 0x2, struct ut_vgem_fence_signal)
-
 #define SEC		1000000000ll
 #define LONG_BO		(64 * UT_MIB)	/* 16 FILLs of it: 1 GiB, the most a job covers */
-
-/*
- * A fence the test signals: a vgem fence on a vgem dumb buffer, put into
- * a uptr syncobj through a sync_file.  vgem signals it by itself after
- * 10 s if the test does not.
- */
-struct gate {
-	int vgem;		/* vgem's primary node */
-	__u32 fence;		/* vgem fence id */
-	__u32 syncobj;		/* the uptr syncobj holding the fence */
-};
-
-static int vgem_open(void)
-{
-	glob_t g;
-	size_t i;
-	int fd = -ENODEV;
-
-	if (glob("/dev/dri/card*", 0, NULL, &g))
-		return -ENODEV;
-	for (i = 0; i < g.gl_pathc && fd < 0; i++) {
-		char name[32];
-		int f = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
-
-		if (f < 0)
-			continue;
-		if (!ut_driver_name(f, name, sizeof(name)) && !strcmp(name, "vgem"))
-			fd = f;
-		else
-			close(f);
-	}
-	globfree(&g);
-	return fd;
-}
-
-/* Opens vgem, loading it first if needed: its absence is a failure. */
-static int vgem_open_load(void)
-{
-	int fd = vgem_open();
-
-	if (fd >= 0)
-		return fd;
-	if (system("modprobe vgem >/dev/null 2>&1"))
-		return -ENODEV;
-	return vgem_open();
-}
-
-static int gate_init(int fd, struct gate *g)
-{
-	struct drm_mode_create_dumb dumb = { .width = 64, .height = 1, .bpp = 32 };
-	struct ut_vgem_fence_attach attach = { .flags = UT_VGEM_FENCE_WRITE };
-	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC };
-	struct dma_buf_export_sync_file exp = { .flags = DMA_BUF_SYNC_READ, .fd = -1 };
-	int ret;
-
-	g->vgem = vgem_open_load();
-	if (g->vgem < 0)
-		return g->vgem;
-	ret = ut_ioctl(g->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-	if (ret)
-		return ret;
-	attach.handle = dumb.handle;
-	ret = ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_ATTACH, &attach);
-	if (ret)
-		return ret;
-	g->fence = attach.out_fence;
-	prime.handle = dumb.handle;
-	ret = ut_ioctl(g->vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
-	if (ret)
-		return ret;
-	/* The fences a reader waits for: the vgem write fence. */
-	ret = ut_ioctl(prime.fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &exp);
-	close(prime.fd);
-	if (ret)
-		return ret;
-	ret = ut_syncobj_create(fd, &g->syncobj);
-	if (!ret)
-		ret = ut_syncobj_import(fd, g->syncobj, exp.fd);
-	close(exp.fd);
-	return ret;
-}
-
-static int gate_open(struct gate *g)
-{
-	struct ut_vgem_fence_signal s = { .fence = g->fence };
-
-	return ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_SIGNAL, &s);
-}
-
-static void gate_fini(struct gate *g)
-{
-	if (g->vgem >= 0) {
-		gate_open(g);
-		close(g->vgem);
-	}
-	g->vgem = -1;
-}
 
 /* A job's out-syncobj and the sync_file exported from it. */
 struct out {
@@ -206,14 +90,14 @@ static void long_cmds(struct drm_uptr_cmd *c, __u32 bo, __u32 value)
 /* SUBMIT returns before the job runs; the fence and BO_WAIT say when it has. */
 TEST_F(uptr, submit_returns_before_the_job_runs)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_cmd c;
 	struct out o;
 	__u32 *map, x;
 	__u64 ts;
 	int st = 0;
 
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	map = bo_map(self->fd, self->page, &x);
 	ASSERT_NE(NULL, map);
 	ASSERT_EQ(0, out_init(self->fd, &o));
@@ -226,26 +110,26 @@ TEST_F(uptr, submit_returns_before_the_job_runs)
 	EXPECT_EQ(-ETIME, ut_syncobj_wait(self->fd, o.syncobj, 0));
 	EXPECT_EQ(0u, map[0]);
 
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, out_wait(&o, &st, &ts));
 	EXPECT_EQ(1, st);
 	EXPECT_EQ(0, ut_syncobj_wait(self->fd, o.syncobj, 0));
 	EXPECT_EQ(0, ut_bo_wait(self->fd, x, 0));
 	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 0x5eed5eed));
 	close(o.sync_file);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /* A file's jobs on one engine complete in submission order, even with no dependency between them. */
 TEST_F(uptr, one_engine_runs_jobs_in_order)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct out o[4];
 	__u64 ts[4];
 	unsigned int i;
 	int st = 0;
 
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	/* The first waits for the gate; the others for nothing but their turn. */
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, fill_job(self->fd, self->page, 0, &g.syncobj, !i, i + 1, &o[i]));
@@ -254,7 +138,7 @@ TEST_F(uptr, one_engine_runs_jobs_in_order)
 			TH_LOG("job %u completed before the job ahead of it", i);
 		}
 	}
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, out_wait(&o[i], &st, &ts[i]));
 		EXPECT_EQ(1, st);
@@ -263,48 +147,48 @@ TEST_F(uptr, one_engine_runs_jobs_in_order)
 		}
 		close(o[i].sync_file);
 	}
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /* A job on engine 1 runs while engine 0's job of the same file waits. */
 TEST_F(uptr, engines_run_at_the_same_time)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct out o[2];
 	__u64 engines, ts;
 	int st = 0;
 
 	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_ENGINE_COUNT, &engines));
 	ASSERT_LE(2ull, engines);
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, fill_job(self->fd, self->page, 0, &g.syncobj, 1, 1, &o[0]));
 	ASSERT_EQ(0, fill_job(self->fd, self->page, 1, NULL, 0, 2, &o[1]));
 
 	ASSERT_EQ(0, out_wait(&o[1], &st, &ts));
 	EXPECT_EQ(1, st);
 	EXPECT_EQ(0, ut_sync_file_poll(o[0].sync_file, 0));
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, out_wait(&o[0], &st, &ts));
 	EXPECT_EQ(1, st);
 	close(o[0].sync_file);
 	close(o[1].sync_file);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /* An in-syncobj holds a job on an idle engine until the fence in it signals. */
 TEST_F(uptr, in_syncobj_across_engines)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct out o[2];
 	__u64 ts[2];
 	int st = 0;
 
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, fill_job(self->fd, self->page, 0, &g.syncobj, 1, 1, &o[0]));
 	ASSERT_EQ(0, fill_job(self->fd, self->page, 1, &o[0].syncobj, 1, 2, &o[1]));
 
 	EXPECT_EQ(0, ut_sync_file_poll(o[1].sync_file, 0));
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, out_wait(&o[1], &st, &ts[1]));
 	EXPECT_EQ(1, st);
 	ASSERT_EQ(0, out_wait(&o[0], &st, &ts[0]));
@@ -312,13 +196,13 @@ TEST_F(uptr, in_syncobj_across_engines)
 	EXPECT_LE(ts[0], ts[1]);
 	close(o[0].sync_file);
 	close(o[1].sync_file);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /* A job's fence, passed to another file as a sync_file, holds that file's job. */
 TEST_F(uptr, in_syncobj_across_files)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_cmd c[2];
 	struct out o[2];
 	__u32 x[2], in2;
@@ -327,7 +211,7 @@ TEST_F(uptr, in_syncobj_across_files)
 
 	fd2 = ut_open();
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x[0]));
 	ASSERT_EQ(0, ut_bo_create(fd2, self->page, &x[1]));
 	ASSERT_EQ(0, out_init(self->fd, &o[0]));
@@ -342,7 +226,7 @@ TEST_F(uptr, in_syncobj_across_files)
 	ASSERT_EQ(0, out_export(fd2, &o[1]));
 
 	EXPECT_EQ(0, ut_sync_file_poll(o[1].sync_file, 0));
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, out_wait(&o[1], &st, &ts[1]));
 	EXPECT_EQ(1, st);
 	ASSERT_EQ(0, out_wait(&o[0], &st, &ts[0]));
@@ -350,20 +234,20 @@ TEST_F(uptr, in_syncobj_across_files)
 	close(o[0].sync_file);
 	close(o[1].sync_file);
 	close(fd2);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /* The out-syncobj's fence as a sync_file: poll() wakes when it signals, and it imports back. */
 TEST_F(uptr, out_syncobj_sync_file_round_trip)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_cmd c;
 	__u32 x, back;
 	struct out o;
 	__u64 ts;
 	int st = 0;
 
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
 	ASSERT_EQ(0, out_init(self->fd, &o));
 	ASSERT_EQ(0, ut_syncobj_create(self->fd, &back));
@@ -376,26 +260,26 @@ TEST_F(uptr, out_syncobj_sync_file_round_trip)
 	EXPECT_EQ(0, ut_sync_file_info(o.sync_file, &st, &ts));
 	EXPECT_EQ(0, st);
 	EXPECT_EQ(-ETIME, ut_syncobj_wait(self->fd, back, SEC / 100));
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	EXPECT_EQ(1, ut_sync_file_poll(o.sync_file, 60000 * ut_time_scale()));
 	EXPECT_EQ(0, ut_sync_file_info(o.sync_file, &st, &ts));
 	EXPECT_EQ(1, st);
 	EXPECT_EQ(0, ut_syncobj_wait(self->fd, back, 0));
 	close(o.sync_file);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /* A job reading a BO waits for the earlier job writing it, on another engine. */
 TEST_F(uptr, implicit_sync_read_after_write)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_cmd w, r;
 	struct out o;
 	__u32 x, y, *map;
 	__u64 ts;
 	int st = 0;
 
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
 	map = bo_map(self->fd, self->page, &y);
 	ASSERT_NE(NULL, map);
@@ -407,25 +291,25 @@ TEST_F(uptr, implicit_sync_read_after_write)
 	ASSERT_EQ(0, out_export(self->fd, &o));
 
 	EXPECT_EQ(0, ut_sync_file_poll(o.sync_file, 0));
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, out_wait(&o, &st, &ts));
 	EXPECT_EQ(1, st);
 	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 0xfeedf00d));
 	close(o.sync_file);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /* A job writing a BO waits for the earlier job reading it; readers do not wait for readers. */
 TEST_F(uptr, implicit_sync_write_after_read)
 {
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_cmd r, r2, w;
 	struct out ow, or2;
 	__u32 x, z, z2, *xmap;
 	__u64 *zmap, *z2map, ts, want;
 	int st = 0;
 
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	xmap = bo_map(self->fd, self->page, &x);
 	ASSERT_NE(NULL, xmap);
 	zmap = bo_map(self->fd, self->page, &z);
@@ -451,7 +335,7 @@ TEST_F(uptr, implicit_sync_write_after_read)
 	ASSERT_EQ(0, out_export(self->fd, &ow));
 
 	EXPECT_EQ(0, ut_sync_file_poll(ow.sync_file, 0));
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, out_wait(&ow, &st, &ts));
 	EXPECT_EQ(1, st);
 	EXPECT_EQ(0, ut_bo_wait(self->fd, z, 60 * SEC));
@@ -459,7 +343,7 @@ TEST_F(uptr, implicit_sync_write_after_read)
 	EXPECT_EQ(-1, ut_find_not_dword(xmap, self->page, 0));
 	close(ow.sync_file);
 	close(or2.sync_file);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 static void on_alarm(int sig)
@@ -475,13 +359,13 @@ TEST_F(uptr, bo_wait_absolute_deadline)
 {
 	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_cmd c;
 	double t;
 	__u32 x;
 	int ret;
 
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
 	c = ut_cmd_fill(x, 0, self->page, 1);
 	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, &g.syncobj, 1, 0));
@@ -500,10 +384,10 @@ TEST_F(uptr, bo_wait_absolute_deadline)
 		TH_LOG("a 0.5 s wait interrupted every 20 ms took %.2f s", t);
 	}
 
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	EXPECT_EQ(0, ut_bo_wait(self->fd, x, 60 * SEC));
 	EXPECT_EQ(0, ut_bo_wait(self->fd, x, 0));
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 #define TIMEOUT_PARAM	"/sys/module/uptr/parameters/job_timeout_ms"

@@ -31,25 +31,6 @@
 #define PM_EXCLUSIVE	(1ull << 56)
 #define PM_PRESENT	(1ull << 63)
 
-/* vgem's uAPI (include/uapi/drm/vgem_drm.h), which libdrm does not ship. */
-struct ut_vgem_fence_attach {
-	__u32 handle;
-	__u32 flags;
-	__u32 out_fence;
-	__u32 pad;
-};
-
-struct ut_vgem_fence_signal {
-	__u32 fence;
-	__u32 flags;
-};
-
-#define UT_VGEM_FENCE_WRITE	0x1
-#define UT_IOCTL_VGEM_FENCE_ATTACH \
-	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct ut_vgem_fence_attach)
-#define UT_IOCTL_VGEM_FENCE_SIGNAL \
-	DRM_IOW(DRM_COMMAND_BASE + 0x2, struct ut_vgem_fence_signal)
-
 /* DRM_IOCTL_UPTR_PREFETCH; 0 or -errno. */
 static int prefetch(int fd, __u32 handle, __u64 offset, __u64 size, __u32 flags,
 		    __u32 engine, __u32 out)
@@ -103,92 +84,6 @@ static bool present(const void *addr)
 	return !pagemap_entry(addr, &e) && (e & PM_PRESENT);
 }
 
-/*
- * A fence the test signals: a vgem fence on a vgem dumb buffer, put into
- * a uptr syncobj through a sync_file.  vgem signals it by itself after
- * 10 s if the test does not.
- */
-struct gate {
-	int vgem;
-	__u32 fence;
-	__u32 syncobj;
-};
-
-static int vgem_open(void)
-{
-	glob_t g;
-	size_t i;
-	int fd = -ENODEV;
-
-	if (glob("/dev/dri/card*", 0, NULL, &g))
-		return -ENODEV;
-	for (i = 0; i < g.gl_pathc && fd < 0; i++) {
-		char name[32];
-		int f = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
-
-		if (f < 0)
-			continue;
-		if (!ut_driver_name(f, name, sizeof(name)) && !strcmp(name, "vgem"))
-			fd = f;
-		else
-			close(f);
-	}
-	globfree(&g);
-	return fd;
-}
-
-static int gate_init(int fd, struct gate *g)
-{
-	struct drm_mode_create_dumb dumb = { .width = 64, .height = 1, .bpp = 32 };
-	struct ut_vgem_fence_attach attach = { .flags = UT_VGEM_FENCE_WRITE };
-	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC };
-	struct dma_buf_export_sync_file exp = { .flags = DMA_BUF_SYNC_READ, .fd = -1 };
-	int ret;
-
-	g->vgem = vgem_open();
-	if (g->vgem < 0 && !system("modprobe vgem >/dev/null 2>&1"))
-		g->vgem = vgem_open();
-	if (g->vgem < 0)
-		return g->vgem;
-	ret = ut_ioctl(g->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-	if (ret)
-		return ret;
-	attach.handle = dumb.handle;
-	ret = ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_ATTACH, &attach);
-	if (ret)
-		return ret;
-	g->fence = attach.out_fence;
-	prime.handle = dumb.handle;
-	ret = ut_ioctl(g->vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
-	if (ret)
-		return ret;
-	ret = ut_ioctl(prime.fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &exp);
-	close(prime.fd);
-	if (ret)
-		return ret;
-	ret = ut_syncobj_create(fd, &g->syncobj);
-	if (!ret)
-		ret = ut_syncobj_import(fd, g->syncobj, exp.fd);
-	close(exp.fd);
-	return ret;
-}
-
-static int gate_open(struct gate *g)
-{
-	struct ut_vgem_fence_signal s = { .fence = g->fence };
-
-	return ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_SIGNAL, &s);
-}
-
-static void gate_fini(struct gate *g)
-{
-	if (g->vgem >= 0) {
-		gate_open(g);
-		close(g->vgem);
-	}
-	g->vgem = -1;
-}
-
 /* A job's out-syncobj, exported as a sync_file; the poll bound in ms. */
 static int export_fence(int fd, __u32 syncobj, int *sync_file)
 {
@@ -209,7 +104,7 @@ static int fence_wait(int sync_file, int *status, __u64 *ts)
  * A job held by @g on @engine: a FILL of a one-page device BO, waiting
  * for the gate's syncobj; its fence in a sync_file at *@sync_file.
  */
-static int held_job(int fd, size_t page, __u32 engine, struct gate *g, int *sync_file)
+static int held_job(int fd, size_t page, __u32 engine, struct ut_gate *g, int *sync_file)
 {
 	struct drm_uptr_cmd c;
 	__u32 x, out;
@@ -475,7 +370,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 {
 	size_t size = NPAGES * self->page;
 	unsigned char *p = fresh(size);
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_bo_info i;
 	int job_fence = -1, pf_fence = -1, st = 0;
 	__u64 job_ts = 0, pf_ts = 0;
@@ -483,7 +378,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, held_job(self->fd, self->page, 1, &g, &job_fence));
 	ASSERT_EQ(0, ut_syncobj_create(self->fd, &out));
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, WRITE | ASYNC, 1, out));
@@ -495,7 +390,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 	EXPECT_EQ(0ull, i.pages_resident);
 	EXPECT_FALSE(present(p));
 
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, fence_wait(pf_fence, &st, &pf_ts));
 	EXPECT_EQ(1, st);
 	ASSERT_EQ(0, fence_wait(job_fence, &st, &job_ts));
@@ -507,7 +402,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 	EXPECT_TRUE(present(p + size - self->page));
 	close(job_fence);
 	close(pf_fence);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 	munmap(p, size);
 }
 
@@ -516,14 +411,14 @@ TEST_F(uptr, async_prefetch_of_unmapped_memory_fails)
 {
 	size_t size = NPAGES * self->page;
 	unsigned char *p = fresh(size);
-	struct gate g = { .vgem = -1 };
+	struct ut_gate g = { .vgem = -1 };
 	int job_fence = -1, pf_fence = -1, st = 0;
 	__u32 u, out;
 	__u64 ts;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
-	ASSERT_EQ(0, gate_init(self->fd, &g));
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
 	ASSERT_EQ(0, held_job(self->fd, self->page, 0, &g, &job_fence));
 	ASSERT_EQ(0, ut_syncobj_create(self->fd, &out));
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, ASYNC, 0, out));
@@ -531,12 +426,12 @@ TEST_F(uptr, async_prefetch_of_unmapped_memory_fails)
 	EXPECT_EQ(0, ut_sync_file_poll(pf_fence, 0));
 	ASSERT_EQ(0, munmap(p, size));
 
-	ASSERT_EQ(0, gate_open(&g));
+	ASSERT_EQ(0, ut_gate_open(&g));
 	ASSERT_EQ(0, fence_wait(pf_fence, &st, &ts));
 	EXPECT_EQ(-EFAULT, st);
 	close(job_fence);
 	close(pf_fence);
-	gate_fini(&g);
+	ut_gate_fini(&g);
 }
 
 /*

@@ -23,10 +23,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/dma-buf.h>
 #include <linux/sync_file.h>
 
 #include "uptr_drm.h"
@@ -693,6 +696,213 @@ static inline long ut_pinned_kb(void)
 	long lck = ut_proc_status_kb("VmLck");
 
 	return (pin < 0 ? 0 : pin) + (lck < 0 ? 0 : lck);
+}
+
+/* vgem's uAPI (include/uapi/drm/vgem_drm.h), which libdrm does not ship. */
+struct ut_vgem_fence_attach {
+	__u32 handle;
+	__u32 flags;
+	__u32 out_fence;
+	__u32 pad;
+};
+
+struct ut_vgem_fence_signal {
+	__u32 fence;
+	__u32 flags;
+};
+
+#define UT_VGEM_FENCE_WRITE	0x1
+#define UT_IOCTL_VGEM_FENCE_ATTACH \
+	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct ut_vgem_fence_attach)
+#define UT_IOCTL_VGEM_FENCE_SIGNAL \
+	DRM_IOW(DRM_COMMAND_BASE + 0x2, struct ut_vgem_fence_signal)
+
+/* The primary node of Debian's vgem module, or -errno. */
+static inline int ut_vgem_find(void)
+{
+	glob_t g;
+	size_t i;
+	int fd = -ENODEV;
+
+	if (glob("/dev/dri/card*", 0, NULL, &g))
+		return -ENODEV;
+	for (i = 0; i < g.gl_pathc && fd < 0; i++) {
+		char name[32];
+		int f = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
+
+		if (f < 0)
+			continue;
+		if (!ut_driver_name(f, name, sizeof(name)) && !strcmp(name, "vgem"))
+			fd = f;
+		else
+			close(f);
+	}
+	globfree(&g);
+	return fd;
+}
+
+/* Opens vgem, loading it first if needed: its absence is a failure. */
+static inline int ut_vgem_open(void)
+{
+	int fd = ut_vgem_find();
+
+	if (fd >= 0)
+		return fd;
+	if (system("modprobe vgem >/dev/null 2>&1"))
+		return -ENODEV;
+	return ut_vgem_find();
+}
+
+/* A dumb buffer of @size bytes (a multiple of 256) on vgem fd @vgem. */
+static inline int ut_vgem_bo(int vgem, __u64 size, __u32 *handle)
+{
+	struct drm_mode_create_dumb dumb = { .width = size / 256, .height = 64, .bpp = 32 };
+	int ret = ut_ioctl(vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+
+	if (!ret)
+		*handle = dumb.handle;
+	return ret;
+}
+
+/* Maps vgem dumb buffer @handle of @size bytes, shared, read-write. */
+static inline int ut_vgem_mmap(int vgem, __u32 handle, __u64 size, void **map)
+{
+	struct drm_mode_map_dumb m = { .handle = handle };
+	int ret = ut_ioctl(vgem, DRM_IOCTL_MODE_MAP_DUMB, &m);
+
+	if (ret)
+		return ret;
+	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vgem, m.offset);
+	return *map == MAP_FAILED ? -errno : 0;
+}
+
+/*
+ * A fence the test signals: a vgem fence on a vgem dumb buffer, put into
+ * a uptr syncobj through a sync_file.  vgem signals it by itself after
+ * 10 s if the test does not.  Set @vgem to -1 before ut_gate_init().
+ */
+struct ut_gate {
+	int vgem;		/* vgem's primary node */
+	__u32 fence;		/* vgem fence id */
+	__u32 syncobj;		/* the uptr syncobj (on @fd) holding the fence */
+};
+
+static inline int ut_gate_init(int fd, struct ut_gate *g)
+{
+	struct drm_mode_create_dumb dumb = { .width = 64, .height = 1, .bpp = 32 };
+	struct ut_vgem_fence_attach attach = { .flags = UT_VGEM_FENCE_WRITE };
+	struct drm_prime_handle prime = { .flags = DRM_CLOEXEC };
+	struct dma_buf_export_sync_file exp = { .flags = DMA_BUF_SYNC_READ, .fd = -1 };
+	int ret;
+
+	g->vgem = ut_vgem_open();
+	if (g->vgem < 0)
+		return g->vgem;
+	ret = ut_ioctl(g->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	if (ret)
+		return ret;
+	attach.handle = dumb.handle;
+	ret = ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_ATTACH, &attach);
+	if (ret)
+		return ret;
+	g->fence = attach.out_fence;
+	prime.handle = dumb.handle;
+	ret = ut_ioctl(g->vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+	if (ret)
+		return ret;
+	/* The fences a reader waits for: the vgem write fence. */
+	ret = ut_ioctl(prime.fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &exp);
+	close(prime.fd);
+	if (ret)
+		return ret;
+	ret = ut_syncobj_create(fd, &g->syncobj);
+	if (!ret)
+		ret = ut_syncobj_import(fd, g->syncobj, exp.fd);
+	close(exp.fd);
+	return ret;
+}
+
+/* Signals the gate's fence. */
+static inline int ut_gate_open(struct ut_gate *g)
+{
+	struct ut_vgem_fence_signal s = { .fence = g->fence };
+
+	return ut_ioctl(g->vgem, UT_IOCTL_VGEM_FENCE_SIGNAL, &s);
+}
+
+/* Opens the gate if it is not yet, and lets vgem go. */
+static inline void ut_gate_fini(struct ut_gate *g)
+{
+	if (g->vgem >= 0) {
+		ut_gate_open(g);
+		close(g->vgem);
+	}
+	g->vgem = -1;
+}
+
+/* PRIME export of @handle on @fd: a dma-buf fd in *@dmabuf; 0 or -errno. */
+static inline int ut_prime_export(int fd, __u32 handle, __u32 flags, int *dmabuf)
+{
+	struct drm_prime_handle p = { .handle = handle, .flags = flags, .fd = -1 };
+	int ret = ut_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p);
+
+	if (!ret)
+		*dmabuf = p.fd;
+	return ret;
+}
+
+/* PRIME import of dma-buf @dmabuf into @fd: its handle in *@handle. */
+static inline int ut_prime_import(int fd, int dmabuf, __u32 *handle)
+{
+	struct drm_prime_handle p = { .fd = dmabuf };
+	int ret = ut_ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p);
+
+	if (!ret)
+		*handle = p.handle;
+	return ret;
+}
+
+/* Sends fd @fd over Unix socket @sock (SCM_RIGHTS); 0 or -errno. */
+static inline int ut_send_fd(int sock, int fd)
+{
+	char byte = 'f';
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c;
+
+	memset(ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+/* Receives an fd sent by ut_send_fd(); the fd, or -errno. */
+static inline int ut_recv_fd(int sock)
+{
+	char byte;
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -errno ? -errno : -EPROTO;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
 }
 
 #endif /* UPTR_TEST_H */

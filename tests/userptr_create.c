@@ -721,40 +721,6 @@ TEST_F(uptr, mmap_offset_pad)
 	EXPECT_EQ(0, ut_ioctl(self->fd, DRM_IOCTL_UPTR_BO_MMAP_OFFSET, &m));
 }
 
-/* A userptr cannot be exported as a dma-buf. */
-TEST_F(uptr, prime_export_userptr)
-{
-	char *p = ut_alloc(self->page);
-	struct drm_prime_handle ph = { .flags = DRM_CLOEXEC | DRM_RDWR,
-				       .fd = -1 };
-	__u32 h;
-
-	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, ut_userptr(self->fd, p, self->page, PINNED, &h));
-	ph.handle = h;
-	EXPECT_EQ(-EINVAL, ut_ioctl(self->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD,
-				    &ph));
-	ph.flags = DRM_CLOEXEC;
-	EXPECT_EQ(-EINVAL, ut_ioctl(self->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD,
-				    &ph));
-	/* The BO is still there. */
-	ut_check_pinned_info(_metadata, self->fd, h, p, self->page, PINNED,
-			     self->page);
-}
-
-/* A device BO cannot be exported as a dma-buf either, for now. */
-TEST_F(uptr, prime_export_device_bo)
-{
-	struct drm_prime_handle ph = { .flags = DRM_CLOEXEC | DRM_RDWR,
-				       .fd = -1 };
-	__u32 h;
-
-	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &h));
-	ph.handle = h;
-	EXPECT_EQ(-EINVAL, ut_ioctl(self->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph));
-	EXPECT_EQ(-1, ph.fd);
-}
-
 /*
  * A read-write pinned userptr refuses a shared mapping of a file whose
  * filesystem is neither shmem nor hugetlbfs (here ramfs); read-only, or

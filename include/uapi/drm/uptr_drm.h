@@ -34,7 +34,8 @@ extern "C" {
  *    (stale events and the generation page, DRM_IOCTL_UPTR_NOTIFY_QUERY).
  * 5: limits only through DRM_IOCTL_UPTR_GET_PARAM, struct
  *    drm_uptr_user_extension, COPY refused between any two userptrs
- *    whose user ranges overlap; DRM_IOCTL_UPTR_PREFETCH.
+ *    whose user ranges overlap; DRM_IOCTL_UPTR_PREFETCH; dma-buf export
+ *    and import (DOC: Sharing buffers, DRM_UPTR_BO_KIND_IMPORT).
  *
  * What a driver of a given minor can do is further reported by
  * DRM_IOCTL_UPTR_GET_PARAM: the userptr kinds and flags it accepts, its
@@ -402,10 +403,76 @@ struct drm_uptr_notify_query {
 };
 
 /**
+ * DOC: Sharing buffers
+ *
+ * BOs are shared as dma-bufs with the generic DRM_IOCTL_PRIME_HANDLE_TO_FD
+ * and DRM_IOCTL_PRIME_FD_TO_HANDLE (libdrm's drmPrimeHandleToFD() and
+ * drmPrimeFDToHandle()), across files, processes (pass the fd over a Unix
+ * socket) and drivers.
+ *
+ * What can be exported: a device BO, and a PINNED userptr without
+ * READ_ONLY whose pinned pages are all anonymous memory or pages of a
+ * shmem file (tmpfs, memfd) - what udmabuf accepts.  Every other BO is
+ * refused with -EINVAL: a coherent userptr (it has no pages of its own:
+ * they change whenever the CPU mapping does), a READ_ONLY userptr (an
+ * importer may write), and a pinned userptr holding any other page: a
+ * page of another file (hugetlbfs; other files' shared mappings cannot
+ * be pinned read-write at all, see struct drm_uptr_userptr), a page a
+ * driver mapped, a shmem page truncated out of its file since the pin.
+ * A dma-buf promises its importers memory that the exporter owns; pages
+ * a driver does not own, above all a filesystem's pages, which it may
+ * write back, truncate or take away, must not go into one (the reason
+ * i915 stopped exporting userptrs in Linux 5.13).  The pages the BO
+ * pinned are what is checked, at export, not what the range maps then:
+ * they are what the dma-buf hands out.
+ *
+ * The dma-buf of a BO: mmap() (MAP_SHARED only; MAP_PRIVATE fails with
+ * EINVAL) maps the BO's pages, DMA_BUF_IOCTL_SYNC brackets CPU access
+ * (its start waits for the jobs, as poll() on the dma-buf does), and
+ * another driver attaches, maps it for its device and vmaps it.  Once
+ * exported, a BO lives until its handles, the dma-buf fds, the mappings
+ * of the dma-buf and every import are gone; a pinned userptr keeps its
+ * pages pinned, and charged to its creator, until then.  Exporting the
+ * same BO again gives the same dma-buf.
+ *
+ * Import: a dma-buf exported by uptr gives back the BO itself (in the
+ * file that exported it, the same handle); usable from another process
+ * as any shared BO, except that a userptr still works only from the
+ * process that created it.  Any other dma-buf becomes a BO of kind
+ * DRM_UPTR_BO_KIND_IMPORT, a source or destination of every command,
+ * from any process holding the handle.  The engine reaches it through
+ * the kernel mapping its exporter provides (dma_buf_vmap), taken at
+ * import and held for the BO's life.  It has no mmap offset on the DRM
+ * fd: map the dma-buf instead.  BO_INFO reports its size and jobs only.
+ *
+ * Implicit synchronisation: the BO and its dma-buf share one reservation
+ * object, so a job waits for the fences other drivers put on the buffer
+ * (the writers, for a buffer the job reads; every user, for one it
+ * writes) and publishes its own fence there (as a writer of what it
+ * writes, a reader of what it reads), where poll() on the dma-buf,
+ * DMA_BUF_IOCTL_SYNC, DMA_BUF_IOCTL_EXPORT_SYNC_FILE and other drivers'
+ * implicit synchronisation find it.
+ *
+ * Errors of DRM_IOCTL_PRIME_HANDLE_TO_FD: -EINVAL for flags other than
+ * DRM_CLOEXEC and DRM_RDWR, or a BO that cannot be exported (above);
+ * -ENOENT for an unknown handle; -ENOMEM.
+ *
+ * Errors of DRM_IOCTL_PRIME_FD_TO_HANDLE: -EBADF when the fd is not an
+ * open file; -EINVAL when it is not a dma-buf, when the dma-buf's size
+ * is not a multiple of the page size, or when its exporter's kernel
+ * mapping is I/O memory; -E2BIG for a dma-buf above
+ * DRM_UPTR_PARAM_MAX_BO_SIZE; the exporter's errno when it refuses an
+ * attachment or a kernel mapping; -ENOMEM when memory runs out or, for a
+ * device BO of uptr, when the file's handles would hold more than
+ * max_file_bo_mib of device BOs (see struct drm_uptr_bo_create).
+ */
+
+/**
  * struct drm_uptr_bo_mmap_offset - DRM_IOCTL_UPTR_BO_MMAP_OFFSET
  *
  * Errors: -EINVAL for non-zero @pad; -ENOENT for an unknown @handle;
- * -ENODEV for a userptr BO (map the user memory itself instead).
+ * -ENODEV for a userptr BO (map the user memory itself instead) or an
+ * imported BO (map its dma-buf).
  */
 struct drm_uptr_bo_mmap_offset {
 	/** @handle: in, GEM handle of a device-local BO */
@@ -607,10 +674,13 @@ struct drm_uptr_bo_wait {
  * enum drm_uptr_bo_kind - what a BO is
  * @DRM_UPTR_BO_KIND_DEVICE: device-local memory
  * @DRM_UPTR_BO_KIND_USERPTR: a range of a process's address space
+ * @DRM_UPTR_BO_KIND_IMPORT: another driver's dma-buf, imported with
+ *	DRM_IOCTL_PRIME_FD_TO_HANDLE (see DOC: Sharing buffers)
  */
 enum drm_uptr_bo_kind {
 	DRM_UPTR_BO_KIND_DEVICE = 1,
 	DRM_UPTR_BO_KIND_USERPTR,
+	DRM_UPTR_BO_KIND_IMPORT,
 };
 
 /**
