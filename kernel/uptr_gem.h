@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/scatterlist.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_gem.h>
 
@@ -61,6 +62,8 @@ struct uptr_bo {
 			 * BO's life
 			 */
 			void *vaddr;
+			/** @free_work: imported BO: its teardown (uptr_prime.c) */
+			struct work_struct free_work;
 		};
 	};
 };

@@ -8,8 +8,7 @@
  * Export.  A device BO, and a pinned read-write userptr whose pages are
  * all anonymous or shmem memory, become a dma-buf whose ops are the DRM
  * core's generic ones (attach, map for the importer's device from the
- * BO's get_sg_table, vmap, mmap through the BO's own mmap) plus
- * begin/end_cpu_access, which sync the importers' mappings for the CPU.
+ * BO's get_sg_table, vmap, mmap through the BO's own mmap).
  * The dma-buf shares the BO's reservation object, so the fences of uptr
  * jobs are the dma-buf's implicit fences and an importer's are the BO's.
  * Every other userptr is refused (see uptr_prime_userptr_exportable()).
@@ -24,9 +23,11 @@
  * prime lock and the device's object_name_lock; import takes the
  * dma-buf's reservation lock inside them (attach, and vmap on kernels
  * with dma_buf_vmap_unlocked()).  A BO's pages and page array never
- * change while it lives, so nothing here locks them.
- * begin/end_cpu_access take the reservation lock to walk the
- * attachments, as the dma-buf core allows them to.
+ * change while it lives, so nothing here locks them.  An imported BO's
+ * teardown takes the reservation lock (vunmap, detach), so it never
+ * runs where its last reference may go (a job freed by the scheduler,
+ * whose thread starts other jobs whose fences a lock holder may wait
+ * for): it runs from the device's exec_wq (uptr_import_free()).
  */
 
 #include <linux/dma-buf.h>
@@ -51,48 +52,6 @@
 MODULE_IMPORT_NS(DMA_BUF);
 
 /*
- * The importers' mappings of an exported BO: the DRM core maps them with
- * DMA_ATTR_SKIP_CPU_SYNC and caches them (cache_sgt_mapping), so a CPU
- * access through the dma-buf (mmap, vmap) syncs each of them, as
- * udmabuf does for its own.  On a cache-coherent machine without bounce
- * buffers this costs a walk of the attachment list.
- */
-static int uptr_dmabuf_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)
-{
-	struct dma_buf_attachment *attach;
-	int ret;
-
-	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
-	if (ret)
-		return ret;
-	/*
-	 * The attachment list and each cached mapping are the resv's.  (On
-	 * 6.1 a static importer's first map stores attach->sgt without it:
-	 * a sync racing with that map skips a mapping not used yet.)
-	 */
-	list_for_each_entry(attach, &dmabuf->attachments, node)
-		if (attach->sgt)
-			dma_sync_sgtable_for_cpu(attach->dev, attach->sgt, attach->dir);
-	dma_resv_unlock(dmabuf->resv);
-	return 0;
-}
-
-static int uptr_dmabuf_end_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)
-{
-	struct dma_buf_attachment *attach;
-	int ret;
-
-	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
-	if (ret)
-		return ret;
-	list_for_each_entry(attach, &dmabuf->attachments, node)
-		if (attach->sgt)
-			dma_sync_sgtable_for_device(attach->dev, attach->sgt, attach->dir);
-	dma_resv_unlock(dmabuf->resv);
-	return 0;
-}
-
-/*
  * A CPU mapping of the dma-buf is one of the BO, made by the BO's own
  * mmap callback.  Not drm_gem_dmabuf_mmap(): on 6.1 it goes through
  * drm_driver.gem_prime_mmap, which later kernels no longer have.
@@ -102,7 +61,12 @@ static int uptr_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	return drm_gem_prime_mmap(dmabuf->priv, vma);
 }
 
-/* The DRM core's generic ops, plus the CPU-access syncs above. */
+/*
+ * The DRM core's generic ops, with the BO's own mmap.  No
+ * begin/end_cpu_access, as in the DRM core's generic exporters: the
+ * dma-buf core waits for the fences there, and the importers' mappings
+ * need no cache maintenance on the cache-coherent machines uptr runs on.
+ */
 static const struct dma_buf_ops uptr_dmabuf_ops = {
 	.cache_sgt_mapping = true,
 	.attach = drm_gem_map_attach,
@@ -113,8 +77,6 @@ static const struct dma_buf_ops uptr_dmabuf_ops = {
 	.mmap = uptr_dmabuf_mmap,
 	.vmap = drm_gem_dmabuf_vmap,
 	.vunmap = drm_gem_dmabuf_vunmap,
-	.begin_cpu_access = uptr_dmabuf_begin_cpu_access,
-	.end_cpu_access = uptr_dmabuf_end_cpu_access,
 };
 
 /*
@@ -141,13 +103,18 @@ static bool uptr_prime_userptr_pages_ok(struct uptr_bo *bo, unsigned long *bad)
 	for (i = 0; i < bo->userptr.npages; i++) {
 		struct folio *folio = page_folio(pages[i]);
 		struct address_space *mapping;
+		bool ok;
 
 		if (!(i & 1023))
 			cond_resched();
 		if (folio_test_anon(folio))
 			continue;
+		/* A truncated shmem inode is freed after a grace period. */
+		rcu_read_lock();
 		mapping = folio_mapping(folio);
-		if (mapping && shmem_mapping(mapping))
+		ok = mapping && shmem_mapping(mapping);
+		rcu_read_unlock();
+		if (ok)
 			continue;
 		*bad = i;
 		return false;
@@ -198,6 +165,15 @@ struct dma_buf *uptr_prime_export(struct drm_gem_object *obj, int flags)
 
 	if (uptr_bo_is_userptr(bo)) {
 		ret = uptr_prime_userptr_exportable(bo);
+		if (ret)
+			return ERR_PTR(ret);
+	} else {
+		/*
+		 * A dma-buf mapping's page offset counts from the BO's mmap
+		 * offset (drm_gem_prime_mmap()): it must exist before the
+		 * first one, and never move.
+		 */
+		ret = drm_gem_create_mmap_offset(obj);
 		if (ret)
 			return ERR_PTR(ret);
 	}
@@ -254,9 +230,10 @@ void uptr_prime_vunmap(struct drm_gem_object *obj, struct iosys_map *map)
 	vunmap(map->vaddr);
 }
 
-static void uptr_import_free(struct drm_gem_object *obj)
+static void uptr_import_free_work(struct work_struct *work)
 {
-	struct uptr_bo *bo = to_uptr_bo(obj);
+	struct uptr_bo *bo = container_of(work, struct uptr_bo, free_work);
+	struct drm_gem_object *obj = &bo->base;
 	struct iosys_map map = IOSYS_MAP_INIT_VADDR(bo->vaddr);
 	struct dma_buf *dma_buf = obj->import_attach->dmabuf;
 
@@ -266,6 +243,20 @@ static void uptr_import_free(struct drm_gem_object *obj)
 	drm_prime_gem_destroy(obj, NULL);
 	drm_gem_object_release(obj);
 	uptr_bo_free_struct(bo);
+}
+
+/*
+ * The last reference may go in the scheduler's free_job, on the thread
+ * that starts the engine's next jobs: the teardown, which takes the
+ * reservation lock, runs from the device's exec_wq instead, which
+ * uptr_jobs_fini() drains before the device goes.
+ */
+static void uptr_import_free(struct drm_gem_object *obj)
+{
+	struct uptr_bo *bo = to_uptr_bo(obj);
+
+	INIT_WORK(&bo->free_work, uptr_import_free_work);
+	queue_work(to_uptr_device(obj->dev)->exec_wq, &bo->free_work);
 }
 
 static const struct drm_gem_object_funcs uptr_import_bo_funcs = {
@@ -281,9 +272,10 @@ static const struct drm_gem_object_funcs uptr_import_bo_funcs = {
  *
  * The mapping is taken here, for the BO's life, and given back when the
  * BO is freed, which a job's end never causes (uptr_job.c keeps imported
- * BOs until the scheduler frees the job): vmap and vunmap may take the
- * reservation lock, which has no place on a job's way to its fence,
- * since its holders may wait for that fence.  The exporter's
+ * BOs until the scheduler frees the job), and then from a work item
+ * (uptr_import_free()): vmap and vunmap may take the reservation lock,
+ * which has no place on a job's way to its fence, nor on the
+ * scheduler's, since its holders may wait for fences.  The exporter's
  * begin/end_cpu_access are not called per job for the same reason, and
  * one more: dma_buf_begin_cpu_access() waits for every fence of the
  * reservation object, the job's own included, published at submit.  The

@@ -652,10 +652,16 @@ static bool uptr_page_rw_pinnable(struct page *page)
 	struct folio *folio = page_folio(page);
 	struct address_space *mapping;
 
+	bool ok;
+
 	if (folio_test_anon(folio) || folio_test_hugetlb(folio))
 		return true;
+	/* A shmem inode truncated meanwhile is freed after a grace period. */
+	rcu_read_lock();
 	mapping = folio_mapping(folio);
-	return mapping && shmem_mapping(mapping);
+	ok = mapping && shmem_mapping(mapping);
+	rcu_read_unlock();
+	return ok;
 }
 
 static int uptr_userptr_pin(struct uptr_userptr *up)

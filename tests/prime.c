@@ -156,6 +156,30 @@ TEST_F(uptr, device_bo_export_mmap)
 }
 
 /*
+ * A dma-buf mapping made before the BO had an mmap offset still maps the
+ * BO once it has one (DRM_IOCTL_UPTR_BO_MMAP_OFFSET): the pages it
+ * faults in afterwards are the BO's, seen the same through both.
+ */
+TEST_F(uptr, dmabuf_mmap_before_mmap_offset)
+{
+	unsigned char *map = NULL, *bo_map = NULL;
+	__u32 h;
+	int dmabuf;
+
+	ASSERT_EQ(0, ut_bo_create(self->fd, BO_SIZE, &h));
+	ASSERT_EQ(0, export_map(self->fd, h, &dmabuf, &map));
+	ASSERT_EQ(0, ut_bo_mmap(self->fd, h, BO_SIZE, (void **)&bo_map));
+	ASSERT_EQ(0, ut_fill(self->fd, h, 0, BO_SIZE, 0x3c3c3c3c));
+	/* First touches of the dma-buf mapping, after the offset exists. */
+	EXPECT_EQ(-1, ut_find_not(map, BO_SIZE, 0x3c));
+	ut_pattern(map, BO_SIZE, 9);
+	EXPECT_EQ(-1, ut_find_diff(bo_map, map, BO_SIZE));
+	munmap(bo_map, BO_SIZE);
+	munmap(map, BO_SIZE);
+	close(dmabuf);
+}
+
+/*
  * A pending job's fence is the dma-buf's: poll() and its sync_file see it,
  * DMA_BUF_IOCTL_SYNC waits for it, and the data is the job's afterwards.
  */
