@@ -25,10 +25,6 @@
 #define DEV_SIZE	(4 * UT_MIB)
 #define SENTINEL	0x5c
 
-/* /proc/self/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
-#define PM_PFN_MASK	((1ull << 55) - 1)
-#define PM_EXCLUSIVE	(1ull << 56)
-#define PM_PRESENT	(1ull << 63)
 
 /* The uptr render node and a mapped device BO to look at device data. */
 FIXTURE(coherent) {
@@ -102,21 +98,6 @@ static void coh_info(struct __test_metadata *_metadata, int fd, __u32 h,
 static unsigned char *anon(size_t size)
 {
 	return ut_alloc_small_pages(size);
-}
-
-/* The /proc/self/pagemap entry of @addr in @e; 0 or -errno. */
-static int pagemap_entry(const void *addr, __u64 *e)
-{
-	size_t page = sysconf(_SC_PAGESIZE);
-	off_t off = (off_t)((uintptr_t)addr / page) * 8;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, e, sizeof(*e), off);
-	close(fd);
-	return n == sizeof(*e) ? 0 : -EIO;
 }
 
 /* One byte through a pipe, between a test and the child it forked. */
@@ -1359,12 +1340,12 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 	USERPTR(u, p, size, RO);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	for (k = 0; k < n; k++) {
-		ASSERT_EQ(0, pagemap_entry(p + k * page, &e));
-		ASSERT_NE(0ull, e & PM_PRESENT);
-		ASSERT_NE(0ull, e & PM_EXCLUSIVE) {
+		ASSERT_EQ(0, ut_pagemap_entry(p + k * page, &e));
+		ASSERT_NE(0ull, e & UT_PM_PRESENT);
+		ASSERT_NE(0ull, e & UT_PM_EXCLUSIVE) {
 			TH_LOG("page %zu is not exclusively mapped before fork", k);
 		}
-		pfn[k] = e & PM_PFN_MASK;
+		pfn[k] = e & UT_PM_PFN_MASK;
 	}
 	ASSERT_EQ(0, pipe(go));
 
@@ -1379,11 +1360,11 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 
 	/* Shared with the child (the userptr pinned nothing that fork had to copy). */
 	for (k = 0; k < n; k++) {
-		ASSERT_EQ(0, pagemap_entry(p + k * page, &e));
-		ASSERT_EQ(0ull, e & PM_EXCLUSIVE) {
+		ASSERT_EQ(0, ut_pagemap_entry(p + k * page, &e));
+		ASSERT_EQ(0ull, e & UT_PM_EXCLUSIVE) {
 			TH_LOG("page %zu is exclusive to the parent right after fork", k);
 		}
-		EXPECT_EQ(pfn[k], e & PM_PFN_MASK);
+		EXPECT_EQ(pfn[k], e & UT_PM_PFN_MASK);
 	}
 
 	/* Device reads: the pages stay shared. */
@@ -1392,24 +1373,24 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 	ASSERT_EQ(0, ut_checksum(self->fd, self->dev, size, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)(self->map + size));
 	for (k = 0; k < n; k++) {
-		ASSERT_EQ(0, pagemap_entry(p + k * page, &e));
-		EXPECT_NE(0ull, e & PM_PRESENT);
-		EXPECT_EQ(0ull, e & PM_EXCLUSIVE) {
+		ASSERT_EQ(0, ut_pagemap_entry(p + k * page, &e));
+		EXPECT_NE(0ull, e & UT_PM_PRESENT);
+		EXPECT_EQ(0ull, e & UT_PM_EXCLUSIVE) {
 			TH_LOG("a device read broke copy-on-write of page %zu", k);
 		}
-		EXPECT_EQ(pfn[k], e & PM_PFN_MASK);
+		EXPECT_EQ(pfn[k], e & UT_PM_PFN_MASK);
 	}
 
 	/* A device write does break COW, as the method shows. */
 	USERPTR(w, p, page, 0);
 	ASSERT_EQ(0, ut_store(self->fd, w, 0, 0xdeadbeef));
 	EXPECT_EQ(0xdeadbeefu, *(__u32 *)p);
-	ASSERT_EQ(0, pagemap_entry(p, &e));
-	EXPECT_NE(0ull, e & PM_EXCLUSIVE);
+	ASSERT_EQ(0, ut_pagemap_entry(p, &e));
+	EXPECT_NE(0ull, e & UT_PM_EXCLUSIVE);
 	if (pfn[0])
-		EXPECT_NE(pfn[0], e & PM_PFN_MASK);
-	ASSERT_EQ(0, pagemap_entry(p + page, &e));
-	EXPECT_EQ(0ull, e & PM_EXCLUSIVE);
+		EXPECT_NE(pfn[0], e & UT_PM_PFN_MASK);
+	ASSERT_EQ(0, ut_pagemap_entry(p + page, &e));
+	EXPECT_EQ(0ull, e & UT_PM_EXCLUSIVE);
 	/* The read-only userptr follows the parent to its new page. */
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, 8));
 	EXPECT_EQ(0xdeadbeefu, *(__u32 *)self->map);

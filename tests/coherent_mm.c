@@ -32,9 +32,6 @@
 #define HPAGE		(2 * UT_MIB)
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
 
-#define PM_PRESENT	(1ull << 63)
-#define PM_SWAP		(1ull << 62)
-#define PM_PFN_MASK	((1ull << 55) - 1)
 
 #define KSM_DIR		"/sys/kernel/mm/ksm/"
 #define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
@@ -106,40 +103,12 @@ static int numa_nodes(void)
 
 /* ---- page-table views: pagemap, move_pages ---- */
 
-/* The /proc/self/pagemap entry of the page at @addr; 0 if unreadable. */
-static __u64 pagemap(const void *addr)
-{
-	static int fd = -1;
-	long page = sysconf(_SC_PAGESIZE);
-	__u64 e;
-
-	if (fd < 0)
-		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / page * sizeof(e)) !=
-	    sizeof(e))
-		return 0;
-	return e;
-}
-
 /* Page frame of the page at @addr (needs CAP_SYS_ADMIN); 0 if not present. */
 static __u64 pfn_of(const void *addr)
 {
-	__u64 e = pagemap(addr);
+	__u64 e = ut_pagemap(addr);
 
-	return (e & PM_PRESENT) ? (e & PM_PFN_MASK) : 0;
-}
-
-/* How many of the @n pages at @p have @bit set in their pagemap entry. */
-static size_t count_pagemap(const void *p, size_t n, size_t page, __u64 bit)
-{
-	size_t i, c = 0;
-
-	for (i = 0; i < n; i++)
-		if (pagemap((const char *)p + i * page) & bit)
-			c++;
-	return c;
+	return (e & UT_PM_PRESENT) ? (e & UT_PM_PFN_MASK) : 0;
 }
 
 /* Fills @status with the node of each of the @n pages at @p; 0 or -errno. */
@@ -253,7 +222,7 @@ static size_t page_out(void *p, size_t n, size_t page)
 	for (attempt = 0; attempt < 20; attempt++) {
 		lru_drain_all();
 		madvise(p, n * page, MADV_PAGEOUT);
-		swapped = count_pagemap(p, n, page, PM_SWAP);
+		swapped = ut_count_pagemap(p, n, page, UT_PM_SWAP);
 		if (swapped == n)
 			break;
 		usleep(20 * 1000);
@@ -274,7 +243,7 @@ static size_t page_out_gone(void *p, size_t n, size_t page)
 	for (attempt = 0; attempt < 20; attempt++) {
 		lru_drain_all();
 		madvise(p, n * page, MADV_PAGEOUT);
-		present = count_pagemap(p, n, page, PM_PRESENT);
+		present = ut_count_pagemap(p, n, page, UT_PM_PRESENT);
 		if (!present)
 			break;
 		usleep(20 * 1000);
@@ -698,7 +667,7 @@ TEST_F(coherent, swap_read_back)
 	/* The device swaps them in, without the CPU touching them. */
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
-	EXPECT_EQ(n, count_pagemap(p, n, self->page, PM_PRESENT)) {
+	EXPECT_EQ(n, ut_count_pagemap(p, n, self->page, UT_PM_PRESENT)) {
 		TH_LOG("the job did not fault the swapped-out pages back in");
 	}
 	INFO(u, i1);
@@ -788,7 +757,7 @@ TEST_F(coherent, swap_shmem_device_write_survives)
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0u, touch_read(p, n, page));
-	ASSERT_EQ(n, count_pagemap(p, n, page, PM_PRESENT));
+	ASSERT_EQ(n, ut_count_pagemap(p, n, page, UT_PM_PRESENT));
 
 	COHERENT(u, p, size, 0);
 	DEVICE_BO(d, map, size);
@@ -1763,7 +1732,7 @@ TEST_F(coherent, stream_pageout)
 		INFO(s.u, a);
 		ASSERT_EQ(0, madvise(s.p, s.npages * s.page, MADV_PAGEOUT));
 		INFO(s.u, b);
-		if (count_pagemap(s.p, s.npages, s.page, PM_SWAP) ||
+		if (ut_count_pagemap(s.p, s.npages, s.page, UT_PM_SWAP) ||
 		    b.invalidations > a.invalidations)
 			rounds++;
 		usleep(5 * 1000);

@@ -41,7 +41,6 @@
  */
 #define TAKE_PAGES	64
 
-#define PM_SWAP		(1ull << 62)
 #define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
 
 /*
@@ -175,23 +174,6 @@ static int numa_nodes(void)
 			return n;
 		n++;
 	}
-}
-
-/* How many of the @n pages at @p are swapped out (/proc/self/pagemap). */
-static size_t count_swapped(const unsigned char *p, size_t n, size_t page)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	size_t i, c = 0;
-	__u64 e;
-
-	if (fd < 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (pread(fd, &e, sizeof(e), (uintptr_t)(p + i * page) / page * sizeof(e)) ==
-		    sizeof(e) && (e & PM_SWAP))
-			c++;
-	close(fd);
-	return c;
 }
 
 /*
@@ -346,7 +328,7 @@ static int change_ahead_of_job(struct __test_metadata *_metadata, int fd,
 			break;
 		case CHANGE_PAGEOUT:
 			EXPECT_EQ(0, madvise(p + k * page, m * page, MADV_PAGEOUT));
-			taken = count_swapped(p + k * page, m, page);
+			taken = ut_count_pagemap(p + k * page, m, page, UT_PM_SWAP);
 			break;
 		case CHANGE_MOVE_PAGES:
 			taken = move_pages_away(p + k * page, m, page);

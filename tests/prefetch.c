@@ -26,10 +26,6 @@
 #define ASYNC		DRM_UPTR_PREFETCH_ASYNC
 #define NPAGES		16
 
-/* /proc/self/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
-#define PM_PFN_MASK	((1ull << 55) - 1)
-#define PM_EXCLUSIVE	(1ull << 56)
-#define PM_PRESENT	(1ull << 63)
 
 /* DRM_IOCTL_UPTR_PREFETCH; 0 or -errno. */
 static int prefetch(int fd, __u32 handle, __u64 offset, __u64 size, __u32 flags,
@@ -62,26 +58,11 @@ static int prefetch_ext(int fd, __u32 handle, __u64 size, __u64 extensions)
 	return ut_ioctl(fd, DRM_IOCTL_UPTR_PREFETCH, &p);
 }
 
-/* The /proc/self/pagemap entry of @addr; 0 or -errno. */
-static int pagemap_entry(const void *addr, __u64 *e)
-{
-	size_t page = sysconf(_SC_PAGESIZE);
-	off_t off = (off_t)((uintptr_t)addr / page) * 8;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, e, sizeof(*e), off);
-	close(fd);
-	return n == sizeof(*e) ? 0 : -EIO;
-}
-
 static bool present(const void *addr)
 {
 	__u64 e = 0;
 
-	return !pagemap_entry(addr, &e) && (e & PM_PRESENT);
+	return !ut_pagemap_entry(addr, &e) && (e & UT_PM_PRESENT);
 }
 
 /* A job's out-syncobj, exported as a sync_file; the poll bound in ms. */
@@ -276,19 +257,19 @@ TEST_F(uptr, write_prefetch_breaks_cow_after_fork)
 	}
 	close(go[0]);
 	for (k = 0; k < NPAGES; k++) {
-		ASSERT_EQ(0, pagemap_entry(p + k * self->page, &e));
-		ASSERT_EQ(0ull, e & PM_EXCLUSIVE);
-		pfn[k] = e & PM_PFN_MASK;
+		ASSERT_EQ(0, ut_pagemap_entry(p + k * self->page, &e));
+		ASSERT_EQ(0ull, e & UT_PM_EXCLUSIVE);
+		pfn[k] = e & UT_PM_PFN_MASK;
 	}
 
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, WRITE, 0, 0));
 	for (k = 0; k < NPAGES; k++) {
-		ASSERT_EQ(0, pagemap_entry(p + k * self->page, &e));
-		EXPECT_NE(0ull, e & PM_EXCLUSIVE) {
+		ASSERT_EQ(0, ut_pagemap_entry(p + k * self->page, &e));
+		EXPECT_NE(0ull, e & UT_PM_EXCLUSIVE) {
 			TH_LOG("page %zu still shared with the child after a write prefetch", k);
 		}
 		if (pfn[k])
-			EXPECT_NE(pfn[k], e & PM_PFN_MASK);
+			EXPECT_NE(pfn[k], e & UT_PM_PFN_MASK);
 	}
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
 	INFO(u, i);

@@ -468,6 +468,52 @@ static inline __u64 ut_fnv1a(const void *buf, size_t len)
 	return h;
 }
 
+/* /proc/self/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define UT_PM_PFN_MASK		((1ull << 55) - 1)
+#define UT_PM_EXCLUSIVE		(1ull << 56)
+#define UT_PM_SWAP		(1ull << 62)
+#define UT_PM_PRESENT		(1ull << 63)
+
+/* The /proc/self/pagemap entry of the page at @addr in *@e; 0 or -errno. */
+static inline int ut_pagemap_entry(const void *addr, __u64 *e)
+{
+	off_t off = (off_t)((uintptr_t)addr / sysconf(_SC_PAGESIZE)) * sizeof(*e);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, e, sizeof(*e), off);
+	close(fd);
+	return n == sizeof(*e) ? 0 : -EIO;
+}
+
+/* The pagemap entry of the page at @addr; 0 if it cannot be read. */
+static inline __u64 ut_pagemap(const void *addr)
+{
+	__u64 e;
+
+	return ut_pagemap_entry(addr, &e) ? 0 : e;
+}
+
+/* How many of the @n pages of @page bytes at @p have @bit in their pagemap entry. */
+static inline size_t ut_count_pagemap(const void *p, size_t n, size_t page, __u64 bit)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t i, c = 0;
+	__u64 e;
+
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (pread(fd, &e, sizeof(e),
+			  (off_t)((uintptr_t)p / page + i) * sizeof(e)) == sizeof(e) &&
+		    (e & bit))
+			c++;
+	close(fd);
+	return c;
+}
+
 /* Anonymous private read-write memory, page aligned; NULL on failure. */
 static inline void *ut_alloc(size_t size)
 {
