@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <xf86drm.h>
 
 #include "curves.h"
 #include "stress.h"
@@ -429,6 +432,98 @@ static void demo_fork(struct demo *d)
 	munmap(p, DEMO_SIZE);
 }
 
+static void demo_engines(struct demo *d)
+{
+	uint32_t buf = 0, a = 0, b = 0, in;
+	struct drm_uptr_cmd fill, sum;
+	struct uptr_submit s = { .size = sizeof(s) };
+	int fd = uptr_dev_fd(d->dev), sync_file = -1, ret;
+	unsigned char *ref = malloc(DEMO_SIZE);
+	struct pollfd pfd;
+	void *map = NULL;
+
+	step("Two engines and a sync_file: a job on engine 1 waits for one on engine 0");
+	if (!check(ref && !uptr_bo_create(d->dev, DEMO_SIZE, 0, &buf) &&
+		   !uptr_bo_mmap(d->dev, buf, DEMO_SIZE, PROT_READ | PROT_WRITE, &map) &&
+		   !drmSyncobjCreate(fd, 0, &a) && !drmSyncobjCreate(fd, 0, &b),
+		   "a 1 MiB device BO and two syncobjs")) {
+		free(ref);
+		return;
+	}
+	fill = uptr_cmd_fill(buf, 0, DEMO_SIZE, 0x600df00d);
+	s.flags = UPTR_SUBMIT_ASYNC;
+	s.cmds = &fill;
+	s.count = 1;
+	s.engine = 0;
+	s.out_syncobj = a;
+	ret = uptr_submit(d->dev, &s);
+	say("engine 0: FILL queued (the call returned at once), its fence in a syncobj");
+	check(ret == 0, "the first job was queued");
+	ret = drmSyncobjExportSyncFile(fd, a, &sync_file);
+	check(ret == 0, "its fence exported as a sync_file, a plain fd");
+	pfd = (struct pollfd){ .fd = sync_file, .events = POLLIN };
+	check(poll(&pfd, 1, 60000) == 1, "poll() on the sync_file says when the job is done");
+	ret = drmSyncobjImportSyncFile(fd, b, sync_file);
+	check(ret == 0, "the sync_file imported into another syncobj");
+	sum = uptr_cmd_checksum(d->res, 0, buf, 0, DEMO_SIZE);
+	in = b;
+	s = (struct uptr_submit){ .size = sizeof(s), .cmds = &sum, .count = 1,
+				  .engine = 1, .in_count = 1, .in_syncobjs = &in };
+	ret = uptr_submit(d->dev, &s);
+	say("engine 1: CHECKSUM of the same BO, after that syncobj's fence");
+	for (size_t i = 0; i < DEMO_SIZE; i += 4)
+		memcpy(ref + i, &(uint32_t){ 0x600df00d }, 4);
+	check(ret == 0 && *d->sum == uptr_fnv1a(ref, DEMO_SIZE),
+	      "the second job read what the first wrote");
+	if (sync_file >= 0)
+		close(sync_file);
+	drmSyncobjDestroy(fd, a);
+	drmSyncobjDestroy(fd, b);
+	uptr_bo_munmap(map, DEMO_SIZE);
+	uptr_bo_destroy(d->dev, buf);
+	free(ref);
+}
+
+static void demo_dmabuf(struct demo *d)
+{
+	uint32_t buf = 0;
+	void *map = NULL;
+	int dmabuf = -1, st = 0;
+	pid_t pid;
+
+	step("A dma-buf: a device BO shared with another process");
+	if (!check(!uptr_bo_create(d->dev, DEMO_SIZE, 0, &buf) &&
+		   !uptr_bo_mmap(d->dev, buf, DEMO_SIZE, PROT_READ | PROT_WRITE, &map),
+		   "a 1 MiB device BO, mapped"))
+		return;
+	memset(map, 0x11, DEMO_SIZE);
+	check(!uptr_bo_export(d->dev, buf, 0, &dmabuf), "exported as a dma-buf fd");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct uptr_dev *dev;
+		struct drm_uptr_cmd c;
+		uint32_t h;
+
+		/* Its own device file: the BO reaches it only through the dma-buf. */
+		if (uptr_dev_open(uptr_dev_path(d->dev), &dev))
+			_exit(1);
+		if (uptr_bo_import(dev, dmabuf, &h))
+			_exit(2);
+		c = uptr_cmd_fill(h, 0, DEMO_SIZE, 0x77777777);
+		_exit(uptr_submit_cmds(dev, &c, 1) ? 3 : 0);
+	}
+	if (!check(pid > 0, "fork"))
+		return;
+	waitpid(pid, &st, 0);
+	say("the child opened the device itself, imported the dma-buf, and filled it");
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child's job ran on the shared BO");
+	check(all_bytes(map, DEMO_SIZE, 0x77), "the parent sees the child's bytes in its mapping");
+	close(dmabuf);
+	uptr_bo_munmap(map, DEMO_SIZE);
+	uptr_bo_destroy(d->dev, buf);
+}
+
 static void demo_cache(struct demo *d)
 {
 	struct uptr_cache_stats st0 = { .size = sizeof(st0) }, st = { .size = sizeof(st) };
@@ -483,8 +578,9 @@ static int cmd_demo(int argc, char **argv)
 			printf("Usage: uptr demo [--device PATH]\n\n"
 			       "A guided tour of what uptr does today, each step checked: the\n"
 			       "engine working on malloc'd memory in place through coherent and\n"
-			       "pinned userptrs, munmap, MAP_FIXED, fork, and the registration\n"
-			       "cache.  Exit status 1 when any step failed.\n");
+			       "pinned userptrs, munmap, MAP_FIXED, fork, two engines and a\n"
+			       "sync_file, a dma-buf shared with another process, and the\n"
+			       "registration cache.  Exit status 1 when any step failed.\n");
 			return 0;
 		case 'V': return tool_version();
 		default: return 2;
@@ -517,6 +613,8 @@ static int cmd_demo(int argc, char **argv)
 	demo_munmap(&d);
 	demo_map_fixed(&d);
 	demo_fork(&d);
+	demo_engines(&d);
+	demo_dmabuf(&d);
 	demo_cache(&d);
 
 	uptr_bo_munmap(map, d.page);
