@@ -739,19 +739,23 @@ TEST_F_TIMEOUT(replay, process_isolation, 300)
 }
 
 /*
- * An ext4 file system on a loop device over a file in /tmp, mounted at
- * @dir (mkdtemp'd); ext4 and loop are modules in Debian's kernels, built
- * in in the debug kernel.  Return: 0, or -1 with the reason logged.
+ * An ext4 file system on a loop device over a file in $TMPDIR (the
+ * guest's /tmp may be the host's, read-only), mounted at @dir
+ * (mkdtemp'd); ext4 and loop are modules in Debian's kernels, built in
+ * in the debug kernel.  Return: 0, or -1 with the reason logged.
  */
 static int ext4_mount(struct __test_metadata *_metadata, char *dir,
 		      size_t len, char *img, size_t img_len)
 {
-	char cmd[700];
+	const char *tmp = getenv("TMPDIR");
+	char cmd[1200];
 
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
 	if (system("modprobe -q -a loop ext4 >/dev/null 2>&1"))
 		TH_LOG("modprobe loop ext4 failed (built in?)");
-	snprintf(img, img_len, "/tmp/uptr-ext4-XXXXXX");
-	snprintf(dir, len, "/tmp/uptr-mnt-XXXXXX");
+	snprintf(img, img_len, "%s/uptr-ext4-XXXXXX", tmp);
+	snprintf(dir, len, "%s/uptr-mnt-XXXXXX", tmp);
 	if (!mkdtemp(dir) || mkstemp(img) < 0) {
 		TH_LOG("mkdtemp/mkstemp: %s", strerror(errno));
 		return -1;
@@ -807,7 +811,7 @@ static void *many_job_thread(void *arg)
 TEST_F_TIMEOUT(replay, fsync_under_running_job, 300)
 {
 	const size_t fsize = 16 * UT_MIB;
-	char dir[64], img[64], path[128];
+	char dir[256], img[256], path[300];
 	unsigned int attempt, ncmds;
 	unsigned char *buf;
 	int raced = 0, file;
