@@ -29,7 +29,10 @@ struct uptr_file;
  */
 #define UPTR_ENGINE_OP_PREFETCH		0x80000000u
 
-/* Pages a prefetch makes valid between two checks of its limits: 2 MiB. */
+/*
+ * Pages a synchronous prefetch makes valid between two looks at pending
+ * signals: 2 MiB.
+ */
 #define UPTR_PREFETCH_STEP_PAGES	(SZ_2M >> PAGE_SHIFT)
 /*
  * Pages a prefetch job makes valid between two checks of its limits (time

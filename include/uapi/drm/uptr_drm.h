@@ -433,7 +433,10 @@ struct drm_uptr_notify_query {
  * exported, a BO lives until its handles, the dma-buf fds, the mappings
  * of the dma-buf and every import are gone; a pinned userptr keeps its
  * pages pinned, and charged to its creator, until then.  Exporting the
- * same BO again gives the same dma-buf.
+ * same BO again gives the same dma-buf; exporting an imported BO gives
+ * back the dma-buf it came from.  DRM_IOCTL_UPTR_BO_WAIT on an imported
+ * BO (or a shared one) waits for every fence of its reservation object,
+ * other drivers' included.
  *
  * Import: a dma-buf exported by uptr gives back the BO itself (in the
  * file that exported it, the same handle); usable from another process
@@ -562,7 +565,8 @@ struct drm_uptr_cmd {
  * cancel the jobs that wait for it (check its fence).  Jobs of one file
  * on one engine run one at a time, in submission order; different
  * engines, and different files, run at the same time.  The job holds a
- * reference on every BO it names until it completes.
+ * reference on every BO it names until it completes (on an imported BO
+ * until the job is freed, shortly after).
  *
  * A job may run for DRM_UPTR_PARAM_JOB_TIMEOUT_MS on its engine; then it
  * ends with -ETIMEDOUT.  When the file is closed, its jobs that have not
@@ -771,9 +775,10 @@ struct drm_uptr_bo_info {
  * (ibv_advise_mr's PREFETCH_NO_FAULT).  It takes no DRM_UPTR_PREFETCH_WRITE.
  *
  * Without DRM_UPTR_PREFETCH_ASYNC the ioctl returns once the range is
- * valid.  A signal interrupts it between two 2 MiB steps (-EINTR or
- * -ERESTARTSYS; a restarted call finds the pages done so far valid and
- * goes on from there).  With it, the prefetch is queued as a job on
+ * valid.  A signal interrupts it after a 2 MiB step that made pages
+ * valid (-EINTR, or a restart with SA_RESTART); a restarted call finds
+ * the pages done so far valid and goes on from there, so it always gets
+ * further.  With it, the prefetch is queued as a job on
  * engine @engine of this file, behind the file's earlier jobs on that
  * engine (it starts when they have completed), and the ioctl returns at
  * once; the job's fence goes into @out_syncobj when non-zero, and is
