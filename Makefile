@@ -33,7 +33,8 @@ PREFIX ?= /usr/local
 # Tools only: no kernel image or headers are installed on the host.
 DEB_PKGS := qemu-system-x86 busybox-static kmod cpio build-essential sparse \
 	linux-source-6.1 xz-utils zstd util-linux procps libdrm-dev e2fsprogs \
-	flex bison bc libelf-dev libssl-dev dwarves dkms dpkg-dev shellcheck
+	flex bison bc libelf-dev libssl-dev dwarves dkms dpkg-dev shellcheck \
+	libibverbs-dev ibverbs-providers iproute2
 
 CFLAGS_USER := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread \
 	-I$(ROOT)/include/uapi/drm -I/usr/include/libdrm -I$(BUILD)/kselftest
@@ -159,6 +160,11 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/kselftest/kselftest_harness.h
 $(BUILD)/tests/lib_%: tests/lib_%.c $(TEST_HDRS) lib/uptr.h $(LIB_SO) $(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
+
+# The RDMA comparison links libibverbs (rxe's provider is loaded at run time).
+$(BUILD)/tests/bench_rxe: tests/bench_rxe.c $(TEST_HDRS) $(BUILD)/kselftest/kselftest_harness.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS_USER) -o $@ $< -libverbs
 
 # Test programs that compile in a unit of the uptr command (on libuptr).
 $(BUILD)/tests/stress_coherent: tests/stress_coherent.c tools/stress.c $(TOOL_HDRS) $(LIB_SO)
