@@ -12,10 +12,11 @@
  * wrong data in the tests, not silently right data.
  *
  * For a coherent userptr it is a device with replayable page faults.
- * Each step touches at most one page of each BO, inside the critical
- * section of the userptr's lock, after checking that the page is valid
- * (writable, for the destination); the MMU notifier takes the same lock
- * to drop pages, so it waits for that one step and never for the job.
+ * Each step touches a few pages of each BO (UPTR_ENGINE_STEP_PAGES at
+ * most), inside the critical section of the userptr's lock, after
+ * checking that each page is valid (writable, for the destination); the
+ * MMU notifier takes the same lock to drop pages, so it waits for that
+ * one step and never for the job.
  * A page found invalid is faulted in again outside the lock, and the
  * step is retried; a page that cannot be reached the way the command
  * needs ends the job there with -EFAULT, what it wrote before staying
@@ -24,9 +25,9 @@
  * An engine runs in a workqueue of its own, not in the context of the
  * process that submitted the job: it needs nothing from that context but
  * the commands, whose BOs the caller holds (so no BO is freed under it),
- * and it reaches a coherent userptr's pages through the BO's mm.  Between
- * any two pages it checks the job's limits: its deadline and whether its
- * owner went away.
+ * and it reaches a coherent userptr's pages through the BO's mm.  Every
+ * UPTR_ENGINE_STEP_PAGES pages at most it checks the job's limits: its
+ * deadline and whether its owner went away.
  */
 
 #include <linux/dma-fence.h>
@@ -215,7 +216,7 @@ static void uptr_engine_unlock(struct uptr_userptr *a, struct uptr_userptr *b)
 
 /*
  * A job never waits for anything, but it may be long: it stops between
- * two pages once its time is up or its owner went away.
+ * two steps once its time is up or its owner went away.
  */
 static int uptr_engine_yield(const struct uptr_engine_limits *lim)
 {
@@ -239,11 +240,44 @@ static int uptr_engine_yield(const struct uptr_engine_limits *lim)
 typedef void (*uptr_engine_fn)(void *dst, const void *src, size_t len, void *ctx);
 
 /*
- * One step: at most one page of @dst and of @src (either may be NULL),
- * and at most @max bytes.  For a coherent userptr the step runs inside
- * the critical section of its lock, once its page was found valid; a
- * page found invalid is faulted in again, outside the lock, for as long
- * as HMM_RANGE_DEFAULT_TIMEOUT lets the CPU keep taking it away.
+ * Pages one step covers at most: for a coherent userptr, under one hold
+ * of its lock, which the invalidate callback may spin on for that long.
+ * Small enough to keep that wait in microseconds, large enough to spread
+ * the lock and the limit checks over a few pages.
+ */
+#define UPTR_ENGINE_STEP_PAGES	16
+
+/*
+ * The pages under the cursors, for a step that found them valid: for a
+ * coherent userptr with its lock held.  Return: the cursor whose page is
+ * not valid (not writable, for the destination), or NULL when both are.
+ */
+static struct uptr_cursor *uptr_engine_pages(struct uptr_cursor *dst, struct uptr_cursor *src,
+					     struct page **dpage, struct page **spage)
+{
+	*spage = NULL;
+	*dpage = NULL;
+	if (src && !uptr_cursor_mapped(src)) {
+		*spage = uptr_cursor_page(src);
+		if (!*spage)
+			return src;
+	}
+	if (dst && !uptr_cursor_mapped(dst)) {
+		*dpage = uptr_cursor_page(dst);
+		if (!*dpage)
+			return dst;
+	}
+	return NULL;
+}
+
+/*
+ * One step: at most UPTR_ENGINE_STEP_PAGES pages of @dst and of @src
+ * (either may be NULL), and at most @max bytes.  For a coherent userptr
+ * the step runs inside the critical section of its lock, each page once
+ * it was found valid; the first page found invalid is faulted in again,
+ * outside the lock, for as long as HMM_RANGE_DEFAULT_TIMEOUT lets the CPU
+ * keep taking it away; a later one ends the step, and the next step
+ * faults it.
  *
  * Return: bytes done, or -EFAULT (a page cannot be reached as the
  * command needs), -EAGAIN (it kept changing), -ETIMEDOUT or -ECANCELED
@@ -254,26 +288,17 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 {
 	struct uptr_userptr *dup = uptr_cursor_userptr(dst);
 	struct uptr_userptr *sup = uptr_cursor_userptr(src);
-	u64 len = uptr_cursor_contig(src, uptr_cursor_contig(dst, max));
 	unsigned long timeout = 0;
-	struct page *dpage = NULL, *spage = NULL;
-	void *d = NULL, *s = NULL;
+	struct page *dpage, *spage;
+	unsigned int pages = 0;
+	u64 len, done = 0;
 	int ret;
 
 	for (;;) {
-		struct uptr_cursor *invalid = NULL;
+		struct uptr_cursor *invalid;
 
 		uptr_engine_lock(dup, sup);
-		if (src && !uptr_cursor_mapped(src)) {
-			spage = uptr_cursor_page(src);
-			if (!spage)
-				invalid = src;
-		}
-		if (dst && !uptr_cursor_mapped(dst) && !invalid) {
-			dpage = uptr_cursor_page(dst);
-			if (!dpage)
-				invalid = dst;
-		}
+		invalid = uptr_engine_pages(dst, src, &dpage, &spage);
 		if (!invalid)
 			break;
 		uptr_engine_unlock(dup, sup);
@@ -297,23 +322,32 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 			return ret;
 	}
 
-	if (src)
-		s = uptr_cursor_map(src, spage);
-	if (dst)
-		d = uptr_cursor_map(dst, dpage);
-	fn(d, s, len, ctx);
-	/* In the reverse order of the maps, as kmap_local wants. */
-	if (dpage)
-		kunmap_local(d);
-	if (spage)
-		kunmap_local(s);
-	uptr_engine_unlock(dup, sup);
+	for (;;) {
+		void *d = NULL, *s = NULL;
 
-	if (src)
-		uptr_cursor_advance(src, len);
-	if (dst)
-		uptr_cursor_advance(dst, len);
-	return len;
+		len = uptr_cursor_contig(src, uptr_cursor_contig(dst, max - done));
+		if (src)
+			s = uptr_cursor_map(src, spage);
+		if (dst)
+			d = uptr_cursor_map(dst, dpage);
+		fn(d, s, len, ctx);
+		/* In the reverse order of the maps, as kmap_local wants. */
+		if (dpage)
+			kunmap_local(d);
+		if (spage)
+			kunmap_local(s);
+		if (src)
+			uptr_cursor_advance(src, len);
+		if (dst)
+			uptr_cursor_advance(dst, len);
+		done += len;
+		/* The cursors' BOs, hence the locks held, stay the same. */
+		if (done == max || ++pages == UPTR_ENGINE_STEP_PAGES ||
+		    uptr_engine_pages(dst, src, &dpage, &spage))
+			break;
+	}
+	uptr_engine_unlock(dup, sup);
+	return done;
 }
 
 /* Runs @fn over @size bytes of @dst and/or @src, a step at a time. */
@@ -381,38 +415,51 @@ static int uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, si
 	return uptr_engine_walk(&dst, NULL, len, uptr_engine_store_fn, (void *)val, lim);
 }
 
+/* Where a checksum step copies the bytes it read: up to a page of them. */
+struct uptr_engine_readbuf {
+	u8 *buf;
+	size_t len;
+};
+
 static void uptr_engine_read_fn(void *dst, const void *src, size_t len, void *ctx)
 {
-	memcpy(ctx, src, len);
+	struct uptr_engine_readbuf *rb = ctx;
+
+	memcpy(rb->buf + rb->len, src, len);
+	rb->len += len;
 }
 
 /*
- * The hash is slow, byte by byte: each page is copied out inside the
- * critical section, as a DMA engine would read it, and hashed after it,
- * so that an invalidation waits for a memcpy, not for the hash.
+ * The hash is slow, byte by byte: each page's worth of bytes is copied
+ * out inside the critical section, as a DMA engine would read it, and
+ * hashed after it, so that an invalidation waits for a memcpy, not for
+ * the hash.
  */
 static int uptr_engine_checksum(const struct uptr_engine_cmd *cmd,
 				const struct uptr_engine_limits *lim)
 {
 	u64 hash = UPTR_FNV64_OFFSET, left = cmd->size;
+	struct uptr_engine_readbuf rb;
 	struct uptr_cursor src;
-	u8 *buf;
 	int ret = 0;
 
-	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!buf)
+	rb.buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!rb.buf)
 		return -ENOMEM;
 	uptr_cursor_init(&src, cmd->src, cmd->src_offset, cmd->size, false);
 	while (left) {
-		s64 n = uptr_engine_step(NULL, &src, left, uptr_engine_read_fn, buf, lim);
-		s64 i;
+		s64 n, i;
 
+		/* At most a page of bytes, which may straddle two pages. */
+		rb.len = 0;
+		n = uptr_engine_step(NULL, &src, min_t(u64, left, PAGE_SIZE),
+				     uptr_engine_read_fn, &rb, lim);
 		if (n < 0) {
 			ret = n;
 			break;
 		}
 		for (i = 0; i < n; i++) {
-			hash ^= buf[i];
+			hash ^= rb.buf[i];
 			hash *= UPTR_FNV64_PRIME;
 		}
 		left -= n;
@@ -420,7 +467,7 @@ static int uptr_engine_checksum(const struct uptr_engine_cmd *cmd,
 		if (ret)
 			break;
 	}
-	kfree(buf);
+	kfree(rb.buf);
 	if (ret)
 		return ret;
 	return uptr_engine_write(cmd->dst, cmd->dst_offset, &hash, sizeof(hash), lim);
@@ -512,8 +559,8 @@ int uptr_engine_run(const struct uptr_engine_cmd *cmds, unsigned int nr_cmds,
  * @dev: the device, for the scheduler's messages
  *
  * The scheduler has no timeout: the engine ends a job itself at its
- * deadline (see struct uptr_engine_limits), between two pages, so that
- * no job outlives its limit by more than one page access or one fault.
+ * deadline (see struct uptr_engine_limits), between two steps, so that
+ * no job outlives its limit by more than one step or one fault.
  * It starts every job whose dependencies signalled: they wait in their
  * files' lanes.
  *
