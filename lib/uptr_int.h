@@ -47,7 +47,14 @@ struct uptr_dev {
 	/* Stale events read from the fd, not yet handed out: [@evpos, @evlen). */
 	unsigned char evbuf[4096];
 	size_t evpos, evlen;
-	pthread_mutex_t notify_lock;	/* protects the above (@gen_page's store) */
+	/*
+	 * Protects the above (@gen_page's store).  Nests inside
+	 * @cache.lock, never the other way round (the fork handlers take
+	 * both, in that order); held across the mapping of the page (an
+	 * ioctl and an mmap, once per device) and a zero-timeout poll and
+	 * read of the fd, nothing that waits for another thread.
+	 */
+	pthread_mutex_t notify_lock;
 	/* Link in the list of open devices (fork handlers); see uptr.c. */
 	struct uptr_dev *next, *prev;
 };
