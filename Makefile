@@ -50,7 +50,7 @@ WRAPPED_TESTS := $(BUILD)/tests/uptr_demo $(BUILD)/tests/lib_example
 # library next to them through an $$ORIGIN rpath, in the tree and in the
 # guest alike.
 LIB_SO_VERSION := 1.0.0
-LIB_SRCS := lib/uptr.c lib/uptr_cache.c
+LIB_SRCS := lib/uptr.c lib/uptr_cache.c lib/uptr_notify.c
 LIB_HDRS := lib/uptr.h lib/uptr_int.h include/uapi/drm/uptr_drm.h
 LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
 LIB_SO := $(BUILD)/lib/libuptr.so.$(LIB_SO_VERSION)

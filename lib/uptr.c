@@ -34,7 +34,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 volatile unsigned long ulib_fork_gen;
 
 /*
- * Around fork(), every cache lock is held so that the child never
+ * Around fork(), every cache and notify lock is held so that the child never
  * inherits a lock held by a thread it does not have; the child bumps
  * ulib_fork_gen so each cache notices, on its next use, that its
  * entries belong to another mm.
@@ -44,16 +44,20 @@ static void atfork_prepare(void)
 	struct uptr_dev *d;
 
 	pthread_mutex_lock(&devs_lock);
-	for (d = devs; d; d = d->next)
+	for (d = devs; d; d = d->next) {
 		pthread_mutex_lock(&d->cache.lock);
+		pthread_mutex_lock(&d->notify_lock);
+	}
 }
 
 static void atfork_parent(void)
 {
 	struct uptr_dev *d;
 
-	for (d = devs; d; d = d->next)
+	for (d = devs; d; d = d->next) {
+		pthread_mutex_unlock(&d->notify_lock);
 		pthread_mutex_unlock(&d->cache.lock);
+	}
 	pthread_mutex_unlock(&devs_lock);
 }
 
@@ -211,9 +215,14 @@ UPTR_EXPORT int uptr_dev_open(const char *path, struct uptr_dev **devp)
 	if (!dev->page_size || (dev->page_size & (dev->page_size - 1)))
 		goto err_close;
 
-	ret = ulib_cache_init(&dev->cache);
+	ret = -pthread_mutex_init(&dev->notify_lock, NULL);
 	if (ret)
 		goto err_close;
+	ret = ulib_cache_init(&dev->cache);
+	if (ret) {
+		pthread_mutex_destroy(&dev->notify_lock);
+		goto err_close;
+	}
 
 	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&devs_lock);
@@ -250,6 +259,7 @@ UPTR_EXPORT void uptr_dev_close(struct uptr_dev *dev)
 	pthread_mutex_unlock(&devs_lock);
 
 	ulib_cache_fini(dev);
+	ulib_notify_fini(dev);
 	close(dev->fd);
 	free(dev->drv_name);
 	free(dev->drv_desc);

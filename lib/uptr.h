@@ -20,15 +20,18 @@
  * which pulls in libdrm's include directory.
  *
  * ABI: the library exports only uptr_* symbols, versioned UPTR_1.0.
- * Structs that will grow (struct uptr_submit, struct uptr_cache_stats)
- * carry their size, set by the caller to sizeof(the struct it was
- * compiled with): the library reads or writes only that many bytes, so
+ * Structs that will grow (struct uptr_submit, struct uptr_cache_stats,
+ * struct uptr_stale_event, struct uptr_notify_info) carry their size,
+ * set by the caller to sizeof(the struct it was compiled with): the
+ * library reads or writes only that many bytes, so
  * a program built against an older header keeps working, and members
  * added later (new counters for the cache, the engine and fences of
- * struct uptr_submit's version 2) default to "not used".  Opaque types (struct uptr_dev, struct
- * uptr_buf) hide everything else.  Later features (engines and fences,
- * PRIME, prefetch, NOTIFY events, the generation page) will be new
- * functions and new members at the end of these structs.
+ * struct uptr_submit's version 2) default to "not used"; members an
+ * output struct of a newer header has beyond what the library knows are
+ * left as the caller set them.  struct uptr_gen is a fixed value that never grows.  Opaque
+ * types (struct uptr_dev, struct uptr_buf) hide everything else.  Later
+ * features are new functions and new members at the end of these
+ * structs.
  *
  * Thread safety: every function may be called from any thread on a
  * shared struct uptr_dev, except uptr_dev_close(), which must be the
@@ -238,6 +241,115 @@ int uptr_prefetch(struct uptr_dev *dev, uint32_t handle, uint64_t offset,
 		  uint64_t size, uint32_t flags, uint32_t engine,
 		  uint32_t out_syncobj);
 
+/*
+ * Stale pinned userptrs (NOTIFY; see DOC: Stale pinned userptrs in
+ * <drm/uptr_drm.h>).  A pinned userptr keeps the pages it pinned after
+ * munmap(), mmap(MAP_FIXED), mremap(), madvise(MADV_DONTNEED)... of its
+ * range; one created with NOTIFY also says when the range stops mapping
+ * those pages ("stale"), twice: its counter in the device fd's
+ * generation page moves (checked with one memory load), and one stale
+ * event is queued on the fd (for poll(2) and uptr_stale_event_read()).
+ * The registration cache (uptr_buf_get()) uses these functions for its
+ * own pinned BOs.  On a driver without DRM_UPTR_USERPTR_NOTIFY in
+ * uptr_userptr_flags(), every function below fails with -EOPNOTSUPP.
+ */
+
+/*
+ * What a NOTIFY userptr was created with: its counter in the generation
+ * page and the counter's value while the BO is not stale.  A fixed
+ * 16-byte value (the uAPI's gen_slot and generation): it never grows.
+ */
+struct uptr_gen {
+	uint32_t slot;		/* index of the BO's counter in the page */
+	uint32_t pad;		/* 0 */
+	uint64_t generation;	/* the counter's value while the BO is not stale */
+};
+
+/*
+ * uptr_userptr_create() with DRM_UPTR_USERPTR_NOTIFY: a pinned userptr
+ * whose staleness is reported.  @flags must contain
+ * DRM_UPTR_USERPTR_PINNED (NOTIFY is added; READ_ONLY and PROBE as for
+ * uptr_userptr_create()).  Maps the device's generation page first if
+ * this is its first use (an ioctl and an mmap, once per device).  The
+ * BO's slot is given back when @handle is destroyed.
+ * Errors: -EINVAL for a NULL @handle or @gen, or @flags without PINNED;
+ * -EOPNOTSUPP (see above); -ENOMEM, or the errno of mmap(2), when the
+ * generation page cannot be mapped; those of DRM_IOCTL_UPTR_USERPTR
+ * (-EINVAL, -E2BIG, -EFAULT, -ENOMEM, -EINTR, and -ENOSPC when every
+ * slot of the page is taken: destroy a NOTIFY userptr).
+ */
+int uptr_userptr_create_notify(struct uptr_dev *dev, const void *ptr,
+			       uint64_t size, uint32_t flags, uint32_t *handle,
+			       struct uptr_gen *gen);
+
+/*
+ * Whether the NOTIFY userptr created with @gen still maps the pages it
+ * pinned: 0 while it does, -ESTALE once it is stale (or destroyed; a
+ * later BO in the same slot never brings the old value back).  One
+ * acquire load of the counter, no system call: every change of the
+ * mapping that returned before the call (in this thread, or one that
+ * synchronised with it) is seen.  To know that a job worked on current
+ * pages from start to end, check before submitting and after it
+ * completed.  Errors: -EINVAL for a NULL @gen or a slot beyond the
+ * page; -EOPNOTSUPP; those of mapping the page (see
+ * uptr_userptr_create_notify()).
+ */
+int uptr_gen_check(struct uptr_dev *dev, const struct uptr_gen *gen);
+
+/*
+ * The current value of counter @slot of the generation page into
+ * @value (one acquire load, no system call once the page is mapped; the
+ * first call may map it).  Errors: as uptr_gen_check(), -EINVAL for a
+ * NULL @value.
+ */
+int uptr_gen_load(struct uptr_dev *dev, uint32_t slot, uint64_t *value);
+
+/* A NOTIFY userptr became stale (struct drm_uptr_event_stale). */
+struct uptr_stale_event {
+	uint32_t size;		/* in: sizeof(struct uptr_stale_event) */
+	uint32_t handle;	/* out: the handle the BO was created with */
+	uint32_t reason;	/* out: enum drm_uptr_stale_reason of the first change */
+	uint32_t pad;		/* out: 0 */
+	uint64_t start;		/* out: first address that change covered */
+	uint64_t end;		/* out: its end (exclusive), within the BO's range */
+};
+
+/*
+ * Reads the next stale event of the device into @ev, without blocking:
+ * 0 with an event, -EAGAIN when none is pending.  There is one event
+ * per NOTIFY userptr of the device's fd that became stale, those the
+ * registration cache created included (the cache needs none: it checks
+ * the generation page); ignore handles you do not know.  An event stays
+ * queued after its handle is closed, and a handle number may be reused
+ * by then: uptr_gen_check() says whether a BO of yours is stale.  To
+ * wait, poll(2) uptr_dev_fd() for POLLIN, then call this until it
+ * returns -EAGAIN (the library reads several events at once and hands
+ * them out one by one, so poll() may not report the ones it holds).
+ * The library must be the fd's only reader.  Events beyond the fd's
+ * event space (4 KiB: 128 events unread) are dropped and counted in
+ * uptr_notify_query()'s events_lost; their BOs are stale all the same.
+ * @ev->size: the library fills at most that many bytes.
+ * Errors: -EINVAL for a NULL @ev or a @size smaller than the first
+ * version of the struct; -EAGAIN; the errno of poll(2) or read(2).
+ */
+int uptr_stale_event_read(struct uptr_dev *dev, struct uptr_stale_event *ev);
+
+/* The NOTIFY state of the device's fd (struct drm_uptr_notify_query). */
+struct uptr_notify_info {
+	uint32_t size;		/* in: sizeof(struct uptr_notify_info) */
+	uint32_t pad;		/* out: 0 */
+	uint64_t gen_slots;	/* out: counters in the page: most NOTIFY userptrs alive */
+	uint64_t events_sent;	/* out: stale events queued on the fd so far */
+	uint64_t events_lost;	/* out: stale events dropped: the event space was full */
+};
+
+/*
+ * DRM_IOCTL_UPTR_NOTIFY_QUERY into @info (up to @info->size bytes).
+ * Errors: -EINVAL for a NULL @info or a @size smaller than the first
+ * version of the struct; -EOPNOTSUPP; -ENOMEM.
+ */
+int uptr_notify_query(struct uptr_dev *dev, struct uptr_notify_info *info);
+
 /* Command builders (inline: no symbol, no ABI). */
 static inline struct drm_uptr_cmd uptr_cmd_copy(uint32_t dst, uint64_t dst_offset,
 						uint32_t src, uint64_t src_offset,
@@ -332,8 +444,8 @@ static inline uint64_t uptr_fnv1a(const void *buf, size_t len)
  * mremap, madvise(DONTNEED)) at the same address.  The cache creates
  * them with DRM_UPTR_USERPTR_NOTIFY and maps the fd's generation page:
  * every lookup that finds a pinned BO compares its generation with the
- * page's counter (one acquire load, no system call) and evicts it as
- * stale when it moved (stale_evictions); a pinned miss also sweeps out
+ * page's counter (uptr_gen_check(): one acquire load, no system call)
+ * and evicts it as stale when it moved (stale_evictions); a pinned miss also sweeps out
  * the stale ones.  When the page's slots are all taken, the least
  * recently used unreferenced pinned BO gives one back.  A driver
  * without NOTIFY: pinned requests bypass the cache (get creates, the

@@ -11,12 +11,13 @@
  *    merge into a new BO covering it, or fork.
  *  - A pinned userptr keeps the pages it pinned, which stop being those
  *    mapped at its address after free() + malloc() there, MAP_FIXED,
- *    mremap, madvise(DONTNEED)...  The cache creates it with NOTIFY and
- *    indexes it with its slot and generation in the device's generation
- *    page: every lookup that finds it compares the two with one acquire
- *    load (entry_fresh()), no syscall, and takes it off the index when
- *    they differ (a stale eviction); a pinned miss also sweeps the index
- *    for stale pinned entries, so their pins go early.  Without NOTIFY
+ *    mremap, madvise(DONTNEED)...  The cache creates it with NOTIFY
+ *    (uptr_userptr_create_notify()) and indexes it with its struct
+ *    uptr_gen: every lookup that finds it checks that with one acquire
+ *    load, no syscall (entry_fresh(), uptr_gen_check()), and takes it
+ *    off the index when the counter moved (a stale eviction); a pinned
+ *    miss also sweeps the index for stale pinned entries, so their pins
+ *    go early.  Without NOTIFY
  *    (an older driver, or all slots taken) a pinned BO is not indexed:
  *    its last put destroys it.  Pinned BOs are never merged (a pin costs
  *    by the page).
@@ -35,7 +36,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "uptr_int.h"
 
@@ -54,8 +54,7 @@ struct uptr_buf {
 	uint32_t flags;		/* KEY_FLAGS it was created with */
 	unsigned long fork_gen;	/* ulib_fork_gen at creation */
 	bool notify;		/* pinned, created with NOTIFY: */
-	uint32_t slot;		/* its counter in the generation page */
-	uint64_t gen;		/* the counter's value while the BO is fresh */
+	struct uptr_gen gen;	/* its counter in the generation page */
 	/* The fields below are protected by dev->cache.lock. */
 	unsigned long refs;
 	bool indexed;
@@ -64,26 +63,25 @@ struct uptr_buf {
 
 /*
  * Whether BOs of these flags may be looked up in the cache: coherent
- * ones always, pinned ones once the generation page is mapped (lock
- * held).
+ * ones always, pinned ones when the driver has NOTIFY (only NOTIFY
+ * pinned BOs are indexed).
  */
-static bool key_cacheable(const struct uptr_cache *c, uint32_t key)
+static bool key_cacheable(const struct uptr_dev *dev, uint32_t key)
 {
-	return !(key & DRM_UPTR_USERPTR_PINNED) || c->gen_page;
+	return !(key & DRM_UPTR_USERPTR_PINNED) || (dev->uflags & DRM_UPTR_USERPTR_NOTIFY);
 }
 
 /*
  * Whether an indexed entry still gives the device what the CPU sees at
  * its address.  Coherent: always.  Pinned: while its counter in the
- * generation page is at the value its creation returned; the kernel
- * moves it (release) before the mapping changes, so an acquire load
- * here sees every change that completed before this call.
+ * generation page is at the value its creation returned
+ * (uptr_gen_check(): one acquire load, no system call; the kernel moves
+ * the counter, with release, before the mapping changes, so this sees
+ * every change that completed before the call).
  */
-static bool entry_fresh(const struct uptr_cache *c, const struct uptr_buf *b)
+static bool entry_fresh(const struct uptr_buf *b)
 {
-	if (!b->notify)
-		return true;
-	return __atomic_load_n(&c->gen_page[b->slot], __ATOMIC_ACQUIRE) == b->gen;
+	return !b->notify || uptr_gen_check(b->dev, &b->gen) == 0;
 }
 
 static bool entry_foreign(const struct uptr_buf *b)
@@ -211,7 +209,7 @@ static struct uptr_buf *__cache_sweep_stale(struct uptr_cache *c, struct uptr_bu
 	while (i-- > 0) {
 		struct uptr_buf *b = c->index[i];
 
-		if (!entry_fresh(c, b))
+		if (!entry_fresh(b))
 			list = __cache_evict_stale(c, b, list);
 	}
 	return list;
@@ -343,65 +341,26 @@ static struct uptr_buf *__cache_take_neighbours(struct uptr_cache *c, uint32_t k
 static int destroy_list(struct uptr_buf *b);
 
 /*
- * The device's generation page, mapped on first need (outside the lock:
- * an ioctl and an mmap); NULL when the driver has no NOTIFY.
- */
-static const uint64_t *cache_gen_page(struct uptr_dev *dev)
-{
-	struct uptr_cache *c = &dev->cache;
-	struct drm_uptr_notify_query q = { 0 };
-	const uint64_t *page;
-	void *m;
-
-	pthread_mutex_lock(&c->lock);
-	page = c->gen_page;
-	pthread_mutex_unlock(&c->lock);
-	if (page || !(dev->uflags & DRM_UPTR_USERPTR_NOTIFY))
-		return page;
-	if (ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_NOTIFY_QUERY, &q))
-		return NULL;
-	m = mmap(NULL, q.gen_size, PROT_READ, MAP_SHARED, dev->fd, q.gen_offset);
-	if (m == MAP_FAILED)
-		return NULL;
-	pthread_mutex_lock(&c->lock);
-	if (!c->gen_page) {
-		c->gen_page = m;
-		c->gen_size = q.gen_size;
-		m = NULL;
-	}
-	page = c->gen_page;
-	pthread_mutex_unlock(&c->lock);
-	if (m)
-		munmap(m, q.gen_size);
-	return page;
-}
-
-/*
  * Creates the BO of @b over [@b->start, @b->start + @b->len): a pinned
- * one with NOTIFY when the generation page is mapped (@b->notify), and
- * without it when every slot is taken (then it is not cached).
+ * one with NOTIFY (@b->notify) when the driver has it, and without it
+ * when it has not or every slot stays taken (then it is not cached).
  */
 static int cache_create(struct uptr_dev *dev, struct uptr_buf *b, uint32_t flags)
 {
 	struct uptr_cache *c = &dev->cache;
 	int tries;
 
-	for (tries = 0; (flags & DRM_UPTR_USERPTR_PINNED) && c->gen_page && tries < 4; tries++) {
-		struct drm_uptr_userptr u = {
-			.user_ptr = b->start,
-			.user_size = b->len,
-			.flags = flags | DRM_UPTR_USERPTR_NOTIFY,
-		};
+	for (tries = 0; (flags & DRM_UPTR_USERPTR_PINNED) && tries < 4; tries++) {
 		struct uptr_buf *victim;
-		int ret = ulib_ioctl(dev->fd, DRM_IOCTL_UPTR_USERPTR, &u);
+		int ret = uptr_userptr_create_notify(dev, (void *)b->start, b->len, flags,
+						     &b->handle, &b->gen);
 
 		if (!ret) {
-			b->handle = u.handle;
-			b->slot = u.gen_slot;
-			b->gen = u.generation;
 			b->notify = true;
 			return 0;
 		}
+		if (ret == -EOPNOTSUPP)
+			break;
 		if (ret != -ENOSPC)
 			return ret;
 		/* Every slot is taken: the least recently used pinned BO gives one back. */
@@ -454,13 +413,11 @@ UPTR_EXPORT int uptr_buf_get(struct uptr_dev *dev, const void *ptr, size_t len,
 		return -E2BIG;
 	start = p & ~mask;
 	end = (p + len + mask) & ~mask;
-	if (key & DRM_UPTR_USERPTR_PINNED)
-		cache_gen_page(dev);
 
 	pthread_mutex_lock(&c->lock);
 	__cache_check_fork(c);
-	if (key_cacheable(c, key)) {
-		while ((b = index_lookup(c, start, end, key)) && !entry_fresh(c, b))
+	if (key_cacheable(dev, key)) {
+		while ((b = index_lookup(c, start, end, key)) && !entry_fresh(b))
 			stale = __cache_evict_stale(c, b, stale);
 		if (b) {
 			if (!b->refs)
@@ -648,7 +605,5 @@ void ulib_cache_fini(struct uptr_dev *dev)
 		free(b);
 	}
 	free(c->index);
-	if (c->gen_page)
-		munmap((void *)c->gen_page, c->gen_size);
 	pthread_mutex_destroy(&c->lock);
 }

@@ -340,27 +340,60 @@ static void *map_anon(void *at, size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The stale event of NOTIFY userptr @h, if one is pending (others are skipped). */
+static bool stale_event_of(struct demo *d, uint32_t h, struct uptr_stale_event *ev)
+{
+	ev->size = sizeof(*ev);
+	while (uptr_stale_event_read(d->dev, ev) == 0)
+		if (ev->handle == h)
+			return true;
+	return false;
+}
+
 static void demo_munmap(struct demo *d)
 {
 	unsigned char *p = map_anon(NULL, DEMO_SIZE);
+	struct uptr_stale_event ev;
+	struct pollfd pfd = { .fd = uptr_dev_fd(d->dev), .events = POLLIN };
+	struct uptr_gen gen;
 	uint32_t hc, hp;
-	uint64_t old;
+	uint64_t old, now = 0;
 
-	step("munmap: a coherent userptr follows the CPU, a pinned one keeps its pages");
+	step("munmap: a coherent userptr follows the CPU; a pinned one keeps its pages, and says so");
 	if (!check(p != NULL, "mmap of 1 MiB"))
 		return;
 	memset(p, 0x11, DEMO_SIZE);
 	old = uptr_fnv1a(p, DEMO_SIZE);
 	if (!check(!uptr_userptr_create(d->dev, p, DEMO_SIZE, 0, &hc) &&
-		   !uptr_userptr_create(d->dev, p, DEMO_SIZE, DRM_UPTR_USERPTR_PINNED, &hp),
+		   !uptr_userptr_create_notify(d->dev, p, DEMO_SIZE, DRM_UPTR_USERPTR_PINNED,
+					       &hp, &gen),
 		   "a coherent and a pinned userptr over the same memory"))
 		return;
+	say("the pinned one with NOTIFY: its counter is slot %u of the generation page,",
+	    gen.slot);
+	say("at %" PRIu64 " while it maps the pages it pinned", gen.generation);
+	check(uptr_gen_check(d->dev, &gen) == 0,
+	      "pinned: uptr_gen_check() says current (one memory load, no system call)");
 	munmap(p, DEMO_SIZE);
 	say("unmapped the memory under both");
 	check(sum_of(d, hc, 0, DEMO_SIZE) == -EFAULT,
 	      "coherent: the job is refused with -EFAULT (nothing mapped there now)");
 	check(sum_of(d, hp, 0, DEMO_SIZE) == 0 && *d->sum == old,
 	      "pinned: the job still reads the old pages it pinned");
+	uptr_gen_load(d->dev, gen.slot, &now);
+	say("the generation page: slot %u now %" PRIu64 " (was %" PRIu64 ")", gen.slot, now,
+	    gen.generation);
+	check(uptr_gen_check(d->dev, &gen) == -ESTALE && now != gen.generation,
+	      "pinned: its counter moved: uptr_gen_check() says -ESTALE");
+	check(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN),
+	      "pinned: poll() on the device fd reports a stale event");
+	if (check(stale_event_of(d, hp, &ev), "pinned: uptr_stale_event_read() returns it")) {
+		say("stale event: handle %u, reason %s, [%#" PRIx64 ", %#" PRIx64 ")", ev.handle,
+		    ev.reason == DRM_UPTR_STALE_UNMAP ? "UNMAP" : "ZAP", ev.start, ev.end);
+		check(ev.reason == DRM_UPTR_STALE_UNMAP && ev.start == (uintptr_t)p &&
+		      ev.end == (uintptr_t)p + DEMO_SIZE,
+		      "the event: this handle, unmapped, over the whole range");
+	}
 	uptr_userptr_destroy(d->dev, hc);
 	uptr_userptr_destroy(d->dev, hp);
 }
