@@ -23,12 +23,12 @@
  * Structs that will grow (struct uptr_submit, struct uptr_cache_stats,
  * struct uptr_stale_event, struct uptr_notify_info) carry their size,
  * set by the caller to sizeof(the struct it was compiled with): the
- * library reads or writes only that many bytes, so
- * a program built against an older header keeps working, and members
- * added later (new counters for the cache, the engine and fences of
- * struct uptr_submit's version 2) default to "not used"; members an
- * output struct of a newer header has beyond what the library knows are
- * left as the caller set them.  struct uptr_gen is a fixed value that never grows.  Opaque
+ * library reads or writes only that many bytes, so a program built
+ * against an older header keeps working, and members added later (new
+ * counters for the cache, the engine and fences of struct uptr_submit's
+ * version 2) default to "not used"; members an output struct of a newer
+ * header has beyond what the library knows are left as the caller set
+ * them.  struct uptr_gen is a fixed value that never grows.  Opaque
  * types (struct uptr_dev, struct uptr_buf) hide everything else.  Later
  * features are new functions and new members at the end of these
  * structs.
@@ -445,8 +445,8 @@ static inline uint64_t uptr_fnv1a(const void *buf, size_t len)
  * them with DRM_UPTR_USERPTR_NOTIFY and maps the fd's generation page:
  * every lookup that finds a pinned BO compares its generation with the
  * page's counter (uptr_gen_check(): one acquire load, no system call)
- * and evicts it as stale when it moved (stale_evictions); a pinned miss also sweeps out
- * the stale ones.  When the page's slots are all taken, the least
+ * and evicts it as stale when it moved (stale_evictions); a pinned miss
+ * also sweeps out the stale ones.  When the page's slots are all taken, the least
  * recently used unreferenced pinned BO gives one back.  A driver
  * without NOTIFY: pinned requests bypass the cache (get creates, the
  * last put destroys).
