@@ -1,8 +1,9 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel's selftest harness plus FIXTURE(uptr): every test runs in its
  * own process with its own fd on the uptr render node.  Test programs
- * include this header only.
+ * include this header only.  GPL-2.0 like kselftest_harness.h, which it
+ * compiles in; uptr_test.h does not, and stays MIT.
  */
 #ifndef UPTR_HARNESS_H
 #define UPTR_HARNESS_H
