@@ -161,7 +161,8 @@ $(BUILD)/tests/lib_%: tests/lib_%.c $(TEST_HDRS) lib/uptr.h $(LIB_SO) $(BUILD)/k
 	$(CC) $(CFLAGS_LIBUSER) -o $@ $< $(LDFLAGS_LIBUSER)
 
 # Test programs that compile in a unit of the uptr command (on libuptr).
-$(BUILD)/tests/stress_coherent: tests/stress_coherent.c tools/stress.c $(TOOL_HDRS) $(LIB_SO)
+$(BUILD)/tests/stress_coherent: tests/stress_coherent.c tools/stress.c $(TOOL_HDRS) $(LIB_SO) \
+		$(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_LIBUSER) -o $@ tests/stress_coherent.c tools/stress.c $(LDFLAGS_LIBUSER)
 
