@@ -455,13 +455,13 @@ static int unmap_rest_of_job(struct __test_metadata *_metadata, int fd,
 	long bad;
 
 	stay_on_cpu(0);
-	mfd = memfd_create("uptr-unmap-rest", MFD_CLOEXEC);
-	if (mfd < 0 || ftruncate(mfd, size))
+	mfd = ut_memfd("uptr-unmap-rest", size);
+	if (mfd < 0)
 		return -1;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	view = mmap(NULL, size, PROT_READ, MAP_SHARED, mfd, 0);
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	view = ut_map_file(mfd, size, PROT_READ);
 	snap = malloc(size);
-	if (p == MAP_FAILED || view == MAP_FAILED || !snap)
+	if (!p || !view || !snap)
 		return -1;
 	memset(p, 0, size);
 	if (ut_userptr(fd, p, size, COHERENT, &u) || ut_bo_create(fd, size, &src) ||
@@ -723,13 +723,12 @@ static int isolation_run(struct __test_metadata *_metadata, struct isolation *sh
  */
 TEST_F_TIMEOUT(replay, process_isolation, 300)
 {
-	struct isolation *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct isolation *sh = ut_alloc_shared(sizeof(*sh));
 	size_t size = 256 * UT_MIB;
 	unsigned int attempt;
 	int ret = 0;
 
-	ASSERT_NE(MAP_FAILED, sh);
+	ASSERT_NE(NULL, sh);
 	for (attempt = 0; attempt < ATTEMPTS && !ret; attempt++, size *= 2)
 		ret = isolation_run(_metadata, sh, size, self->page);
 	ASSERT_EQ(1, ret) {

@@ -23,7 +23,6 @@
 
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
 #define CG_ROOT		"/sys/fs/cgroup"
-#define FILE_BOUND	"/sys/module/uptr/parameters/max_file_bo_mib"
 
 /* Value of "@key N" in the flat-keyed file @path; -1 if absent. */
 static long long keyed(const char *path, const char *key)
@@ -86,7 +85,7 @@ FIXTURE_TEARDOWN(mem)
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->bound[0])
-		ut_write_str(FILE_BOUND, self->bound);
+		ut_write_str(UT_PARAM_MAX_FILE_BO_MIB, self->bound);
 	if (self->cg[0]) {
 		ut_write_str(CG_ROOT "/cgroup.procs", "0");
 		rmdir(self->cg);
@@ -459,8 +458,8 @@ TEST_F(mem, bo_create_past_file_bound_is_enomem)
 	__u32 a, b, c;
 	int fd2;
 
-	ASSERT_EQ(0, ut_read_line(FILE_BOUND, self->bound, sizeof(self->bound)));
-	ASSERT_EQ(0, ut_write_str(FILE_BOUND, "8"));
+	ASSERT_EQ(0, ut_read_line(UT_PARAM_MAX_FILE_BO_MIB, self->bound, sizeof(self->bound)));
+	ASSERT_EQ(0, ut_write_str(UT_PARAM_MAX_FILE_BO_MIB, "8"));
 	ASSERT_EQ(0, ut_bo_create(self->fd, bo, &a));
 	ASSERT_EQ(0, ut_bo_create(self->fd, bo, &b));
 	EXPECT_EQ(-ENOMEM, ut_bo_create(self->fd, self->page, &c));
