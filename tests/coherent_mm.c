@@ -33,7 +33,6 @@
 
 
 #define KSM_DIR		"/sys/kernel/mm/ksm/"
-#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
 #define COMPACT_MEMORY	"/proc/sys/vm/compact_memory"
 
 /* How long a test waits for something that should take milliseconds. */
@@ -264,13 +263,8 @@ FIXTURE_SETUP(coherent_mm)
 	self->page = self->base.page;
 
 	/* NUMA balancing would unmap and migrate pages behind the tests' back. */
-	if (!ut_read_line(NUMA_BALANCING, self->numa_balancing,
-		       sizeof(self->numa_balancing)) &&
-	    strcmp(self->numa_balancing, "0")) {
-		ASSERT_EQ(0, ut_write_str(NUMA_BALANCING, "0"));
-	} else {
-		self->numa_balancing[0] = '\0';
-	}
+	ASSERT_EQ(0, ut_numa_balancing_off(self->numa_balancing,
+					   sizeof(self->numa_balancing)));
 }
 
 FIXTURE_TEARDOWN(coherent_mm)
@@ -285,8 +279,7 @@ FIXTURE_TEARDOWN(coherent_mm)
 			    strcmp(self->ksm[i], "2"))
 				ksm_set(ksm_knobs[i], self->ksm[i]);
 	}
-	if (self->numa_balancing[0])
-		ut_write_str(NUMA_BALANCING, self->numa_balancing);
+	ut_numa_balancing_restore(self->numa_balancing);
 	uptr_teardown(_metadata, &self->base, NULL);
 }
 

@@ -41,8 +41,6 @@
  */
 #define TAKE_PAGES	64
 
-#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
-
 /*
  * The uptr fixture, with automatic NUMA balancing off while a test runs
  * (restored after): its hinting faults migrate a running job's pages one
@@ -58,36 +56,16 @@ FIXTURE(replay) {
 
 FIXTURE_SETUP(replay)
 {
-	FILE *f;
-
 	uptr_setup(_metadata, &self->base, NULL);
 	self->fd = self->base.fd;
 	self->page = self->base.page;
-	self->numa_balancing[0] = '\0';
-	f = fopen(NUMA_BALANCING, "r+");
-	if (f) {
-		if (fgets(self->numa_balancing, sizeof(self->numa_balancing), f) &&
-		    self->numa_balancing[0] != '0') {
-			rewind(f);
-			fputs("0\n", f);
-		} else {
-			self->numa_balancing[0] = '\0';
-		}
-		fclose(f);
-	}
+	/* Best effort: a kernel without NUMA balancing has no knob. */
+	ut_numa_balancing_off(self->numa_balancing, sizeof(self->numa_balancing));
 }
 
 FIXTURE_TEARDOWN(replay)
 {
-	FILE *f;
-
-	if (self->numa_balancing[0]) {
-		f = fopen(NUMA_BALANCING, "w");
-		if (f) {
-			fputs(self->numa_balancing, f);
-			fclose(f);
-		}
-	}
+	ut_numa_balancing_restore(self->numa_balancing);
 	uptr_teardown(_metadata, &self->base, NULL);
 }
 

@@ -227,6 +227,30 @@ static inline long ut_read_long(const char *path)
 	return strtol(buf, NULL, 10);
 }
 
+#define UT_NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
+
+/*
+ * Switches automatic NUMA balancing off: it would unmap and migrate pages
+ * behind a test's back.  Its value goes to @saved (@len bytes) for
+ * ut_numa_balancing_restore(), "" when it was off or cannot be read.
+ * Return: 0, or -errno when it could not be switched off.
+ */
+static inline int ut_numa_balancing_off(char *saved, size_t len)
+{
+	if (ut_read_line(UT_NUMA_BALANCING, saved, len) || !strcmp(saved, "0")) {
+		saved[0] = '\0';
+		return 0;
+	}
+	return ut_write_str(UT_NUMA_BALANCING, "0");
+}
+
+/* Puts back what ut_numa_balancing_off() switched off, if anything. */
+static inline void ut_numa_balancing_restore(const char *saved)
+{
+	if (saved[0])
+		ut_write_str(UT_NUMA_BALANCING, saved);
+}
+
 /* uptr.ko's module parameters that tests change (root only), put back after. */
 #define UT_PARAM_JOB_TIMEOUT_MS	"/sys/module/uptr/parameters/job_timeout_ms"
 #define UT_PARAM_MAX_FILE_BO_MIB	"/sys/module/uptr/parameters/max_file_bo_mib"
