@@ -64,26 +64,23 @@ static int drop_caches(void)
 }
 
 FIXTURE(mem) {
-	int fd;
-	size_t page;
+	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
+	int fd;			/* base.fd */
+	size_t page;		/* base.page */
 	char cg[128];		/* the child cgroup this process runs in, or "" */
 	char bound[32];		/* max_file_bo_mib to restore, or "" */
 };
 
 FIXTURE_SETUP(mem)
 {
-	__u64 v;
-
-	self->fd = ut_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_PAGE_SIZE, &v));
-	self->page = v;
+	uptr_setup(_metadata, &self->base, NULL);
+	self->fd = self->base.fd;
+	self->page = self->base.page;
 }
 
 FIXTURE_TEARDOWN(mem)
 {
-	if (self->fd >= 0)
-		close(self->fd);
+	uptr_teardown(_metadata, &self->base, NULL);
 	if (self->bound[0])
 		ut_write_str(UT_PARAM_MAX_FILE_BO_MIB, self->bound);
 	if (self->cg[0]) {
