@@ -75,10 +75,6 @@ static void coh_info(struct __test_metadata *_metadata, int fd, __u32 h,
 /* BO_INFO of coherent userptr @h into @i, checked with coh_info(). */
 #define COHERENT_INFO(h, i)	coh_info(_metadata, self->fd, (h), self->page, &(i))
 
-/* A coherent userptr (@flags without PINNED) over [@p, @p + @size). */
-#define USERPTR(h, p, size, flags) \
-	ASSERT_EQ(0, ut_userptr(self->fd, (p), (size), (flags), &(h)))
-
 /* One byte through a pipe, between a test and the child it forked. */
 static int put_byte(int fd, char c)
 {
@@ -131,7 +127,7 @@ TEST_F(coherent, create_pins_nothing)
 	__u32 u;
 
 	ASSERT_NE(NULL, p);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	COHERENT_INFO(u, i);
 	EXPECT_EQ(u, i.handle);
 	EXPECT_EQ(0u, i.flags);
@@ -193,7 +189,7 @@ TEST_F(coherent, sparse_1tib)
 
 	avail = ut_proc_kb("/proc/meminfo", "MemAvailable");
 	t = ut_now();
-	USERPTR(u, r, total, 0);
+	UT_USERPTR(u, r, total, 0);
 	t = ut_now() - t;
 	used = avail - ut_proc_kb("/proc/meminfo", "MemAvailable");
 	EXPECT_GT(1.0, t) {
@@ -277,7 +273,7 @@ TEST_F(coherent, create_unmapped)
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, munmap(p, size));
 	EXPECT_EQ(-EFAULT, ut_userptr(self->fd, p, size, PROBE, &v));
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	memset(self->map, SENTINEL, size);
 	EXPECT_EQ(-EFAULT, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-EFAULT, ut_fill(self->fd, u, 0, 4, 1));
@@ -383,7 +379,7 @@ TEST_F(coherent, fault_reuse)
 
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 3);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	/* Bytes 100 into page 5 to 100 into page 8: 4 pages. */
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 5 * page + 100,
@@ -444,7 +440,7 @@ TEST_F(coherent, munmap_whole)
 
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 5);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p, size));
 	COHERENT_INFO(u, i);
@@ -504,7 +500,7 @@ TEST_F(coherent, map_fixed_over)
 	b = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, b);
 	ut_pattern(a, size, 7);
-	USERPTR(u, a, size, 0);
+	UT_USERPTR(u, a, size, 0);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x11111111));
 	EXPECT_EQ(-1, ut_find_not(b, size, 0x11));
 	COHERENT_INFO(u, i);
@@ -557,7 +553,7 @@ TEST_F(coherent, partial_munmap)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 9);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_faulted);
@@ -624,7 +620,7 @@ TEST_F(coherent, mremap_move)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 10);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	COHERENT_INFO(u, i);
 	inv = i.invalidations;
@@ -642,7 +638,7 @@ TEST_F(coherent, mremap_move)
 	EXPECT_EQ(-EFAULT, ut_fill(self->fd, u, 0, 4, 1));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, SENTINEL));
 
-	USERPTR(v, q, size, 0);
+	UT_USERPTR(v, q, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, v, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 	ASSERT_EQ(0, ut_fill(self->fd, v, self->page, self->page, 0x77777777));
@@ -667,7 +663,7 @@ TEST_F(coherent, dontneed_zero)
 
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 11);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p, size));
 	COHERENT_INFO(u, i);
@@ -714,7 +710,7 @@ TEST_F(coherent, dontneed_one_page)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 12);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 	COHERENT_INFO(u, i0);
@@ -755,7 +751,7 @@ TEST_F(coherent, mprotect)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 13);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, page, 0x01010101));
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	memcpy(ref, p, size);
@@ -821,7 +817,7 @@ TEST_F(coherent, fork_cow_private)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	memset(p, 0xee, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	/* Every page resident and writable for the device before the fork. */
 	ut_pattern(self->map, size, 14);
 	memcpy(ref, self->map, size);
@@ -895,7 +891,7 @@ TEST_F(coherent, fork_shared)
 	p = ut_alloc_shared(size);
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 15);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	ASSERT_EQ(0, pipe(go));
 	ASSERT_EQ(0, pipe(rep));
@@ -955,7 +951,7 @@ TEST_F(coherent, fork_child_handle)
 
 	ASSERT_NE(NULL, p);
 	memset(p, 0x21, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	memset(self->map, SENTINEL, size);
 	ASSERT_EQ(0, pipe(rep));
@@ -1021,7 +1017,7 @@ TEST_F(coherent, neighbours)
 	p = all + 4 * page;
 	ut_pattern(all, 16 * page, 16);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 	COHERENT_INFO(u, i0);
@@ -1094,7 +1090,7 @@ TEST_F(coherent, neighbours_thp)
 	/* 16 pages on each side of the boundary between the huge pages. */
 	p = h + UT_HPAGE - half;
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 
@@ -1151,7 +1147,7 @@ static void check_file(struct __test_metadata *_metadata,
 	ASSERT_EQ((ssize_t)size, pwrite(file, ref, size, 0));
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, file, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
@@ -1254,7 +1250,7 @@ TEST_F(coherent, readonly)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 20);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, RO);
+	UT_USERPTR(u, p, size, RO);
 	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u32)RO, i.flags);
 	EXPECT_EQ(0ull, i.pages_resident);
@@ -1306,7 +1302,7 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 21);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, RO);
+	UT_USERPTR(u, p, size, RO);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	for (k = 0; k < n; k++) {
 		ASSERT_EQ(0, ut_pagemap_entry(p + k * page, &e));
@@ -1351,7 +1347,7 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 	}
 
 	/* A device write does break COW, as the method shows. */
-	USERPTR(w, p, page, 0);
+	UT_USERPTR(w, p, page, 0);
 	ASSERT_EQ(0, ut_store(self->fd, w, 0, 0xdeadbeef));
 	EXPECT_EQ(0xdeadbeefu, *(__u32 *)p);
 	ASSERT_EQ(0, ut_pagemap_entry(p, &e));
@@ -1393,7 +1389,7 @@ TEST_F(coherent, readonly_prot_read)
 	z = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, z);
 
-	USERPTR(u, p, size, RO);
+	UT_USERPTR(u, p, size, RO);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 	EXPECT_EQ(-EACCES, ut_fill(self->fd, u, 0, 4, 1));
@@ -1401,14 +1397,14 @@ TEST_F(coherent, readonly_prot_read)
 	EXPECT_EQ((__u64)(size / page), i.pages_faulted);
 
 	/* Never-touched read-only anonymous memory reads as zeros. */
-	USERPTR(uz, z, size, RO);
+	UT_USERPTR(uz, z, size, RO);
 	memset(self->map, SENTINEL, size);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, uz, 0, size));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, 0));
 	COHERENT_INFO(uz, i);
 
 	/* Read-write over PROT_READ: created (nothing is checked), reads, cannot write. */
-	USERPTR(w, p, size, 0);
+	UT_USERPTR(w, p, size, 0);
 	ASSERT_EQ(0, ut_checksum(self->fd, self->dev, 0, w, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)self->map);
 	EXPECT_EQ(-EFAULT, ut_fill(self->fd, w, 0, size, 1));
@@ -1435,7 +1431,7 @@ TEST_F(coherent, copy_within)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 23);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	/* Source pages 1 to 4, destination pages 8 to 11. */
 	ASSERT_EQ(0, ut_copy(self->fd, u, 8 * page + 3, u, page + 5, 3 * page));
@@ -1478,7 +1474,7 @@ TEST_F(coherent, private_file_cow)
 	memcpy(ref, file_ref, size);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, tfd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	/* Reads first: the device sees the file's pages. */
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
@@ -1524,7 +1520,7 @@ TEST_F(coherent, thp_split)
 	memcpy(ref, h, UT_HPAGE);
 	/* All of it, one huge page. */
 	ut_check_thp_kb(_metadata, h, UT_HPAGE, 2048);
-	USERPTR(u, h, UT_HPAGE, 0);
+	UT_USERPTR(u, h, UT_HPAGE, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, UT_HPAGE));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, UT_HPAGE));
 	COHERENT_INFO(u, i);
@@ -1571,7 +1567,7 @@ TEST_F(coherent, sg_segments)
 
 	ASSERT_NE(NULL, p);
 	memset(p, 0x5e, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	COHERENT_INFO(u, i);
 	EXPECT_EQ(0ull, i.sg_segments);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
@@ -1589,7 +1585,7 @@ TEST_F(coherent, sg_segments)
 	ASSERT_NE(NULL, t);
 	memset(t, 0x5f, tsize);
 	huge_kb = ut_check_thp_kb(_metadata, t, tsize, 2048);
-	USERPTR(v, t, tsize, 0);
+	UT_USERPTR(v, t, tsize, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, v, 0, tsize));
 	EXPECT_EQ(-1, ut_find_not(self->map, tsize, 0x5f));
 	COHERENT_INFO(v, i);

@@ -283,14 +283,6 @@ FIXTURE_TEARDOWN(coherent_mm)
 	uptr_teardown(_metadata, &self->base, NULL);
 }
 
-/* A coherent userptr (no flags but @flags) over [@p, @p + @size). */
-#define COHERENT(h, p, size, flags) do { \
-	int __ret = ut_userptr(self->fd, (p), (size), (flags), &(h)); \
-	ASSERT_EQ(0, __ret) { \
-		TH_LOG("creating a coherent userptr: %s", strerror(-__ret)); \
-	} \
-} while (0)
-
 static void log_info(struct __test_metadata *_metadata, const char *when,
 		     const struct drm_uptr_bo_info *i)
 {
@@ -612,7 +604,7 @@ TEST_F(coherent_mm, swap_read_back)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 901);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, size);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
@@ -661,7 +653,7 @@ TEST_F(coherent_mm, swap_device_write_survives)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 902);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, size);
 
 	/*
@@ -722,7 +714,7 @@ TEST_F(coherent_mm, swap_shmem_device_write_survives)
 	EXPECT_EQ(0u, touch_read(p, n, page));
 	ASSERT_EQ(n, ut_count_pagemap(p, n, page, UT_PM_PRESENT));
 
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, size);
 	ut_pattern(map, size, 904);
 	memcpy(ref, map, size);
@@ -770,7 +762,7 @@ TEST_F(coherent_mm, swap_madv_free_device_write_survives)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 906);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x01010101));
 
 	ASSERT_EQ(0, madvise(p, size, MADV_FREE));
@@ -869,7 +861,7 @@ TEST_F_TIMEOUT(coherent_mm, ksm_write_breaks_sharing, 90)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
@@ -929,7 +921,7 @@ TEST_F_TIMEOUT(coherent_mm, ksm_readonly_keeps_sharing, 90)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, RO);
+	UT_USERPTR(u, p, size, RO);
 	UT_DEVICE_BO(d, map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
@@ -994,7 +986,7 @@ TEST_F(coherent_mm, thp_sg_segments)
 
 	ASSERT_LE(size, self->base.max_userptr);
 	p = thp_region(_metadata, size, 1101);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_BO_INFO(u, i);
 	EXPECT_EQ(0ull, i.pages_resident) {
 		TH_LOG("creating a coherent userptr made pages resident");
@@ -1045,7 +1037,7 @@ TEST_F(coherent_mm, thp_split_mprotect)
 	ASSERT_LE(size, self->base.max_userptr);
 	p = thp_region(_metadata, size, 1103);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
@@ -1109,7 +1101,7 @@ TEST_F(coherent_mm, thp_split_munmap)
 	ASSERT_LE(size, self->base.max_userptr);
 	p = thp_region(_metadata, size, 1104);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
@@ -1182,7 +1174,7 @@ TEST_F(coherent_mm, thp_collapse)
 	ASSERT_EQ(0, ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 	ASSERT_EQ(0, madvise(p, size, MADV_HUGEPAGE));
 
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
@@ -1382,7 +1374,7 @@ TEST_F_TIMEOUT(coherent_mm, uffd_missing_blocks, 60)
 	ASSERT_EQ(0, pthread_create(&ht, NULL, uffd_handler_fn, &h));
 
 	/* Creating the userptr faults nothing in. */
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, page);
 	usleep(50 * 1000);
 	EXPECT_EQ(0, h.faults);
@@ -1457,7 +1449,7 @@ TEST_F_TIMEOUT(coherent_mm, uffd_missing_several, 60)
 		TH_LOG("userfaultfd: %s", strerror(-h.uffd));
 	}
 	ASSERT_EQ(0, pthread_create(&ht, NULL, uffd_handler_fn, &h));
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	UT_DEVICE_BO(d, map, size);
 
 	/* Reads the first half; fills the second (a write into missing pages). */
@@ -1603,7 +1595,7 @@ static void stream_start(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, s->model);
 	ut_pattern(s->p, size, 1401);
 	memcpy(s->model, s->p, size);
-	COHERENT(s->u, s->p, size, 0);
+	UT_USERPTR(s->u, s->p, size, 0);
 	UT_DEVICE_BO(s->d, s->map, size);
 	UT_BO_INFO(s->u, *i0);
 	ASSERT_EQ(0, pthread_create(t, NULL, stream_fn, s));

@@ -101,17 +101,11 @@ static int held_job(int fd, size_t page, __u32 engine, struct ut_gate *g, int *s
 	return ret ? ret : export_fence(fd, out, sync_file);
 }
 
-/* Anonymous memory of 4 KiB pages that nothing touched yet. */
-static unsigned char *fresh(size_t size)
-{
-	return ut_alloc_small_pages(size);
-}
-
 /* A read prefetch makes every page resident; the read job after it faults nothing. */
 TEST_F(uptr, read_prefetch_makes_pages_resident)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size), *map = NULL;
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL;
 	struct drm_uptr_bo_info i;
 	__u32 u, dev;
 
@@ -151,7 +145,7 @@ TEST_F(uptr, read_prefetch_makes_pages_resident)
 TEST_F(uptr, prefetch_rounds_out_to_pages)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -171,7 +165,7 @@ TEST_F(uptr, prefetch_rounds_out_to_pages)
 TEST_F(uptr, read_prefetch_of_fresh_memory_is_read_only)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -195,7 +189,7 @@ TEST_F(uptr, read_prefetch_of_fresh_memory_is_read_only)
 TEST_F(uptr, write_prefetch_populates_fresh_memory)
 {
 	size_t size = NPAGES * self->page, k;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -230,7 +224,7 @@ TEST_F(uptr, write_prefetch_populates_fresh_memory)
 TEST_F(uptr, write_prefetch_breaks_cow_after_fork)
 {
 	size_t size = NPAGES * self->page, k;
-	unsigned char *p = fresh(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_bo_info i;
 	__u64 e, pfn[NPAGES];
 	int go[2], status;
@@ -295,7 +289,7 @@ TEST_F(uptr, write_prefetch_breaks_cow_after_fork)
 TEST_F(uptr, no_fault_takes_only_mapped_pages)
 {
 	size_t size = NPAGES * self->page, k;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -325,7 +319,7 @@ TEST_F(uptr, no_fault_takes_only_mapped_pages)
 TEST_F(uptr, no_fault_skips_unmapped_memory)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -348,7 +342,7 @@ TEST_F(uptr, no_fault_skips_unmapped_memory)
 TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_bo_info i;
 	int job_fence = -1, pf_fence = -1, st = 0;
@@ -389,7 +383,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 TEST_F(uptr, async_prefetch_of_unmapped_memory_fails)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct ut_gate g = { .vgem = -1 };
 	int job_fence = -1, pf_fence = -1, st = 0;
 	__u32 u, out;
@@ -421,7 +415,7 @@ TEST_F(uptr, async_prefetch_of_unmapped_memory_fails)
 TEST_F_TIMEOUT(uptr, async_prefetch_cancelled_by_close, 120)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_cmd c[16];
 	int pf_fence = -1, st = 0;
 	unsigned int k;
@@ -484,7 +478,7 @@ static void ticker_stop(void)
 TEST_F(uptr, signal_interrupts_then_restart_completes)
 {
 	size_t size = 128 * UT_MIB, n = size / self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	int ret;
 	__u32 u;
@@ -530,7 +524,7 @@ TEST_F(uptr, errno_invalid_arguments)
 {
 	struct drm_uptr_user_extension ext = { .name = 1 };
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	__u32 u, out;
 	__u64 engines = 0;
 
@@ -572,7 +566,7 @@ TEST_F(uptr, errno_invalid_arguments)
 TEST_F(uptr, errno_not_a_coherent_userptr)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	__u32 dev, pinned;
 
 	ASSERT_NE(NULL, p);
@@ -590,7 +584,7 @@ TEST_F(uptr, errno_not_a_coherent_userptr)
 TEST_F(uptr, errno_write_to_read_only_userptr)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -612,7 +606,7 @@ TEST_F(uptr, errno_write_to_read_only_userptr)
 TEST_F(uptr, errno_other_process)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	int status;
 	pid_t pid;
 	__u32 u;
@@ -638,7 +632,7 @@ TEST_F(uptr, errno_other_process)
 TEST_F(uptr, errno_unreachable_pages)
 {
 	size_t page = self->page, size = NPAGES * page;
-	unsigned char *p = fresh(size), *bo_map = NULL;
+	unsigned char *p = ut_alloc_small_pages(size), *bo_map = NULL;
 	struct drm_uptr_bo_info i;
 	__u32 u, dev, over_bo;
 

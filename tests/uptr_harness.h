@@ -126,6 +126,19 @@ static inline void ut_coherent_setup(struct __test_metadata *_metadata,
 	ut_require_coherent(_metadata, base->fd);
 }
 
+/*
+ * A userptr over [@p, @p + @size) with @flags (coherent unless PINNED),
+ * on self->fd, its handle in @h; fails the test, saying why, if refused.
+ */
+#define UT_USERPTR(h, p, size, flags) do {					\
+	int __ret = ut_userptr(self->fd, (p), (size), (flags), &(h));		\
+										\
+	ASSERT_EQ(0, __ret) {							\
+		TH_LOG("creating a userptr (flags %#x): %s",			\
+		       (unsigned int)(flags), strerror(-__ret));		\
+	}									\
+} while (0)
+
 /* A device BO of @size bytes on self->fd in @h, mapped read-write at @map. */
 #define UT_DEVICE_BO(h, map, size) \
 	ASSERT_EQ(0, ut_bo_create_map(self->fd, (size), &(h), (void **)&(map)))
