@@ -167,7 +167,8 @@ $(BUILD)/tests/bench_rxe: tests/bench_rxe.c $(TEST_HDRS) $(BUILD)/kselftest/ksel
 	$(CC) $(CFLAGS_USER) -o $@ $< -libverbs
 
 # Test programs that compile in a unit of the uptr command (on libuptr).
-$(BUILD)/tests/stress_coherent: tests/stress_coherent.c tools/stress.c $(TOOL_HDRS) $(LIB_SO)
+$(BUILD)/tests/stress_coherent: tests/stress_coherent.c tools/stress.c $(TOOL_HDRS) $(LIB_SO) \
+		$(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS_LIBUSER) -o $@ tests/stress_coherent.c tools/stress.c $(LDFLAGS_LIBUSER)
 

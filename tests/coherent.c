@@ -21,45 +21,33 @@
 
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
 #define PROBE		DRM_UPTR_USERPTR_PROBE
-#define HPAGE		(2 * UT_MIB)
 #define DEV_SIZE	(4 * UT_MIB)
 #define SENTINEL	0x5c
 
 
-/* The uptr render node and a mapped device BO to look at device data. */
+/*
+ * The uptr render node (ut_coherent_setup()) and a mapped device BO to
+ * look at device data.
+ */
 FIXTURE(coherent) {
-	int fd;
-	size_t page;
+	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
+	int fd;			/* base.fd */
+	size_t page;		/* base.page, the CPU's page size */
 	__u32 dev;		/* device BO of DEV_SIZE bytes */
 	unsigned char *map;	/* its CPU mapping */
 };
 
 FIXTURE_SETUP(coherent)
 {
-	void *map = NULL;
-	__u64 v = 0;
-
-	self->fd = ut_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("no render node of driver \"%s\" in /dev/dri (is uptr.ko loaded?): %s",
-		       UT_DRIVER_NAME, strerror(-self->fd));
-	}
-	self->page = sysconf(_SC_PAGESIZE);
-	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_PAGE_SIZE, &v));
-	ASSERT_EQ((__u64)self->page, v);
-	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_USERPTR_KINDS, &v));
-	ASSERT_NE(0ull, v & DRM_UPTR_KIND_COHERENT) {
-		TH_LOG("USERPTR_KINDS is %#llx: the driver cannot create coherent userptrs",
-		       (unsigned long long)v);
-	}
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, DEV_SIZE, &self->dev, &map));
-	self->map = map;
+	ut_coherent_setup(_metadata, &self->base);
+	self->fd = self->base.fd;
+	self->page = self->base.page;
+	UT_DEVICE_BO(self->dev, self->map, DEV_SIZE);
 }
 
 FIXTURE_TEARDOWN(coherent)
 {
-	if (self->fd >= 0)
-		close(self->fd);
+	uptr_teardown(_metadata, &self->base, NULL);
 }
 
 /*
@@ -84,21 +72,8 @@ static void coh_info(struct __test_metadata *_metadata, int fd, __u32 h,
 	}
 }
 
-#define INFO(h, i)	coh_info(_metadata, self->fd, (h), self->page, &(i))
-
-/* A coherent userptr (@flags without PINNED) over [@p, @p + @size). */
-#define USERPTR(h, p, size, flags) \
-	ASSERT_EQ(0, ut_userptr(self->fd, (p), (size), (flags), &(h)))
-
-/*
- * Private anonymous memory without transparent huge pages, so that an
- * invalidation covers exactly the pages the kernel changed (a THP split
- * invalidates the whole 2 MiB); NULL on failure.
- */
-static unsigned char *anon(size_t size)
-{
-	return ut_alloc_small_pages(size);
-}
+/* BO_INFO of coherent userptr @h into @i, checked with coh_info(). */
+#define COHERENT_INFO(h, i)	coh_info(_metadata, self->fd, (h), self->page, &(i))
 
 /* One byte through a pipe, between a test and the child it forked. */
 static int put_byte(int fd, char c)
@@ -145,15 +120,15 @@ TEST_F(coherent, param_kinds)
 TEST_F(coherent, create_pins_nothing)
 {
 	size_t page = self->page, npages = 256, size = npages * page, k;
-	unsigned char *p = anon(size), vec[256];
+	unsigned char *p = ut_alloc_small_pages(size), vec[256];
 	size_t resident;
 	struct drm_uptr_bo_info i;
 	long pinned = ut_pinned_kb();
 	__u32 u;
 
 	ASSERT_NE(NULL, p);
-	USERPTR(u, p, size, 0);
-	INFO(u, i);
+	UT_USERPTR(u, p, size, 0);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(u, i.handle);
 	EXPECT_EQ(0u, i.flags);
 	EXPECT_EQ((__u64)size, i.size);
@@ -179,7 +154,7 @@ TEST_F(coherent, create_pins_nothing)
 	EXPECT_EQ(2u, resident);
 	EXPECT_EQ(1, vec[8] & 1);
 	EXPECT_EQ(1, vec[9] & 1);
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(2ull, i.pages_faulted);
 	EXPECT_EQ(2ull, i.pages_resident);
 	EXPECT_EQ(1ull, i.jobs);
@@ -214,7 +189,7 @@ TEST_F(coherent, sparse_1tib)
 
 	avail = ut_proc_kb("/proc/meminfo", "MemAvailable");
 	t = ut_now();
-	USERPTR(u, r, total, 0);
+	UT_USERPTR(u, r, total, 0);
 	t = ut_now() - t;
 	used = avail - ut_proc_kb("/proc/meminfo", "MemAvailable");
 	EXPECT_GT(1.0, t) {
@@ -224,7 +199,7 @@ TEST_F(coherent, sparse_1tib)
 		TH_LOG("creating a 1 TiB coherent userptr took %ld kB of memory",
 		       used);
 	}
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(total, i.size);
 	EXPECT_EQ(0ull, i.pages_resident);
 	EXPECT_EQ(0ull, i.pages_faulted);
@@ -241,7 +216,7 @@ TEST_F(coherent, sparse_1tib)
 		}
 		EXPECT_EQ(-1, ut_find_not_dword(r + off[k], piece,
 						0xc0de0000 + k));
-		INFO(u, i);
+		COHERENT_INFO(u, i);
 		EXPECT_EQ((k + 1) * npiece, i.pages_faulted);
 		EXPECT_EQ((k + 1) * npiece, i.pages_resident);
 	}
@@ -255,7 +230,7 @@ TEST_F(coherent, sparse_1tib)
 	EXPECT_EQ(-1, ut_find_diff(self->map + piece, r + off[1], piece));
 	EXPECT_EQ(-1, ut_find_not_dword(self->map + 2 * piece, piece,
 					0xc0de0002));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(3 * npiece, i.pages_faulted);
 	EXPECT_EQ(3 * npiece, i.pages_resident);
 	EXPECT_EQ(6ull, i.jobs);
@@ -277,12 +252,12 @@ TEST_F(coherent, sparse_1tib)
 	EXPECT_EQ(-EFAULT, ut_submit(self->fd, c, 3));
 	EXPECT_EQ(-1, ut_find_not(self->map, 4 * piece, SENTINEL));
 	EXPECT_EQ(-1, ut_find_not_dword(r + off[0], piece, 0xc0de0000));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(3 * npiece, i.pages_faulted);
 	EXPECT_EQ(3 * npiece, i.pages_resident);
 
 	ASSERT_EQ(0, munmap(r, total));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(0ull, i.pages_resident);
 	EXPECT_LE(1ull, i.invalidations);
 }
@@ -291,19 +266,19 @@ TEST_F(coherent, sparse_1tib)
 TEST_F(coherent, create_unmapped)
 {
 	size_t size = 8 * self->page;
-	unsigned char *p = anon(size), *q;
+	unsigned char *p = ut_alloc_small_pages(size), *q;
 	struct drm_uptr_bo_info i;
 	__u32 u, v;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, munmap(p, size));
 	EXPECT_EQ(-EFAULT, ut_userptr(self->fd, p, size, PROBE, &v));
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	memset(self->map, SENTINEL, size);
 	EXPECT_EQ(-EFAULT, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-EFAULT, ut_fill(self->fd, u, 0, 4, 1));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, SENTINEL));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(0ull, i.pages_resident);
 	EXPECT_EQ(0ull, i.pages_faulted);
 
@@ -313,7 +288,7 @@ TEST_F(coherent, create_unmapped)
 	ut_pattern(q, size, 2);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, q, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(size / self->page), i.pages_faulted);
 }
 
@@ -398,19 +373,19 @@ TEST_F(coherent, device_bo_refused)
 TEST_F(coherent, fault_reuse)
 {
 	size_t page = self->page, size = 64 * page;
-	unsigned char *p = anon(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 3);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	/* Bytes 100 into page 5 to 100 into page 8: 4 pages. */
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 5 * page + 100,
 			     3 * page));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p + 5 * page + 100, 3 * page));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(4ull, i.pages_faulted);
 	EXPECT_EQ(4ull, i.pages_resident);
 	EXPECT_EQ(0ull, i.invalidations);
@@ -425,7 +400,7 @@ TEST_F(coherent, fault_reuse)
 				 2 * page + 7));
 	EXPECT_EQ(ut_fnv1a(p + 6 * page, 2 * page + 7),
 		  *(__u64 *)(self->map + 4 * page));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(4ull, i.pages_faulted);
 	EXPECT_EQ(4ull, i.pages_resident);
 	EXPECT_EQ(3ull, i.jobs);
@@ -433,7 +408,7 @@ TEST_F(coherent, fault_reuse)
 	/* A write elsewhere faults its 2 pages; reading and rewriting them does not. */
 	ASSERT_EQ(0, ut_fill(self->fd, u, 20 * page, 2 * page, 0xabcdabcd));
 	EXPECT_EQ(-1, ut_find_not_dword(p + 20 * page, 2 * page, 0xabcdabcd));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(6ull, i.pages_faulted);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 20 * page, 2 * page));
 	EXPECT_EQ(-1, ut_find_not_dword(self->map, 2 * page, 0xabcdabcd));
@@ -444,7 +419,7 @@ TEST_F(coherent, fault_reuse)
 	ut_pattern(p + 5 * page, page, 4);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 5 * page, page));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p + 5 * page, page));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(6ull, i.pages_faulted);
 	EXPECT_EQ(6ull, i.pages_resident);
 	EXPECT_EQ(0ull, i.invalidations);
@@ -459,21 +434,21 @@ TEST_F(coherent, fault_reuse)
 TEST_F(coherent, munmap_whole)
 {
 	size_t size = 16 * self->page, n = size / self->page;
-	unsigned char *p = anon(size), *q;
+	unsigned char *p = ut_alloc_small_pages(size), *q;
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 5);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_faulted);
 	EXPECT_EQ(0ull, i.invalidations);
 
 	ASSERT_EQ(0, munmap(p, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LE(1ull, i.invalidations);
 	EXPECT_EQ(0ull, i.pages_resident);
 	memset(self->map, SENTINEL, size);
@@ -486,7 +461,7 @@ TEST_F(coherent, munmap_whole)
 	EXPECT_EQ(-EFAULT, ut_copy(self->fd, u, 0, self->dev, 0, size));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, SENTINEL));
 	/* The BO is still there, as it was created. */
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)size, i.size);
 	EXPECT_EQ((__u64)(uintptr_t)p, i.user_ptr);
 	EXPECT_EQ(0ull, i.pages_resident);
@@ -500,7 +475,7 @@ TEST_F(coherent, munmap_whole)
 	ASSERT_EQ(0, ut_fill(self->fd, u, 3 * self->page, self->page,
 			     0x33333333));
 	EXPECT_EQ(-1, ut_find_not(q + 3 * self->page, self->page, 0x33));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(2 * n), i.pages_faulted);
 	EXPECT_EQ((__u64)n, i.pages_resident);
 }
@@ -518,25 +493,24 @@ TEST_F(coherent, map_fixed_over)
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, buf);
 	/* Two mappings of one memfd: b keeps a's old pages alive and visible. */
-	mfd = memfd_create("uptr-coherent", MFD_CLOEXEC);
+	mfd = ut_memfd("uptr-coherent", size);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, size));
-	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, a);
-	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, b);
+	a = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, a);
+	b = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, b);
 	ut_pattern(a, size, 7);
-	USERPTR(u, a, size, 0);
+	UT_USERPTR(u, a, size, 0);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x11111111));
 	EXPECT_EQ(-1, ut_find_not(b, size, 0x11));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	inv = i.invalidations;
 	EXPECT_EQ((__u64)n, i.pages_resident);
 
 	q = mmap(a, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	ASSERT_EQ(a, q);
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LT(inv, i.invalidations);
 	EXPECT_EQ(0ull, i.pages_resident);
 	ut_pattern(q, size, 8);
@@ -558,7 +532,7 @@ TEST_F(coherent, map_fixed_over)
 	EXPECT_EQ(-1, ut_find_not(self->map, size, 0x22));
 	ASSERT_EQ((ssize_t)size, pread(mfd, buf, size, 0));
 	EXPECT_EQ(-1, ut_find_not(buf, size, 0x33));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(2 * n), i.pages_faulted);
 	close(mfd);
 	free(ref);
@@ -569,7 +543,7 @@ TEST_F(coherent, map_fixed_over)
 TEST_F(coherent, partial_munmap)
 {
 	size_t page = self->page, size = 16 * page, n = 16;
-	unsigned char *p = anon(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_cmd c[3];
 	struct drm_uptr_bo_info i;
 	__u64 inv;
@@ -579,15 +553,15 @@ TEST_F(coherent, partial_munmap)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 9);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_faulted);
 	inv = i.invalidations;
 
 	/* Pages 4 to 7 go. */
 	ASSERT_EQ(0, munmap(p + 4 * page, 4 * page));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LT(inv, i.invalidations);
 	EXPECT_GE(12ull, i.pages_resident);
 
@@ -627,7 +601,7 @@ TEST_F(coherent, partial_munmap)
 	EXPECT_EQ(-1, ut_find_diff(p + 8 * page, ref + 8 * page, 8 * page));
 
 	/* Only the unmapped pages were dropped: nothing was faulted again. */
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_faulted);
 	EXPECT_EQ(12ull, i.pages_resident);
 	free(ref);
@@ -637,7 +611,7 @@ TEST_F(coherent, partial_munmap)
 TEST_F(coherent, mremap_move)
 {
 	size_t size = 16 * self->page, n = 16;
-	unsigned char *p = anon(size), *dst, *q, *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *dst, *q, *ref = malloc(size);
 	struct drm_uptr_bo_info i;
 	__u64 inv;
 	__u32 u, v;
@@ -646,9 +620,9 @@ TEST_F(coherent, mremap_move)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 10);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	inv = i.invalidations;
 
 	dst = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -656,7 +630,7 @@ TEST_F(coherent, mremap_move)
 	q = mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	ASSERT_EQ(dst, q);
 
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LT(inv, i.invalidations);
 	EXPECT_EQ(0ull, i.pages_resident);
 	memset(self->map, SENTINEL, size);
@@ -664,16 +638,16 @@ TEST_F(coherent, mremap_move)
 	EXPECT_EQ(-EFAULT, ut_fill(self->fd, u, 0, 4, 1));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, SENTINEL));
 
-	USERPTR(v, q, size, 0);
+	UT_USERPTR(v, q, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, v, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 	ASSERT_EQ(0, ut_fill(self->fd, v, self->page, self->page, 0x77777777));
 	EXPECT_EQ(-1, ut_find_not(q + self->page, self->page, 0x77));
 	EXPECT_EQ(-1, ut_find_diff(q, ref, self->page));
-	INFO(v, i);
+	COHERENT_INFO(v, i);
 	EXPECT_EQ((__u64)n, i.pages_faulted);
 	EXPECT_EQ(0ull, i.invalidations);
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_faulted);
 	free(ref);
 }
@@ -682,21 +656,21 @@ TEST_F(coherent, mremap_move)
 TEST_F(coherent, dontneed_zero)
 {
 	size_t page = self->page, size = 8 * page;
-	unsigned char *p = anon(size), *fresh;
+	unsigned char *p = ut_alloc_small_pages(size), *fresh;
 	struct drm_uptr_bo_info i;
 	__u64 inv;
 	__u32 u;
 
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 11);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	inv = i.invalidations;
 
 	ASSERT_EQ(0, madvise(p, size, MADV_DONTNEED));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LT(inv, i.invalidations);
 	EXPECT_EQ(0ull, i.pages_resident);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
@@ -715,12 +689,12 @@ TEST_F(coherent, dontneed_zero)
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p, size));
 	/* The shared zero page was not written. */
-	fresh = anon(page);
+	fresh = ut_alloc_small_pages(page);
 	ASSERT_NE(NULL, fresh);
 	EXPECT_EQ(-1, ut_find_not(fresh, page, 0)) {
 		TH_LOG("a device write landed in the shared zero page");
 	}
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(size / page), i.pages_resident);
 }
 
@@ -728,7 +702,7 @@ TEST_F(coherent, dontneed_zero)
 TEST_F(coherent, dontneed_one_page)
 {
 	size_t page = self->page, size = 4 * UT_MIB, n = size / page;
-	unsigned char *p = anon(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i1, i2;
 	__u32 u;
 
@@ -736,15 +710,15 @@ TEST_F(coherent, dontneed_one_page)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 12);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
-	INFO(u, i0);
+	COHERENT_INFO(u, i0);
 	EXPECT_EQ((__u64)n, i0.pages_faulted);
 	EXPECT_EQ((__u64)n, i0.pages_resident);
 
 	ASSERT_EQ(0, madvise(p + 100 * page, page, MADV_DONTNEED));
-	INFO(u, i1);
+	COHERENT_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_EQ((__u64)(n - 1), i1.pages_resident);
 
@@ -753,7 +727,7 @@ TEST_F(coherent, dontneed_one_page)
 	EXPECT_EQ(-1, ut_find_not(self->map + 100 * page, page, 0));
 	EXPECT_EQ(-1, ut_find_diff(self->map + 101 * page, ref + 101 * page,
 				   size - 101 * page));
-	INFO(u, i2);
+	COHERENT_INFO(u, i2);
 	EXPECT_EQ(i0.pages_faulted + 1, i2.pages_faulted) {
 		TH_LOG("dropping 1 page cost %llu faults",
 		       (unsigned long long)(i2.pages_faulted -
@@ -768,7 +742,7 @@ TEST_F(coherent, dontneed_one_page)
 TEST_F(coherent, mprotect)
 {
 	size_t page = self->page, size = 8 * page;
-	unsigned char *p = anon(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_cmd c[2];
 	struct drm_uptr_bo_info i;
 	__u64 inv;
@@ -777,15 +751,15 @@ TEST_F(coherent, mprotect)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 13);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, page, 0x01010101));
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	memcpy(ref, p, size);
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	inv = i.invalidations;
 
 	ASSERT_EQ(0, mprotect(p, size, PROT_READ));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LT(inv, i.invalidations);
 	memset(self->map, 0, size);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
@@ -821,7 +795,7 @@ TEST_F(coherent, mprotect)
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	free(ref);
 }
 
@@ -833,7 +807,7 @@ TEST_F(coherent, mprotect)
 TEST_F(coherent, fork_cow_private)
 {
 	size_t page = self->page, size = 8 * page;
-	unsigned char *p = anon(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_bo_info i;
 	int go[2], rep[2];
 	__u64 inv;
@@ -843,13 +817,13 @@ TEST_F(coherent, fork_cow_private)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	memset(p, 0xee, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	/* Every page resident and writable for the device before the fork. */
 	ut_pattern(self->map, size, 14);
 	memcpy(ref, self->map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, u, 0, self->dev, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(size / page), i.pages_resident);
 	inv = i.invalidations;
 	ASSERT_EQ(0, pipe(go));
@@ -874,7 +848,7 @@ TEST_F(coherent, fork_cow_private)
 	close(rep[1]);
 
 	/* fork write-protected the parent's pages. */
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LT(inv, i.invalidations);
 
 	/* A device write before the child writes: copied for the parent. */
@@ -899,7 +873,7 @@ TEST_F(coherent, fork_cow_private)
 	EXPECT_EQ(0, ut_wait_child(pid)) {
 		TH_LOG("device writes reached the child's copy");
 	}
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	close(go[1]);
 	close(rep[0]);
 	free(ref);
@@ -914,11 +888,10 @@ TEST_F(coherent, fork_shared)
 	pid_t pid;
 	__u32 u;
 
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	p = ut_alloc_shared(size);
+	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 15);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	ASSERT_EQ(0, pipe(go));
 	ASSERT_EQ(0, pipe(rep));
@@ -965,7 +938,7 @@ TEST_F(coherent, fork_shared)
 TEST_F(coherent, fork_child_handle)
 {
 	size_t page = self->page, size = 4 * page;
-	unsigned char *p = anon(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	struct {
 		int err[4];
@@ -978,7 +951,7 @@ TEST_F(coherent, fork_child_handle)
 
 	ASSERT_NE(NULL, p);
 	memset(p, 0x21, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	memset(self->map, SENTINEL, size);
 	ASSERT_EQ(0, pipe(rep));
@@ -1027,14 +1000,14 @@ TEST_F(coherent, fork_child_handle)
 	/* The parent's userptr still works for the parent. */
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, 0x21));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 }
 
 /* munmap, mprotect and MAP_FIXED right before and after a userptr leave its pages and counters alone. */
 TEST_F(coherent, neighbours)
 {
 	size_t page = self->page, size = 8 * page;
-	unsigned char *all = anon(16 * page), *p, *q, *ref = malloc(size);
+	unsigned char *all = ut_alloc_small_pages(16 * page), *p, *q, *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i;
 	__u32 u;
 
@@ -1044,15 +1017,15 @@ TEST_F(coherent, neighbours)
 	p = all + 4 * page;
 	ut_pattern(all, 16 * page, 16);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
-	INFO(u, i0);
+	COHERENT_INFO(u, i0);
 	EXPECT_EQ(8ull, i0.pages_resident);
 
 	ASSERT_EQ(0, munmap(all, 4 * page));
 	ASSERT_EQ(0, munmap(p + size, 4 * page));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(i0.invalidations, i.invalidations) {
 		TH_LOG("munmap next to the userptr invalidated it");
 	}
@@ -1080,7 +1053,7 @@ TEST_F(coherent, neighbours)
 	ASSERT_EQ(0, madvise(all, 4 * page, MADV_DONTNEED));
 	ASSERT_EQ(0, madvise(p + size, 4 * page, MADV_DONTNEED));
 
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(i0.invalidations, i.invalidations) {
 		TH_LOG("changes next to the userptr invalidated it %llu times",
 		       (unsigned long long)(i.invalidations - i0.invalidations));
@@ -1093,7 +1066,7 @@ TEST_F(coherent, neighbours)
 	EXPECT_EQ(-1, ut_find_not(p, size, 0x31));
 	EXPECT_EQ(-1, ut_find_not(all, 4 * page, 0));
 	EXPECT_EQ(-1, ut_find_not(p + size, 4 * page, 0));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(i0.pages_faulted, i.pages_faulted);
 	EXPECT_EQ(i0.invalidations, i.invalidations);
 	free(ref);
@@ -1103,29 +1076,21 @@ TEST_F(coherent, neighbours)
 TEST_F(coherent, neighbours_thp)
 {
 	size_t page = self->page, half = 16 * page, size = 2 * half;
-	unsigned char *raw, *h, *p, *q, *ref = malloc(size);
+	unsigned char *h, *p, *q, *ref = malloc(size);
 	struct drm_uptr_bo_info i;
-	long huge_kb;
 	__u32 u;
 
 	UT_NEED_THP();
 	ASSERT_NE(NULL, ref);
-	raw = mmap(NULL, 3 * HPAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	h = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
-	ASSERT_EQ(0, madvise(h, 2 * HPAGE, MADV_HUGEPAGE));
-	ut_pattern(h, 2 * HPAGE, 17);
-	huge_kb = ut_anon_huge_kb((uintptr_t)h, (uintptr_t)h + 2 * HPAGE);
-	ASSERT_LE(2048, huge_kb) {
-		TH_LOG("no transparent huge page in a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
-		       huge_kb);
-	}
+	h = ut_alloc_thp(2 * UT_HPAGE);
+	ASSERT_NE(NULL, h);
+	ut_pattern(h, 2 * UT_HPAGE, 17);
+	ut_check_thp_kb(_metadata, h, 2 * UT_HPAGE, 2048);
 
 	/* 16 pages on each side of the boundary between the huge pages. */
-	p = h + HPAGE - half;
+	p = h + UT_HPAGE - half;
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 
@@ -1136,7 +1101,7 @@ TEST_F(coherent, neighbours_thp)
 	ASSERT_EQ(p + size, q);
 	memset(q, 0x77, half);
 	ASSERT_EQ(0, madvise(h, 64 * page, MADV_DONTNEED));
-	ASSERT_EQ(0, munmap(h + 2 * HPAGE - 64 * page, 64 * page));
+	ASSERT_EQ(0, munmap(h + 2 * UT_HPAGE - 64 * page, 64 * page));
 
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
 	memset(self->map, 0, size);
@@ -1155,7 +1120,7 @@ TEST_F(coherent, neighbours_thp)
 	ut_pattern(p, size, 18);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, p, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(size / page), i.pages_resident);
 	free(ref);
 }
@@ -1182,7 +1147,7 @@ static void check_file(struct __test_metadata *_metadata,
 	ASSERT_EQ((ssize_t)size, pwrite(file, ref, size, 0));
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, file, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
@@ -1194,13 +1159,13 @@ static void check_file(struct __test_metadata *_metadata,
 	EXPECT_EQ(-1, ut_find_diff(buf, ref, size)) {
 		TH_LOG("the device's writes are not in the file");
 	}
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(size / page), i.pages_faulted);
 	EXPECT_EQ((__u64)(size / page), i.pages_resident);
 	inv = i.invalidations;
 
 	ASSERT_EQ(0, ftruncate(file, half));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_LT(inv, i.invalidations);
 	EXPECT_GE((__u64)(half / page), i.pages_resident);
 
@@ -1236,7 +1201,7 @@ static void check_file(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ut_store(self->fd, u, size - 4, 0x12345678));
 	ASSERT_EQ(4, pread(file, buf, 4, size - 4));
 	EXPECT_EQ(0x12345678u, *(__u32 *)buf);
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	ASSERT_EQ(0, munmap(p, size));
 	free(ref);
 	free(buf);
@@ -1245,7 +1210,7 @@ static void check_file(struct __test_metadata *_metadata,
 /* A MAP_SHARED memfd: device writes reach the file; truncated pages fault. */
 TEST_F(coherent, memfd_truncate)
 {
-	int mfd = memfd_create("uptr-coherent", MFD_CLOEXEC);
+	int mfd = ut_memfd("uptr-coherent", 0);
 
 	ASSERT_LE(0, mfd);
 	check_file(_metadata, self, mfd);
@@ -1276,7 +1241,7 @@ TEST_F(coherent, tmpfile_truncate)
 TEST_F(coherent, readonly)
 {
 	size_t page = self->page, size = 8 * page;
-	unsigned char *p = anon(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_cmd c[2];
 	struct drm_uptr_bo_info i;
 	__u32 u;
@@ -1285,8 +1250,8 @@ TEST_F(coherent, readonly)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 20);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, RO);
-	INFO(u, i);
+	UT_USERPTR(u, p, size, RO);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u32)RO, i.flags);
 	EXPECT_EQ(0ull, i.pages_resident);
 
@@ -1306,7 +1271,7 @@ TEST_F(coherent, readonly)
 	EXPECT_EQ(-EACCES, ut_submit(self->fd, c, 2));
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, SENTINEL));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(2ull, i.jobs);
 	EXPECT_EQ((__u64)(size / page), i.pages_faulted);
 	EXPECT_EQ((__u64)(size / page), i.pages_resident);
@@ -1327,7 +1292,7 @@ TEST_F(coherent, readonly)
 TEST_F(coherent, readonly_fork_keeps_cow)
 {
 	size_t page = self->page, n = 8, size = n * page, k;
-	unsigned char *p = anon(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	__u64 e, pfn[8];
 	int go[2];
 	pid_t pid;
@@ -1337,7 +1302,7 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 21);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, RO);
+	UT_USERPTR(u, p, size, RO);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	for (k = 0; k < n; k++) {
 		ASSERT_EQ(0, ut_pagemap_entry(p + k * page, &e));
@@ -1382,7 +1347,7 @@ TEST_F(coherent, readonly_fork_keeps_cow)
 	}
 
 	/* A device write does break COW, as the method shows. */
-	USERPTR(w, p, page, 0);
+	UT_USERPTR(w, p, page, 0);
 	ASSERT_EQ(0, ut_store(self->fd, w, 0, 0xdeadbeef));
 	EXPECT_EQ(0xdeadbeefu, *(__u32 *)p);
 	ASSERT_EQ(0, ut_pagemap_entry(p, &e));
@@ -1415,31 +1380,31 @@ TEST_F(coherent, readonly_prot_read)
 
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, buf);
-	mfd = memfd_create("uptr-coherent", MFD_CLOEXEC);
+	mfd = ut_memfd("uptr-coherent", 0);
 	ASSERT_LE(0, mfd);
 	ut_pattern(ref, size, 22);
 	ASSERT_EQ((ssize_t)size, pwrite(mfd, ref, size, 0));
-	p = mmap(NULL, size, PROT_READ, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	p = ut_map_file(mfd, size, PROT_READ);
+	ASSERT_NE(NULL, p);
 	z = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, z);
 
-	USERPTR(u, p, size, RO);
+	UT_USERPTR(u, p, size, RO);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(self->map, ref, size));
 	EXPECT_EQ(-EACCES, ut_fill(self->fd, u, 0, 4, 1));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)(size / page), i.pages_faulted);
 
 	/* Never-touched read-only anonymous memory reads as zeros. */
-	USERPTR(uz, z, size, RO);
+	UT_USERPTR(uz, z, size, RO);
 	memset(self->map, SENTINEL, size);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, uz, 0, size));
 	EXPECT_EQ(-1, ut_find_not(self->map, size, 0));
-	INFO(uz, i);
+	COHERENT_INFO(uz, i);
 
 	/* Read-write over PROT_READ: created (nothing is checked), reads, cannot write. */
-	USERPTR(w, p, size, 0);
+	UT_USERPTR(w, p, size, 0);
 	ASSERT_EQ(0, ut_checksum(self->fd, self->dev, 0, w, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)self->map);
 	EXPECT_EQ(-EFAULT, ut_fill(self->fd, w, 0, size, 1));
@@ -1447,7 +1412,7 @@ TEST_F(coherent, readonly_prot_read)
 	EXPECT_EQ(-EFAULT, ut_copy(self->fd, w, 0, self->dev, 0, 4));
 	ASSERT_EQ((ssize_t)size, pread(mfd, buf, size, 0));
 	EXPECT_EQ(-1, ut_find_diff(buf, ref, size));
-	INFO(w, i);
+	COHERENT_INFO(w, i);
 	close(mfd);
 	free(ref);
 	free(buf);
@@ -1457,7 +1422,7 @@ TEST_F(coherent, readonly_prot_read)
 TEST_F(coherent, copy_within)
 {
 	size_t page = self->page, size = 16 * page;
-	unsigned char *p = anon(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_bo_info i;
 	__u64 sum;
 	__u32 u;
@@ -1466,13 +1431,13 @@ TEST_F(coherent, copy_within)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 23);
 	memcpy(ref, p, size);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	/* Source pages 1 to 4, destination pages 8 to 11. */
 	ASSERT_EQ(0, ut_copy(self->fd, u, 8 * page + 3, u, page + 5, 3 * page));
 	memcpy(ref + 8 * page + 3, ref + page + 5, 3 * page);
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(8ull, i.pages_faulted);
 	EXPECT_EQ(8ull, i.pages_resident);
 
@@ -1481,7 +1446,7 @@ TEST_F(coherent, copy_within)
 	sum = ut_fnv1a(ref, page);
 	memcpy(ref + size - 8, &sum, 8);
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(10ull, i.pages_faulted);
 	EXPECT_EQ(10ull, i.pages_resident);
 	EXPECT_EQ(2ull, i.jobs);
@@ -1509,7 +1474,7 @@ TEST_F(coherent, private_file_cow)
 	memcpy(ref, file_ref, size);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, tfd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	USERPTR(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 
 	/* Reads first: the device sees the file's pages. */
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
@@ -1542,30 +1507,23 @@ TEST_F(coherent, private_file_cow)
 /* Splitting a huge page under a userptr (MADV_DONTNEED, mprotect of 4 KiB) keeps the device's view right. */
 TEST_F(coherent, thp_split)
 {
-	size_t page = self->page, n = HPAGE / page;
-	unsigned char *raw, *h, *ref = malloc(HPAGE);
+	size_t page = self->page, n = UT_HPAGE / page;
+	unsigned char *h, *ref = malloc(UT_HPAGE);
 	struct drm_uptr_bo_info i;
-	long huge_kb;
 	__u32 u;
 
 	UT_NEED_THP();
 	ASSERT_NE(NULL, ref);
-	raw = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	h = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
-	ASSERT_EQ(0, madvise(h, HPAGE, MADV_HUGEPAGE));
-	ut_pattern(h, HPAGE, 26);
-	memcpy(ref, h, HPAGE);
-	huge_kb = ut_anon_huge_kb((uintptr_t)h, (uintptr_t)h + HPAGE);
-	ASSERT_EQ(2048, huge_kb) {
-		TH_LOG("no transparent huge page in a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
-		       huge_kb);
-	}
-	USERPTR(u, h, HPAGE, 0);
-	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, HPAGE));
-	EXPECT_EQ(-1, ut_find_diff(self->map, ref, HPAGE));
-	INFO(u, i);
+	h = ut_alloc_thp(UT_HPAGE);
+	ASSERT_NE(NULL, h);
+	ut_pattern(h, UT_HPAGE, 26);
+	memcpy(ref, h, UT_HPAGE);
+	/* All of it, one huge page. */
+	ut_check_thp_kb(_metadata, h, UT_HPAGE, 2048);
+	UT_USERPTR(u, h, UT_HPAGE, 0);
+	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, UT_HPAGE));
+	EXPECT_EQ(-1, ut_find_diff(self->map, ref, UT_HPAGE));
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_resident);
 	EXPECT_EQ(1ull, i.sg_segments) {
 		TH_LOG("a huge page is not one run of contiguous pages");
@@ -1574,11 +1532,11 @@ TEST_F(coherent, thp_split)
 	/* Drop one 4 KiB page: the huge page is split. */
 	ASSERT_EQ(0, madvise(h + 100 * page, page, MADV_DONTNEED));
 	memset(ref + 100 * page, 0, page);
-	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, HPAGE));
-	EXPECT_EQ(-1, ut_find_diff(self->map, ref, HPAGE));
+	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, UT_HPAGE));
+	EXPECT_EQ(-1, ut_find_diff(self->map, ref, UT_HPAGE));
 	ASSERT_EQ(0, ut_fill(self->fd, u, 99 * page, 3 * page, 0x7e7e7e7e));
 	fill_dwords(ref + 99 * page, 3 * page, 0x7e7e7e7e);
-	EXPECT_EQ(-1, ut_find_diff(h, ref, HPAGE));
+	EXPECT_EQ(-1, ut_find_diff(h, ref, UT_HPAGE));
 
 	/* Write-protect one 4 KiB page: only it refuses device writes. */
 	ASSERT_EQ(0, mprotect(h + 200 * page, page, PROT_READ));
@@ -1588,10 +1546,10 @@ TEST_F(coherent, thp_split)
 	ASSERT_EQ(0, ut_fill(self->fd, u, 199 * page, 4, 0x22222222));
 	fill_dwords(ref + 201 * page, 4, 0x11111111);
 	fill_dwords(ref + 199 * page, 4, 0x22222222);
-	EXPECT_EQ(-1, ut_find_diff(h, ref, HPAGE));
-	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, HPAGE));
-	EXPECT_EQ(-1, ut_find_diff(self->map, ref, HPAGE));
-	INFO(u, i);
+	EXPECT_EQ(-1, ut_find_diff(h, ref, UT_HPAGE));
+	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, UT_HPAGE));
+	EXPECT_EQ(-1, ut_find_diff(self->map, ref, UT_HPAGE));
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_resident);
 	free(ref);
 }
@@ -1600,8 +1558,8 @@ TEST_F(coherent, thp_split)
 TEST_F(coherent, sg_segments)
 {
 	size_t page = self->page, n = 64, size = n * page;
-	size_t tsize = 2 * HPAGE, tn = tsize / page;
-	unsigned char *p = anon(size), *raw, *t;
+	size_t tsize = 2 * UT_HPAGE, tn = tsize / page;
+	unsigned char *p = ut_alloc_small_pages(size), *t;
 	struct drm_uptr_bo_info i;
 	__u64 bound;
 	long huge_kb;
@@ -1609,35 +1567,28 @@ TEST_F(coherent, sg_segments)
 
 	ASSERT_NE(NULL, p);
 	memset(p, 0x5e, size);
-	USERPTR(u, p, size, 0);
-	INFO(u, i);
+	UT_USERPTR(u, p, size, 0);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ(0ull, i.sg_segments);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, u, 0, size));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_EQ((__u64)n, i.pages_resident);
 	EXPECT_LE(1ull, i.sg_segments);
 	EXPECT_GE((__u64)n, i.sg_segments);
 	ASSERT_EQ(0, munmap(p + n / 2 * page, n / 2 * page));
-	INFO(u, i);
+	COHERENT_INFO(u, i);
 	EXPECT_GE((__u64)(n / 2), i.pages_resident);
 
 	/* Over two huge pages: each is one physically contiguous run. */
 	UT_NEED_THP();
-	raw = mmap(NULL, tsize + HPAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	t = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
-	ASSERT_EQ(0, madvise(t, tsize, MADV_HUGEPAGE));
+	t = ut_alloc_thp(tsize);
+	ASSERT_NE(NULL, t);
 	memset(t, 0x5f, tsize);
-	huge_kb = ut_anon_huge_kb((uintptr_t)t, (uintptr_t)t + tsize);
-	ASSERT_LE(2048, huge_kb) {
-		TH_LOG("no transparent huge page in a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
-		       huge_kb);
-	}
-	USERPTR(v, t, tsize, 0);
+	huge_kb = ut_check_thp_kb(_metadata, t, tsize, 2048);
+	UT_USERPTR(v, t, tsize, 0);
 	ASSERT_EQ(0, ut_copy(self->fd, self->dev, 0, v, 0, tsize));
 	EXPECT_EQ(-1, ut_find_not(self->map, tsize, 0x5f));
-	INFO(v, i);
+	COHERENT_INFO(v, i);
 	EXPECT_EQ((__u64)tn, i.pages_resident);
 	/* At most one run per small page plus one per huge page. */
 	bound = (tn - huge_kb * 1024 / page) + huge_kb / 2048;

@@ -29,14 +29,11 @@
 #define MADV_COLLAPSE	25
 #endif
 
-#define HPAGE		(2 * UT_MIB)
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
 
 
 #define KSM_DIR		"/sys/kernel/mm/ksm/"
-#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
 #define COMPACT_MEMORY	"/proc/sys/vm/compact_memory"
-#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
 /* How long a test waits for something that should take milliseconds. */
 #define WAIT_S		10.0
@@ -49,31 +46,26 @@ static const char *const ksm_knobs[] = {
 	"pages_to_scan", "sleep_millisecs", "run",
 };
 
-FIXTURE(coherent) {
+/*
+ * The uptr render node (ut_coherent_setup()) and the mm knobs a test
+ * changed, put back at teardown.
+ */
+FIXTURE(coherent_mm) {
 	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
-	int fd;
-	size_t page;
+	int fd;			/* base.fd */
+	size_t page;		/* base.page, the CPU's page size */
 	char numa_balancing[32];	/* saved value, "" if untouched */
 	char ksm[ARRAY_SIZE(ksm_knobs)][32];	/* saved values, "" if untouched */
 };
 
 /* ---- small helpers: sysfs, procfs ---- */
 
-static long read_long(const char *path)
-{
-	char buf[64];
-
-	if (ut_read_line(path, buf, sizeof(buf)))
-		return -1;
-	return strtol(buf, NULL, 10);
-}
-
 static long ksm_long(const char *knob)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), KSM_DIR "%s", knob);
-	return read_long(path);
+	return ut_read_long(path);
 }
 
 static int ksm_set(const char *knob, const char *val)
@@ -262,40 +254,20 @@ static unsigned int touch_read(const unsigned char *p, size_t n, size_t page)
 	return sum;
 }
 
-/* Anonymous memory that stays in small pages (no THP, no khugepaged). */
-static void *small_pages(size_t size)
-{
-	return ut_alloc_small_pages(size);
-}
-
 /* ---- fixture ---- */
 
-FIXTURE_SETUP(coherent)
+FIXTURE_SETUP(coherent_mm)
 {
-	__u64 kinds = 0;
-
-	uptr_setup(_metadata, &self->base, NULL);
+	ut_coherent_setup(_metadata, &self->base);
 	self->fd = self->base.fd;
 	self->page = self->base.page;
-	ASSERT_EQ((long)self->page, sysconf(_SC_PAGESIZE));
-	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_USERPTR_KINDS,
-				  &kinds));
-	ASSERT_NE(0ull, kinds & DRM_UPTR_KIND_COHERENT) {
-		TH_LOG("the driver does not list DRM_UPTR_KIND_COHERENT in USERPTR_KINDS (%#llx)",
-		       (unsigned long long)kinds);
-	}
 
 	/* NUMA balancing would unmap and migrate pages behind the tests' back. */
-	if (!ut_read_line(NUMA_BALANCING, self->numa_balancing,
-		       sizeof(self->numa_balancing)) &&
-	    strcmp(self->numa_balancing, "0")) {
-		ASSERT_EQ(0, ut_write_str(NUMA_BALANCING, "0"));
-	} else {
-		self->numa_balancing[0] = '\0';
-	}
+	ASSERT_EQ(0, ut_numa_balancing_off(self->numa_balancing,
+					   sizeof(self->numa_balancing)));
 }
 
-FIXTURE_TEARDOWN(coherent)
+FIXTURE_TEARDOWN(coherent_mm)
 {
 	unsigned int i;
 
@@ -307,25 +279,9 @@ FIXTURE_TEARDOWN(coherent)
 			    strcmp(self->ksm[i], "2"))
 				ksm_set(ksm_knobs[i], self->ksm[i]);
 	}
-	if (self->numa_balancing[0])
-		ut_write_str(NUMA_BALANCING, self->numa_balancing);
+	ut_numa_balancing_restore(self->numa_balancing);
 	uptr_teardown(_metadata, &self->base, NULL);
 }
-
-/* A coherent userptr (no flags but @flags) over [@p, @p + @size). */
-#define COHERENT(h, p, size, flags) do { \
-	int __ret = ut_userptr(self->fd, (p), (size), (flags), &(h)); \
-	ASSERT_EQ(0, __ret) { \
-		TH_LOG("creating a coherent userptr: %s", strerror(-__ret)); \
-	} \
-} while (0)
-
-/* A device BO of @size bytes, mapped. */
-#define DEVICE_BO(h, map, size) \
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, (size), &(h), (void **)&(map)))
-
-/* BO_INFO of @h into @i. */
-#define INFO(h, i) ASSERT_EQ(0, ut_bo_info(self->fd, (h), &(i)))
 
 static void log_info(struct __test_metadata *_metadata, const char *when,
 		     const struct drm_uptr_bo_info *i)
@@ -447,17 +403,17 @@ static void warm_copy(struct __test_metadata *_metadata, int fd, unsigned char *
 }
 
 /* move_pages(2) to the other node between jobs: the device follows the pages. */
-TEST_F(coherent, migrate_move_pages)
+TEST_F(coherent_mm, migrate_move_pages)
 {
 	size_t n = 32, size = n * self->page;
-	unsigned char *p = small_pages(size), *map = NULL, *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL, *ref = malloc(size);
 	struct drm_uptr_bo_info i0;
 	int from, to, back;
 	__u32 u, d;
 
 	need_two_nodes(_metadata);
 	warm_copy(_metadata, self->fd, p, ref, n, self->page, 801, &u, &d, &map);
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 	EXPECT_EQ(1ull, i0.jobs);
 	EXPECT_EQ(n, i0.pages_faulted);
 	EXPECT_EQ(0ull, i0.invalidations);
@@ -473,7 +429,7 @@ TEST_F(coherent, migrate_move_pages)
 			 self->page, to, &i0);
 
 	/* And back again. */
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 	back = from;
 	ASSERT_EQ(n, move_to_node(p, n, self->page, back));
 	check_after_move(_metadata, self->fd, u, d, map, p, ref, n,
@@ -482,17 +438,17 @@ TEST_F(coherent, migrate_move_pages)
 }
 
 /* mbind(MPOL_MF_MOVE) to the other node between jobs: the device follows the pages. */
-TEST_F(coherent, migrate_mbind)
+TEST_F(coherent_mm, migrate_mbind)
 {
 	size_t n = 32, size = n * self->page;
-	unsigned char *p = small_pages(size), *map = NULL, *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL, *ref = malloc(size);
 	struct drm_uptr_bo_info i0;
 	int from, to, ret;
 	__u32 u, d;
 
 	need_two_nodes(_metadata);
 	warm_copy(_metadata, self->fd, p, ref, n, self->page, 802, &u, &d, &map);
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 
 	from = node_of(p);
 	ASSERT_LE(0, from);
@@ -506,7 +462,7 @@ TEST_F(coherent, migrate_mbind)
 	check_after_move(_metadata, self->fd, u, d, map, p, ref, n,
 			 self->page, to, &i0);
 
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 	ASSERT_EQ(0, bind_to_node(p, size, from));
 	ASSERT_EQ(n, pages_on_node(p, n, self->page, from));
 	check_after_move(_metadata, self->fd, u, d, map, p, ref, n,
@@ -540,7 +496,7 @@ static size_t count_moved(const __u64 *a, const __u64 *b, size_t n)
  */
 static void *fragment(size_t len, size_t page)
 {
-	unsigned char *f = small_pages(len);
+	unsigned char *f = ut_alloc_small_pages(len);
 	size_t off;
 
 	if (!f)
@@ -552,11 +508,11 @@ static void *fragment(size_t len, size_t page)
 }
 
 /* Memory compaction between jobs keeps the data right; moved pages are invalidated. */
-TEST_F_TIMEOUT(coherent, migrate_compact, 90)
+TEST_F_TIMEOUT(coherent_mm, migrate_compact, 90)
 {
 	size_t n = 128, size = n * self->page, moved, total = 0;
 	size_t flen = 16 * UT_MIB;
-	unsigned char *p = small_pages(size), *map = NULL, *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL, *ref = malloc(size);
 	__u64 *pfn0 = calloc(n, 8), *pfn1 = calloc(n, 8);
 	struct drm_uptr_bo_info i0, i1;
 	int round, ret;
@@ -575,7 +531,7 @@ TEST_F_TIMEOUT(coherent, migrate_compact, 90)
 		ASSERT_NE(0ull, pfn0[0]) {
 			TH_LOG("/proc/self/pagemap shows no page frames (not root?)");
 		}
-		INFO(u, i0);
+		UT_BO_INFO(u, i0);
 		ret = ut_write_str(COMPACT_MEMORY, "1");
 		ASSERT_EQ(0, ret) {
 			TH_LOG("writing 1 to %s: %s", COMPACT_MEMORY,
@@ -585,7 +541,7 @@ TEST_F_TIMEOUT(coherent, migrate_compact, 90)
 		munmap(filler, flen);
 		moved = count_moved(pfn0, pfn1, n);
 		total += moved;
-		INFO(u, i1);
+		UT_BO_INFO(u, i1);
 		if (moved) {
 			EXPECT_LT(i0.invalidations, i1.invalidations) {
 				TH_LOG("compaction moved %zu pages under the device without an invalidation",
@@ -598,7 +554,7 @@ TEST_F_TIMEOUT(coherent, migrate_compact, 90)
 		memset(map, 0, size);
 		ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 		EXPECT_EQ(-1, ut_find_diff(map, ref, size));
-		INFO(u, i1);
+		UT_BO_INFO(u, i1);
 		EXPECT_LE(i0.pages_faulted + moved, i1.pages_faulted);
 		EXPECT_EQ(n, i1.pages_resident);
 
@@ -636,10 +592,10 @@ static void need_swap(struct __test_metadata *_metadata)
 }
 
 /* After MADV_PAGEOUT the device reads swapped-out pages back in, with the right data. */
-TEST_F(coherent, swap_read_back)
+TEST_F(coherent_mm, swap_read_back)
 {
 	size_t n = 32, size = n * self->page, swapped;
-	unsigned char *p = small_pages(size), *map = NULL, *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL, *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i1;
 	__u32 u, d;
 
@@ -648,19 +604,19 @@ TEST_F(coherent, swap_read_back)
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 901);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, size);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, size);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
 	check_all_resident(_metadata, self->fd, u, n);
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 
 	swapped = page_out(p, n, self->page);
 	ASSERT_EQ(n, swapped) {
 		TH_LOG("MADV_PAGEOUT swapped out %zu of %zu pages (does the driver hold page references?)",
 		       swapped, n);
 	}
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_EQ(0ull, i1.pages_resident);
 
@@ -670,7 +626,7 @@ TEST_F(coherent, swap_read_back)
 	EXPECT_EQ(n, ut_count_pagemap(p, n, self->page, UT_PM_PRESENT)) {
 		TH_LOG("the job did not fault the swapped-out pages back in");
 	}
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LE(i0.pages_faulted + n, i1.pages_faulted);
 	EXPECT_EQ(n, i1.pages_resident);
 	EXPECT_EQ(2ull, i1.jobs);
@@ -686,10 +642,10 @@ TEST_F(coherent, swap_read_back)
 }
 
 /* Device writes survive a page-out: the CPU reads them back from swap. */
-TEST_F(coherent, swap_device_write_survives)
+TEST_F(coherent_mm, swap_device_write_survives)
 {
 	size_t n = 32, size = n * self->page;
-	unsigned char *p = small_pages(size), *map = NULL, *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL, *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i1;
 	__u32 u, d;
 
@@ -697,8 +653,8 @@ TEST_F(coherent, swap_device_write_survives)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 902);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, size);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, size);
 
 	/*
 	 * Swapped in by a device read, the pages are mapped read-only: the
@@ -709,11 +665,11 @@ TEST_F(coherent, swap_device_write_survives)
 	ut_pattern(map, size, 903);
 	memcpy(ref, map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, u, 0, d, 0, size));
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 	ASSERT_EQ(n, page_out(p, n, self->page)) {
 		TH_LOG("the pages did not go to swap after the device wrote them");
 	}
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_EQ(0ull, i1.pages_resident);
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size)) {
@@ -734,13 +690,13 @@ TEST_F(coherent, swap_device_write_survives)
 	}
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_EQ(5ull, i1.jobs);
 	free(ref);
 }
 
 /* Device writes into memfd pages the CPU only read (writable, clean) survive a page-out. */
-TEST_F(coherent, swap_shmem_device_write_survives)
+TEST_F(coherent_mm, swap_shmem_device_write_survives)
 {
 	size_t n = 16, page = self->page, size = n * page;
 	unsigned char *p, *map = NULL, *ref = malloc(size), *buf = malloc(size);
@@ -751,16 +707,15 @@ TEST_F(coherent, swap_shmem_device_write_survives)
 	need_swap(_metadata);
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, buf);
-	mfd = memfd_create("uptr-coherent-mm", MFD_CLOEXEC);
+	mfd = ut_memfd("uptr-coherent-mm", size);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, size));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0u, touch_read(p, n, page));
 	ASSERT_EQ(n, ut_count_pagemap(p, n, page, UT_PM_PRESENT));
 
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, size);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, size);
 	ut_pattern(map, size, 904);
 	memcpy(ref, map, size);
 	/* The CPU writes page 0 itself: the control. */
@@ -768,12 +723,12 @@ TEST_F(coherent, swap_shmem_device_write_survives)
 	ASSERT_EQ(0, ut_copy(self->fd, u, page, d, page, size - page));
 	memcpy(p, ref, page);
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 
 	ASSERT_EQ(0ul, page_out_gone(p, n, page)) {
 		TH_LOG("MADV_PAGEOUT left pages of the memfd mapped");
 	}
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_EQ(0ull, i1.pages_resident);
 	ASSERT_EQ((ssize_t)size, pread(mfd, buf, size, 0));
@@ -795,10 +750,10 @@ TEST_F(coherent, swap_shmem_device_write_survives)
 }
 
 /* After MADV_FREE a device write keeps the page, as a CPU write does: reclaim keeps its data. */
-TEST_F(coherent, swap_madv_free_device_write_survives)
+TEST_F(coherent_mm, swap_madv_free_device_write_survives)
 {
 	size_t n = 16, page = self->page, size = n * page;
-	unsigned char *p = small_pages(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i1;
 	size_t k;
 	__u32 u;
@@ -807,11 +762,11 @@ TEST_F(coherent, swap_madv_free_device_write_survives)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 906);
-	COHERENT(u, p, size, 0);
+	UT_USERPTR(u, p, size, 0);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x01010101));
 
 	ASSERT_EQ(0, madvise(p, size, MADV_FREE));
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 	/* The CPU writes the first half, the device the second. */
 	memset(p, 0xc5, size / 2);
 	ASSERT_EQ(0, ut_fill(self->fd, u, size / 2, size / 2, 0xd6d6d6d6));
@@ -820,7 +775,7 @@ TEST_F(coherent, swap_madv_free_device_write_survives)
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
 
 	ASSERT_EQ(0ul, page_out_gone(p, n, page));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_EQ(0ull, i1.pages_resident);
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size / 2)) {
@@ -840,7 +795,7 @@ TEST_F(coherent, swap_madv_free_device_write_survives)
 
 /* Saves the KSM knobs (restored at teardown) and starts ksmd at full speed. */
 static void ksm_start(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(coherent) *self)
+		      FIXTURE_DATA(coherent_mm) *self)
 {
 	unsigned int i;
 
@@ -880,7 +835,7 @@ static __u64 ksm_wait_merged(const void *a, const void *b)
 /* Two identical pages, merged by KSM: a region of @n pages with pages 0 and 1 equal. */
 static unsigned char *ksm_region(size_t n, size_t page, __u32 seed)
 {
-	unsigned char *p = small_pages(n * page);
+	unsigned char *p = ut_alloc_small_pages(n * page);
 
 	if (!p)
 		return NULL;
@@ -894,7 +849,7 @@ static unsigned char *ksm_region(size_t n, size_t page, __u32 seed)
 }
 
 /* A device write into a KSM-merged page breaks the sharing: the twin keeps its data. */
-TEST_F_TIMEOUT(coherent, ksm_write_breaks_sharing, 90)
+TEST_F_TIMEOUT(coherent_mm, ksm_write_breaks_sharing, 90)
 {
 	size_t n = 4, page = self->page, size = n * page;
 	unsigned char *p = ksm_region(n, page, 1001), *ref = malloc(size);
@@ -906,12 +861,12 @@ TEST_F_TIMEOUT(coherent, ksm_write_breaks_sharing, 90)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, page);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
 	check_all_resident(_metadata, self->fd, u, n);
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 
 	ksm_start(_metadata, self);
 	kpfn = ksm_wait_merged(p, p + page);
@@ -922,7 +877,7 @@ TEST_F_TIMEOUT(coherent, ksm_write_breaks_sharing, 90)
 	}
 	/* Stop scanning, keep what is merged. */
 	ASSERT_EQ(0, ksm_set("run", "0"));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations) {
 		TH_LOG("KSM replaced pages the device had resident without an invalidation");
 	}
@@ -947,14 +902,14 @@ TEST_F_TIMEOUT(coherent, ksm_write_breaks_sharing, 90)
 	*(__u32 *)(ref + 16) = 0xdeadbeef;
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, page));
 	EXPECT_EQ(ut_fnv1a(ref, page), *(__u64 *)map);
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_EQ(3ull, i1.jobs);
 	EXPECT_LT(i0.pages_faulted, i1.pages_faulted);
 	free(ref);
 }
 
 /* A READ_ONLY coherent userptr reads KSM-merged pages without breaking the sharing. */
-TEST_F_TIMEOUT(coherent, ksm_readonly_keeps_sharing, 90)
+TEST_F_TIMEOUT(coherent_mm, ksm_readonly_keeps_sharing, 90)
 {
 	size_t n = 4, page = self->page, size = n * page;
 	unsigned char *p = ksm_region(n, page, 1002), *ref = malloc(size);
@@ -966,11 +921,11 @@ TEST_F_TIMEOUT(coherent, ksm_readonly_keeps_sharing, 90)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, RO);
-	DEVICE_BO(d, map, size);
+	UT_USERPTR(u, p, size, RO);
+	UT_DEVICE_BO(d, map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 
 	ksm_start(_metadata, self);
 	kpfn = ksm_wait_merged(p, p + page);
@@ -980,7 +935,7 @@ TEST_F_TIMEOUT(coherent, ksm_readonly_keeps_sharing, 90)
 		       ksm_long("full_scans"));
 	}
 	ASSERT_EQ(0, ksm_set("run", "0"));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_GE(n - 2, i1.pages_resident);
 
@@ -995,7 +950,7 @@ TEST_F_TIMEOUT(coherent, ksm_readonly_keeps_sharing, 90)
 	EXPECT_EQ(kpfn, pfn_of(p + page)) {
 		TH_LOG("a read-only device read broke KSM sharing of page 1");
 	}
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_EQ(n, i1.pages_resident);
 	EXPECT_EQ(3ull, i1.jobs);
 	free(ref);
@@ -1005,46 +960,24 @@ TEST_F_TIMEOUT(coherent, ksm_readonly_keeps_sharing, 90)
 
 /*
  * @size bytes of 2 MiB-aligned anonymous memory with MADV_HUGEPAGE,
- * written with pattern @seed.  Fails the test unless THP backs all of it.
+ * written with pattern @seed, for a test that passed UT_NEED_THP().
+ * Fails the test unless THP backs all of it.
  */
-static void need_thp(struct __test_metadata *_metadata)
-{
-	char mode[128] = "";
-
-	ASSERT_EQ(0, ut_read_line(THP_ENABLED, mode, sizeof(mode))) {
-		TH_LOG("no transparent huge pages in this kernel");
-	}
-	ASSERT_TRUE(strstr(mode, "[always]") || strstr(mode, "[madvise]")) {
-		TH_LOG("transparent_hugepage/enabled is '%s': THP must be 'always' or 'madvise'",
-		       mode);
-	}
-}
-
 static unsigned char *thp_region(struct __test_metadata *_metadata,
 				 size_t size, __u32 seed)
 {
-	unsigned char *raw, *p;
-	long kb;
+	unsigned char *p = ut_alloc_thp(size);
 
-	need_thp(_metadata);
-	raw = mmap(NULL, size + HPAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	p = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
-	ASSERT_EQ(0, madvise(p, size, MADV_HUGEPAGE));
+	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, seed);
-	kb = ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
-	ASSERT_EQ((long)(size / 1024), kb) {
-		TH_LOG("THP backs %ld kB of a %zu kB MADV_HUGEPAGE range", kb,
-		       size / 1024);
-	}
+	ut_check_thp_kb(_metadata, p, size, size / 1024);
 	return p;
 }
 
 /* A coherent userptr over huge pages: every page resident in a few contiguous runs. */
-TEST_F(coherent, thp_sg_segments)
+TEST_F(coherent_mm, thp_sg_segments)
 {
-	size_t size = 2 * HPAGE, n = size / self->page;
+	size_t size = 2 * UT_HPAGE, n = size / self->page;
 	unsigned char *p, *map = NULL;
 	struct drm_uptr_bo_info i;
 	__u32 u, d;
@@ -1053,46 +986,46 @@ TEST_F(coherent, thp_sg_segments)
 
 	ASSERT_LE(size, self->base.max_userptr);
 	p = thp_region(_metadata, size, 1101);
-	COHERENT(u, p, size, 0);
-	INFO(u, i);
+	UT_USERPTR(u, p, size, 0);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(0ull, i.pages_resident) {
 		TH_LOG("creating a coherent userptr made pages resident");
 	}
 	EXPECT_EQ(0ull, i.sg_segments);
 	EXPECT_EQ(0ull, i.pages_faulted);
-	DEVICE_BO(d, map, self->page);
+	UT_DEVICE_BO(d, map, self->page);
 
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(p, size), *(__u64 *)map);
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(n, i.pages_faulted);
 	EXPECT_EQ(n, i.pages_resident);
 	EXPECT_LE(1ull, i.sg_segments);
-	EXPECT_GE(size / HPAGE, i.sg_segments) {
+	EXPECT_GE(size / UT_HPAGE, i.sg_segments) {
 		TH_LOG("%llu runs for %zu pages in %zu huge pages: contiguous pages not merged",
 		       (unsigned long long)i.sg_segments, n,
-		       (size_t)(size / HPAGE));
+		       (size_t)(size / UT_HPAGE));
 	}
 	EXPECT_EQ(0ull, i.invalidations);
 
 	/* Device writes over all of it, then a read across the 2 MiB boundary. */
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x7a7b7c7d));
 	EXPECT_EQ(-1, ut_find_not_dword(p, size, 0x7a7b7c7d));
-	ut_pattern(p + HPAGE - 4096, 8192, 1102);
-	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, HPAGE - 4096, 8192));
-	EXPECT_EQ(ut_fnv1a(p + HPAGE - 4096, 8192), *(__u64 *)map);
+	ut_pattern(p + UT_HPAGE - 4096, 8192, 1102);
+	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, UT_HPAGE - 4096, 8192));
+	EXPECT_EQ(ut_fnv1a(p + UT_HPAGE - 4096, 8192), *(__u64 *)map);
 	EXPECT_EQ((long)(size / 1024),
 		  ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(n, i.pages_resident);
-	EXPECT_GE(size / HPAGE, i.sg_segments);
+	EXPECT_GE(size / UT_HPAGE, i.sg_segments);
 	EXPECT_EQ(3ull, i.jobs);
 }
 
 /* mprotect of 4 KiB inside a huge page splits it: the rest works, writes to that page fail. */
-TEST_F(coherent, thp_split_mprotect)
+TEST_F(coherent_mm, thp_split_mprotect)
 {
-	size_t size = 2 * HPAGE, page = self->page, hole = HPAGE / 2;
+	size_t size = 2 * UT_HPAGE, page = self->page, hole = UT_HPAGE / 2;
 	unsigned char *p, *map = NULL, *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i1;
 	struct drm_uptr_cmd cmds[2];
@@ -1104,15 +1037,15 @@ TEST_F(coherent, thp_split_mprotect)
 	ASSERT_LE(size, self->base.max_userptr);
 	p = thp_region(_metadata, size, 1103);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, page);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
-	INFO(u, i0);
-	EXPECT_GE(size / HPAGE, i0.sg_segments);
+	UT_BO_INFO(u, i0);
+	EXPECT_GE(size / UT_HPAGE, i0.sg_segments);
 
 	ASSERT_EQ(0, mprotect(p + hole, page, PROT_READ));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations) {
 		TH_LOG("mprotect split a huge page under the device without an invalidation");
 	}
@@ -1140,7 +1073,7 @@ TEST_F(coherent, thp_split_mprotect)
 					0x55555555));
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, hole - 8, page + 16));
 	EXPECT_EQ(ut_fnv1a(p + hole - 8, page + 16), *(__u64 *)map);
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	log_info(_metadata, "after the split", &i1);
 	EXPECT_EQ(size / page, i1.pages_resident);
 	/* The split changed the mapping, not the pages: still a few runs. */
@@ -1154,9 +1087,9 @@ TEST_F(coherent, thp_split_mprotect)
 }
 
 /* munmap of 4 KiB inside a huge page: the hole fails with -EFAULT, the rest stays right. */
-TEST_F(coherent, thp_split_munmap)
+TEST_F(coherent_mm, thp_split_munmap)
 {
-	size_t size = 2 * HPAGE, page = self->page, hole = HPAGE + HPAGE / 2;
+	size_t size = 2 * UT_HPAGE, page = self->page, hole = UT_HPAGE + UT_HPAGE / 2;
 	unsigned char *p, *q, *map = NULL, *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i1;
 	struct drm_uptr_cmd cmds[2];
@@ -1168,14 +1101,14 @@ TEST_F(coherent, thp_split_munmap)
 	ASSERT_LE(size, self->base.max_userptr);
 	p = thp_region(_metadata, size, 1104);
 	memcpy(ref, p, size);
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, page);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 
 	ASSERT_EQ(0, munmap(p + hole, page));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_GE(size / page - 1, i1.pages_resident);
 
@@ -1213,17 +1146,17 @@ TEST_F(coherent, thp_split_munmap)
 	EXPECT_EQ(0x0badf00du, *(__u32 *)(q + 4));
 	*(__u32 *)(ref + hole + 4) = 0x0badf00d;
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	log_info(_metadata, "after the hole was mapped again", &i1);
 	EXPECT_LE(5ull, i1.jobs);
 	free(ref);
 }
 
 /* MADV_COLLAPSE replaces small pages by a huge page: the device follows, then sees one run. */
-TEST_F(coherent, thp_collapse)
+TEST_F(coherent_mm, thp_collapse)
 {
-	size_t size = HPAGE, page = self->page, n = size / page;
-	unsigned char *raw, *p, *map = NULL, *ref = malloc(size);
+	size_t size = UT_HPAGE, page = self->page, n = size / page;
+	unsigned char *p, *map = NULL, *ref = malloc(size);
 	struct drm_uptr_bo_info i0, i1;
 	int attempt, ret = 0;
 	__u64 pfn0;
@@ -1232,11 +1165,8 @@ TEST_F(coherent, thp_collapse)
 	UT_NEED_THP();
 
 	ASSERT_NE(NULL, ref);
-	need_thp(_metadata);
-	raw = mmap(NULL, size + HPAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	p = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
+	p = ut_alloc_thp(size);
+	ASSERT_NE(NULL, p);
 	/* Small pages first... */
 	ASSERT_EQ(0, madvise(p, size, MADV_NOHUGEPAGE));
 	ut_pattern(p, size, 1105);
@@ -1244,12 +1174,12 @@ TEST_F(coherent, thp_collapse)
 	ASSERT_EQ(0, ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 	ASSERT_EQ(0, madvise(p, size, MADV_HUGEPAGE));
 
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, page);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, page);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
 	check_all_resident(_metadata, self->fd, u, n);
-	INFO(u, i0);
+	UT_BO_INFO(u, i0);
 	pfn0 = pfn_of(p);
 
 	/* ...then collapsed into a huge page, a copy at another place. */
@@ -1266,7 +1196,7 @@ TEST_F(coherent, thp_collapse)
 	ASSERT_EQ((long)(size / 1024),
 		  ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 	EXPECT_NE(pfn0, pfn_of(p));
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations) {
 		TH_LOG("the pages were replaced by a huge page without an invalidation");
 	}
@@ -1274,7 +1204,7 @@ TEST_F(coherent, thp_collapse)
 
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
-	INFO(u, i1);
+	UT_BO_INFO(u, i1);
 	EXPECT_LE(i0.pages_faulted + n, i1.pages_faulted);
 	EXPECT_EQ(n, i1.pages_resident);
 	EXPECT_EQ(1ull, i1.sg_segments) {
@@ -1423,10 +1353,10 @@ static bool wait_count(atomic_int *count, int n, double seconds)
 }
 
 /* A job reading a missing page waits for the userfaultfd handler, then sees its data. */
-TEST_F_TIMEOUT(coherent, uffd_missing_blocks, 60)
+TEST_F_TIMEOUT(coherent_mm, uffd_missing_blocks, 60)
 {
 	size_t n = 4, page = self->page, size = n * page;
-	unsigned char *p = small_pages(size), *map = NULL, *want = malloc(page);
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL, *want = malloc(page);
 	struct uffd_handler h = { .page = page, .npages = n, .seed = 1301 };
 	struct job_thread j = { .fd = self->fd, .count = 1 };
 	struct drm_uptr_bo_info i;
@@ -1444,8 +1374,8 @@ TEST_F_TIMEOUT(coherent, uffd_missing_blocks, 60)
 	ASSERT_EQ(0, pthread_create(&ht, NULL, uffd_handler_fn, &h));
 
 	/* Creating the userptr faults nothing in. */
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, page);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, page);
 	usleep(50 * 1000);
 	EXPECT_EQ(0, h.faults);
 
@@ -1491,7 +1421,7 @@ TEST_F_TIMEOUT(coherent, uffd_missing_blocks, 60)
 	ut_pattern(want, page, h.seed + 2);
 	EXPECT_EQ(-1, ut_find_diff(map, want, page));
 	EXPECT_EQ(-1, ut_find_diff(p + 2 * page, want, page));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(1ull, i.jobs);
 	EXPECT_EQ(1ull, i.pages_faulted);
 	EXPECT_EQ(1ull, i.pages_resident);
@@ -1501,10 +1431,10 @@ TEST_F_TIMEOUT(coherent, uffd_missing_blocks, 60)
 }
 
 /* A job over several missing pages, reading some and writing others, completes with their data. */
-TEST_F_TIMEOUT(coherent, uffd_missing_several, 60)
+TEST_F_TIMEOUT(coherent_mm, uffd_missing_several, 60)
 {
 	size_t n = 8, page = self->page, size = n * page, k;
-	unsigned char *p = small_pages(size), *map = NULL, *want = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL, *want = malloc(size);
 	struct uffd_handler h = { .page = page, .npages = n, .seed = 1310 };
 	struct job_thread j = { .fd = self->fd, .count = 2 };
 	struct drm_uptr_bo_info i;
@@ -1519,8 +1449,8 @@ TEST_F_TIMEOUT(coherent, uffd_missing_several, 60)
 		TH_LOG("userfaultfd: %s", strerror(-h.uffd));
 	}
 	ASSERT_EQ(0, pthread_create(&ht, NULL, uffd_handler_fn, &h));
-	COHERENT(u, p, size, 0);
-	DEVICE_BO(d, map, size);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, size);
 
 	/* Reads the first half; fills the second (a write into missing pages). */
 	j.cmds[0] = ut_cmd_copy(d, 0, u, 0, size / 2);
@@ -1553,7 +1483,7 @@ TEST_F_TIMEOUT(coherent, uffd_missing_several, 60)
 	EXPECT_EQ(-1, ut_find_diff(map, want, size / 2));
 	EXPECT_EQ(-1, ut_find_diff(p, want, size / 2));
 	EXPECT_EQ(-1, ut_find_not_dword(p + size / 2, size / 2, 0x5eed5eed));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(1ull, i.jobs);
 	EXPECT_LE(n, i.pages_faulted);
 	EXPECT_EQ(n, i.pages_resident);
@@ -1650,7 +1580,7 @@ static void stream_check(struct __test_metadata *_metadata, struct stream *s,
  * must come first, or jobs that complete before it count twice.
  */
 static void stream_start(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(coherent) *self, struct stream *s,
+			 FIXTURE_DATA(coherent_mm) *self, struct stream *s,
 			 size_t n, struct drm_uptr_bo_info *i0, pthread_t *t)
 {
 	size_t size = n * self->page;
@@ -1659,15 +1589,15 @@ static void stream_start(struct __test_metadata *_metadata,
 	s->fd = self->fd;
 	s->page = self->page;
 	s->npages = n;
-	s->p = small_pages(size);
+	s->p = ut_alloc_small_pages(size);
 	s->model = malloc(size);
 	ASSERT_NE(NULL, s->p);
 	ASSERT_NE(NULL, s->model);
 	ut_pattern(s->p, size, 1401);
 	memcpy(s->model, s->p, size);
-	COHERENT(s->u, s->p, size, 0);
-	DEVICE_BO(s->d, s->map, size);
-	INFO(s->u, *i0);
+	UT_USERPTR(s->u, s->p, size, 0);
+	UT_DEVICE_BO(s->d, s->map, size);
+	UT_BO_INFO(s->u, *i0);
 	ASSERT_EQ(0, pthread_create(t, NULL, stream_fn, s));
 }
 
@@ -1685,7 +1615,7 @@ static void stream_stop(struct __test_metadata *_metadata, struct stream *s,
 }
 
 /* Jobs keep running right while their pages migrate between nodes. */
-TEST_F(coherent, stream_migrate)
+TEST_F(coherent_mm, stream_migrate)
 {
 	struct drm_uptr_bo_info i0, i1;
 	unsigned long rounds = 0;
@@ -1705,12 +1635,12 @@ TEST_F(coherent, stream_migrate)
 			rounds++;
 	}
 	stream_stop(_metadata, &s, t);
-	INFO(s.u, i1);
+	UT_BO_INFO(s.u, i1);
 	stream_check(_metadata, &s, rounds, &i0, &i1);
 }
 
 /* Jobs keep running right while their pages are paged out again and again. */
-TEST_F(coherent, stream_pageout)
+TEST_F(coherent_mm, stream_pageout)
 {
 	struct drm_uptr_bo_info i0, i1;
 	unsigned long rounds = 0;
@@ -1729,16 +1659,16 @@ TEST_F(coherent, stream_pageout)
 		 * if the userptr saw an invalidation meanwhile: a job running
 		 * at that moment may have swapped them in again already.
 		 */
-		INFO(s.u, a);
+		UT_BO_INFO(s.u, a);
 		ASSERT_EQ(0, madvise(s.p, s.npages * s.page, MADV_PAGEOUT));
-		INFO(s.u, b);
+		UT_BO_INFO(s.u, b);
 		if (ut_count_pagemap(s.p, s.npages, s.page, UT_PM_SWAP) ||
 		    b.invalidations > a.invalidations)
 			rounds++;
 		usleep(5 * 1000);
 	}
 	stream_stop(_metadata, &s, t);
-	INFO(s.u, i1);
+	UT_BO_INFO(s.u, i1);
 	stream_check(_metadata, &s, rounds, &i0, &i1);
 }
 

@@ -91,15 +91,6 @@ static long check_words_or(const void *buf, size_t size, __u64 seed,
 	return -1;
 }
 
-/* Memory shared with forked children. */
-static void *shared_alloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /*
  * Waits up to @secs for @pid.  Return: its wait status, or -1 when it
  * had to be killed (after @secs) or could not be waited for.
@@ -188,17 +179,6 @@ static bool submit_errno_ok(int ret)
 {
 	return ret == 0 || ret == -EFAULT || ret == -EAGAIN;
 }
-
-/* The driver must advertise coherent userptrs: the tests are about them. */
-#define REQUIRE_COHERENT() do {						\
-	__u64 kinds = 0;						\
-									\
-	ASSERT_EQ(0, ut_get_param(self->fd,				\
-				  DRM_UPTR_PARAM_USERPTR_KINDS, &kinds));\
-	ASSERT_NE(0ull, kinds & DRM_UPTR_KIND_COHERENT) {		\
-		TH_LOG("the driver does not list DRM_UPTR_KIND_COHERENT");\
-	}								\
-} while (0)
 
 /* struct job's ret while SUBMIT has not returned. */
 #define JOB_DIED	1
@@ -345,7 +325,7 @@ TEST_F_TIMEOUT(uptr, munmap_during_job_no_write_after_free, 180)
 	__u64 rs = 0x2545f4914f6cdd1dull;
 	__u32 src;
 
-	REQUIRE_COHERENT();
+	ut_require_coherent(_metadata, self->fd);
 	ASSERT_EQ(0, make_src_bo(self->fd, size, seed_src, &src));
 	t_cold = cold_job_time(self->fd, src, size);
 	ASSERT_LT(0, t_cold) {
@@ -497,7 +477,7 @@ TEST_F_TIMEOUT(uptr, munmap_stops_running_job, 180)
 	unsigned int early = 0, stopped = 0, bad_order = 0;
 	double start;
 
-	REQUIRE_COHERENT();
+	ut_require_coherent(_metadata, self->fd);
 	start = ut_now();
 	while (iters < 100 && (ut_now() - start < RACE_SECONDS || iters < 4)) {
 		struct job j = { .fd = self->fd, .size = size };
@@ -715,12 +695,12 @@ TEST_F_TIMEOUT(uptr, process_exit_during_job, 300)
 {
 	const size_t size = JOB_SIZE;
 	unsigned int iters = 0, by_how[EXIT_HOW_COUNT] = { 0 };
-	struct child_report *rep = shared_alloc(self->page);
+	struct child_report *rep = ut_alloc_shared(self->page);
 	__u64 rs = 0x9e3779b97f4a7c15ull;
 	double t_cold, start;
 	__u32 src, dst;
 
-	REQUIRE_COHERENT();
+	ut_require_coherent(_metadata, self->fd);
 	ASSERT_NE(NULL, rep);
 	ASSERT_EQ(0, make_src_bo(self->fd, size, 7, &src));
 	ASSERT_EQ(0, ut_bo_create(self->fd, size, &dst));
@@ -849,7 +829,7 @@ TEST_F_TIMEOUT(uptr, close_fd_during_job, 180)
 	double t_cold, start;
 	__u32 src0;
 
-	REQUIRE_COHERENT();
+	ut_require_coherent(_metadata, self->fd);
 	ASSERT_EQ(0, ut_bo_create(self->fd, size, &src0));
 	t_cold = cold_job_time(self->fd, src0, size);
 	ASSERT_LT(0, t_cold);
@@ -992,7 +972,7 @@ TEST_F_TIMEOUT(uptr, close_fd_live_coherent_userptrs, 120)
 	__u64 faulted;
 	int fd2;
 
-	REQUIRE_COHERENT();
+	ut_require_coherent(_metadata, self->fd);
 	/* The baseline: the same memory used without the driver. */
 	p = ut_alloc(size);
 	ASSERT_NE(NULL, p);
@@ -1116,11 +1096,11 @@ static void check_child_gave_back(struct __test_metadata *_metadata, pid_t pid,
 TEST_F_TIMEOUT(uptr, exit_live_coherent_userptrs, 120)
 {
 	const size_t size = 256 * UT_MIB;
-	struct child_report *rep = shared_alloc(self->page);
+	struct child_report *rep = ut_alloc_shared(self->page);
 	long free_before;
 	pid_t pid;
 
-	REQUIRE_COHERENT();
+	ut_require_coherent(_metadata, self->fd);
 	ASSERT_NE(NULL, rep);
 	free_before = free_after_plain_child(size);
 	ASSERT_LT(0, free_before);
@@ -1145,14 +1125,14 @@ TEST_F_TIMEOUT(uptr, exit_live_coherent_userptrs, 120)
 TEST_F_TIMEOUT(uptr, exit_live_coherent_userptrs_shared_fd, 120)
 {
 	const size_t size = 256 * UT_MIB;
-	struct child_report *rep = shared_alloc(self->page);
+	struct child_report *rep = ut_alloc_shared(self->page);
 	struct drm_uptr_bo_info info;
 	long free_before;
 	unsigned int i;
 	pid_t pid;
 	__u32 d;
 
-	REQUIRE_COHERENT();
+	ut_require_coherent(_metadata, self->fd);
 	ASSERT_NE(NULL, rep);
 	ASSERT_EQ(0, ut_bo_create(self->fd, size, &d));
 	free_before = free_after_plain_child(size);

@@ -41,8 +41,6 @@
  */
 #define TAKE_PAGES	64
 
-#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
-
 /*
  * The uptr fixture, with automatic NUMA balancing off while a test runs
  * (restored after): its hinting faults migrate a running job's pages one
@@ -58,36 +56,16 @@ FIXTURE(replay) {
 
 FIXTURE_SETUP(replay)
 {
-	FILE *f;
-
 	uptr_setup(_metadata, &self->base, NULL);
 	self->fd = self->base.fd;
 	self->page = self->base.page;
-	self->numa_balancing[0] = '\0';
-	f = fopen(NUMA_BALANCING, "r+");
-	if (f) {
-		if (fgets(self->numa_balancing, sizeof(self->numa_balancing), f) &&
-		    self->numa_balancing[0] != '0') {
-			rewind(f);
-			fputs("0\n", f);
-		} else {
-			self->numa_balancing[0] = '\0';
-		}
-		fclose(f);
-	}
+	/* Best effort: a kernel without NUMA balancing has no knob. */
+	ut_numa_balancing_off(self->numa_balancing, sizeof(self->numa_balancing));
 }
 
 FIXTURE_TEARDOWN(replay)
 {
-	FILE *f;
-
-	if (self->numa_balancing[0]) {
-		f = fopen(NUMA_BALANCING, "w");
-		if (f) {
-			fputs(self->numa_balancing, f);
-			fclose(f);
-		}
-	}
+	ut_numa_balancing_restore(self->numa_balancing);
 	uptr_teardown(_metadata, &self->base, NULL);
 }
 
@@ -455,13 +433,13 @@ static int unmap_rest_of_job(struct __test_metadata *_metadata, int fd,
 	long bad;
 
 	stay_on_cpu(0);
-	mfd = memfd_create("uptr-unmap-rest", MFD_CLOEXEC);
-	if (mfd < 0 || ftruncate(mfd, size))
+	mfd = ut_memfd("uptr-unmap-rest", size);
+	if (mfd < 0)
 		return -1;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	view = mmap(NULL, size, PROT_READ, MAP_SHARED, mfd, 0);
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	view = ut_map_file(mfd, size, PROT_READ);
 	snap = malloc(size);
-	if (p == MAP_FAILED || view == MAP_FAILED || !snap)
+	if (!p || !view || !snap)
 		return -1;
 	memset(p, 0, size);
 	if (ut_userptr(fd, p, size, COHERENT, &u) || ut_bo_create(fd, size, &src) ||
@@ -723,13 +701,12 @@ static int isolation_run(struct __test_metadata *_metadata, struct isolation *sh
  */
 TEST_F_TIMEOUT(replay, process_isolation, 300)
 {
-	struct isolation *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct isolation *sh = ut_alloc_shared(sizeof(*sh));
 	size_t size = 256 * UT_MIB;
 	unsigned int attempt;
 	int ret = 0;
 
-	ASSERT_NE(MAP_FAILED, sh);
+	ASSERT_NE(NULL, sh);
 	for (attempt = 0; attempt < ATTEMPTS && !ret; attempt++, size *= 2)
 		ret = isolation_run(_metadata, sh, size, self->page);
 	ASSERT_EQ(1, ret) {

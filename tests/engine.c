@@ -390,21 +390,6 @@ TEST_F(uptr, bo_wait_absolute_deadline)
 	ut_gate_fini(&g);
 }
 
-#define TIMEOUT_PARAM	"/sys/module/uptr/parameters/job_timeout_ms"
-
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 static int write_long(const char *path, long v)
 {
 	FILE *f = fopen(path, "w");
@@ -420,7 +405,7 @@ static int write_long(const char *path, long v)
 TEST_F_TIMEOUT(uptr, job_time_limit, 120)
 {
 	struct drm_uptr_cmd c[16];
-	long saved = read_long(TIMEOUT_PARAM);
+	long saved = ut_read_long(UT_PARAM_JOB_TIMEOUT_MS);
 	__u64 v = 0, ts;
 	struct out o;
 	int st = 0, ret;
@@ -434,7 +419,7 @@ TEST_F_TIMEOUT(uptr, job_time_limit, 120)
 	ASSERT_EQ(0, out_init(self->fd, &o));
 
 	/* 1 GiB of FILL never fits in 20 ms. */
-	ASSERT_EQ(0, write_long(TIMEOUT_PARAM, 20));
+	ASSERT_EQ(0, write_long(UT_PARAM_JOB_TIMEOUT_MS, 20));
 	EXPECT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_JOB_TIMEOUT_MS, &v));
 	EXPECT_EQ(20ull, v);
 	ret = ut_submit_async(self->fd, 0, c, 16, NULL, 0, o.syncobj);
@@ -445,7 +430,7 @@ TEST_F_TIMEOUT(uptr, job_time_limit, 120)
 	EXPECT_EQ(0, ret);
 	EXPECT_EQ(-ETIMEDOUT, st);
 	EXPECT_EQ(-ETIMEDOUT, ut_submit(self->fd, c, 16));
-	ASSERT_EQ(0, write_long(TIMEOUT_PARAM, saved));
+	ASSERT_EQ(0, write_long(UT_PARAM_JOB_TIMEOUT_MS, saved));
 	EXPECT_EQ(0, ut_fill(self->fd, x, 0, self->page, 1));
 	close(o.sync_file);
 }
@@ -520,7 +505,7 @@ TEST_F(uptr, sync_file_outlives_its_file)
 	ASSERT_EQ(0, out_export(self->fd, &o));
 	ASSERT_EQ(0, out_wait(&o, &st, &ts));
 	EXPECT_EQ(1, st);
-	with_fd = read_long(REFCNT);
+	with_fd = ut_read_long(REFCNT);
 	ASSERT_LT(0, with_fd);
 
 	/* The file goes; the fence, its timeline and the module stay. */
@@ -528,7 +513,7 @@ TEST_F(uptr, sync_file_outlives_its_file)
 	self->fd = -1;
 	start = ut_now();
 	do
-		with_fence = read_long(REFCNT);
+		with_fence = ut_read_long(REFCNT);
 	while (with_fence >= with_fd && ut_now() - start < 10);
 	EXPECT_EQ(with_fd - 1, with_fence);
 	EXPECT_LT(0, with_fence);
@@ -540,9 +525,9 @@ TEST_F(uptr, sync_file_outlives_its_file)
 
 	ASSERT_EQ(0, close(o.sync_file));
 	start = ut_now();
-	while (read_long(REFCNT) >= with_fence && ut_now() - start < 10 * ut_time_scale())
+	while (ut_read_long(REFCNT) >= with_fence && ut_now() - start < 10 * ut_time_scale())
 		usleep(1000);
-	EXPECT_EQ(with_fence - 1, read_long(REFCNT));
+	EXPECT_EQ(with_fence - 1, ut_read_long(REFCNT));
 }
 
 /* Bad syncobj arguments: the documented errno, and the job does not run. */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * FIXTURE(lib) for the libuptr test programs (tests/lib_*.c): every test
  * runs in its own process with its own struct uptr_dev and a mapped

@@ -11,15 +11,6 @@
 
 #define PINNED		DRM_UPTR_USERPTR_PINNED
 
-/* Memory shared with forked children, for their results. */
-static void *shared_alloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* 10 000 create/destroy cycles of a pinned userptr, within 60 s, leaving nothing pinned. */
 TEST_F_TIMEOUT(uptr, create_destroy_cycles, 120)
 {
@@ -136,7 +127,7 @@ TEST_F(uptr, exit_with_live_bos)
 TEST_F(uptr, child_userptr_after_exit)
 {
 	size_t size = 64 * UT_KIB;
-	__u32 *handles = shared_alloc(self->page);
+	__u32 *handles = ut_alloc_shared(self->page);
 	struct drm_uptr_bo_info info;
 	unsigned int i;
 	pid_t pid;
@@ -177,7 +168,7 @@ TEST_F(uptr, fork_child_userptr_efault)
 {
 	size_t size = 16 * self->page;
 	unsigned char *p = ut_alloc(size), *map1 = NULL, *map2 = NULL;
-	int *res = shared_alloc(self->page);
+	int *res = ut_alloc_shared(self->page);
 	__u32 u, d1, d2;
 	pid_t pid;
 

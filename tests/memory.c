@@ -14,11 +14,6 @@
 
 #define PINNED		DRM_UPTR_USERPTR_PINNED
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
-#define HPAGE		(2 * UT_MIB)
-
-/* A device BO of @size bytes, mapped. */
-#define DEVICE_BO(h, map, size) \
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, (size), &(h), (void **)&(map)))
 
 /* A pinned userptr over a shared memfd: engine and CPU see each other's writes. */
 TEST_F(uptr, memfd_shared)
@@ -31,18 +26,17 @@ TEST_F(uptr, memfd_shared)
 
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, buf);
-	mfd = memfd_create("uptr-test", MFD_CLOEXEC);
+	mfd = ut_memfd("uptr-test", size);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, size));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 41);
 	memcpy(ref, p, size);
 
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &u));
 	ut_check_pinned_info(_metadata, self->fd, u, p, size, PINNED,
 			     self->page);
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 
 	/* The engine reads what the CPU wrote. */
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
@@ -60,8 +54,8 @@ TEST_F(uptr, memfd_shared)
 	EXPECT_EQ(0xfeedfaceu, *(__u32 *)(buf + size - 4));
 
 	/* And in another mapping of the same file. */
-	p2 = mmap(NULL, size, PROT_READ, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, p2);
+	p2 = ut_map_file(mfd, size, PROT_READ);
+	ASSERT_NE(NULL, p2);
 	EXPECT_EQ(-1, ut_find_diff(p2, buf, size));
 
 	/* CPU writes through the file reach the engine. */
@@ -106,7 +100,7 @@ TEST_F(uptr, tmpfile_shared)
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &u));
 	ut_check_pinned_info(_metadata, self->fd, u, p, size, PINNED,
 			     self->page);
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
 
@@ -144,7 +138,7 @@ TEST_F(uptr, tmpfile_readonly)
 
 	EXPECT_EQ(-EFAULT, ut_userptr(self->fd, p, size, PINNED, &u));
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED | RO, &u));
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
 	EXPECT_EQ(-EACCES, ut_fill(self->fd, u, 0, 4, 0));
@@ -156,25 +150,17 @@ TEST_F(uptr, tmpfile_readonly)
 /* Huge pages: a 2 MiB-aligned THP range pins into fewer sg segments than pages. */
 TEST_F(uptr, thp_sg_segments)
 {
-	size_t size = 2 * HPAGE, npages = size / self->page;
+	size_t size = 2 * UT_HPAGE, npages = size / self->page;
 	struct drm_uptr_bo_info info;
-	unsigned char *raw, *p, *map = NULL;
+	unsigned char *p, *map = NULL;
 	long huge_kb;
 	__u32 u, d;
 
 	UT_NEED_THP();
-	raw = mmap(NULL, size + HPAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, raw);
-	p = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
-	ASSERT_EQ(0, madvise(p, size, MADV_HUGEPAGE));
+	p = ut_alloc_thp(size);
+	ASSERT_NE(NULL, p);
 	memset(p, 0x3c, size);
-	huge_kb = ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
-	ASSERT_LE(2048, huge_kb) {
-		TH_LOG("THP gave no huge page to a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages %ld kB)",
-		       huge_kb);
-		TH_LOG("is the guest short of memory? see /sys/kernel/mm/transparent_hugepage/defrag");
-	}
+	huge_kb = ut_check_thp_kb(_metadata, p, size, 2048);
 
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &u));
 	ASSERT_EQ(0, ut_bo_info(self->fd, u, &info));
@@ -191,11 +177,11 @@ TEST_F(uptr, thp_sg_segments)
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0xa1b2c3d4));
 	EXPECT_EQ(-1, ut_find_not_dword(p, size, 0xa1b2c3d4));
 	ut_pattern(p, size, 61);
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, p, size));
-	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, HPAGE - 3, 7));
-	EXPECT_EQ(ut_fnv1a(p + HPAGE - 3, 7), *(__u64 *)map);
+	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, UT_HPAGE - 3, 7));
+	EXPECT_EQ(ut_fnv1a(p + UT_HPAGE - 3, 7), *(__u64 *)map);
 }
 
 /* After munmap the device keeps the old pages, even under a new mapping at that address. */
@@ -214,7 +200,7 @@ TEST_F(uptr, pinned_after_munmap)
 	memcpy(ref, p, size);
 	ut_pattern(ref2, size, 72);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &u));
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 
 	ASSERT_EQ(0, munmap(p, size));
 	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
@@ -262,7 +248,7 @@ TEST_F(uptr, pinned_after_map_fixed)
 	ut_pattern(p, size, 73);
 	memcpy(ref, p, size);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &u));
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 
 	q = mmap(p, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -289,7 +275,7 @@ TEST_F(uptr, pinned_after_dontneed)
 	ut_pattern(p, size, 74);
 	memcpy(ref, p, size);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &u));
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 
 	ASSERT_EQ(0, madvise(p, size, MADV_DONTNEED));
 	EXPECT_EQ(-1, ut_find_not(p, size, 0));
@@ -329,7 +315,7 @@ TEST_F(uptr, pinned_fork_parent_coherent)
 	ut_pattern(p, size, 75);
 	memcpy(ref, p, size);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &u));
-	DEVICE_BO(d, map, size);
+	UT_DEVICE_BO(d, map, size);
 
 	pid = fork();
 	ASSERT_LE(0, pid);

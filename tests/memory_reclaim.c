@@ -23,7 +23,6 @@
 
 #define RO		DRM_UPTR_USERPTR_READ_ONLY
 #define CG_ROOT		"/sys/fs/cgroup"
-#define FILE_BOUND	"/sys/module/uptr/parameters/max_file_bo_mib"
 
 /* Value of "@key N" in the flat-keyed file @path; -1 if absent. */
 static long long keyed(const char *path, const char *key)
@@ -65,28 +64,25 @@ static int drop_caches(void)
 }
 
 FIXTURE(mem) {
-	int fd;
-	size_t page;
+	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
+	int fd;			/* base.fd */
+	size_t page;		/* base.page */
 	char cg[128];		/* the child cgroup this process runs in, or "" */
 	char bound[32];		/* max_file_bo_mib to restore, or "" */
 };
 
 FIXTURE_SETUP(mem)
 {
-	__u64 v;
-
-	self->fd = ut_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ut_get_param(self->fd, DRM_UPTR_PARAM_PAGE_SIZE, &v));
-	self->page = v;
+	uptr_setup(_metadata, &self->base, NULL);
+	self->fd = self->base.fd;
+	self->page = self->base.page;
 }
 
 FIXTURE_TEARDOWN(mem)
 {
-	if (self->fd >= 0)
-		close(self->fd);
+	uptr_teardown(_metadata, &self->base, NULL);
 	if (self->bound[0])
-		ut_write_str(FILE_BOUND, self->bound);
+		ut_write_str(UT_PARAM_MAX_FILE_BO_MIB, self->bound);
 	if (self->cg[0]) {
 		ut_write_str(CG_ROOT "/cgroup.procs", "0");
 		rmdir(self->cg);
@@ -459,8 +455,8 @@ TEST_F(mem, bo_create_past_file_bound_is_enomem)
 	__u32 a, b, c;
 	int fd2;
 
-	ASSERT_EQ(0, ut_read_line(FILE_BOUND, self->bound, sizeof(self->bound)));
-	ASSERT_EQ(0, ut_write_str(FILE_BOUND, "8"));
+	ASSERT_EQ(0, ut_read_line(UT_PARAM_MAX_FILE_BO_MIB, self->bound, sizeof(self->bound)));
+	ASSERT_EQ(0, ut_write_str(UT_PARAM_MAX_FILE_BO_MIB, "8"));
 	ASSERT_EQ(0, ut_bo_create(self->fd, bo, &a));
 	ASSERT_EQ(0, ut_bo_create(self->fd, bo, &b));
 	EXPECT_EQ(-ENOMEM, ut_bo_create(self->fd, self->page, &c));

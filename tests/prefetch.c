@@ -101,44 +101,36 @@ static int held_job(int fd, size_t page, __u32 engine, struct ut_gate *g, int *s
 	return ret ? ret : export_fence(fd, out, sync_file);
 }
 
-#define INFO(h, i) ASSERT_EQ(0, ut_bo_info(self->fd, (h), &(i)))
-
-/* Anonymous memory of 4 KiB pages that nothing touched yet. */
-static unsigned char *fresh(size_t size)
-{
-	return ut_alloc_small_pages(size);
-}
-
 /* A read prefetch makes every page resident; the read job after it faults nothing. */
 TEST_F(uptr, read_prefetch_makes_pages_resident)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size), *map = NULL;
+	unsigned char *p = ut_alloc_small_pages(size), *map = NULL;
 	struct drm_uptr_bo_info i;
 	__u32 u, dev;
 
 	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 7);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(0ull, i.pages_resident);
 	EXPECT_EQ(0ull, i.pages_faulted);
 
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, 0, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_resident);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 	EXPECT_EQ(0ull, i.jobs);
 
 	/* Again: nothing left to fault. */
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, 0, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 
 	ASSERT_EQ(0, ut_bo_create_map(self->fd, size, &dev, (void **)&map));
 	ASSERT_EQ(0, ut_copy(self->fd, dev, 0, u, 0, size));
 	EXPECT_EQ(-1, ut_find_diff(map, p, size));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 	EXPECT_EQ((__u64)NPAGES, i.pages_resident);
 	EXPECT_EQ(1ull, i.jobs);
@@ -153,7 +145,7 @@ TEST_F(uptr, read_prefetch_makes_pages_resident)
 TEST_F(uptr, prefetch_rounds_out_to_pages)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -161,7 +153,7 @@ TEST_F(uptr, prefetch_rounds_out_to_pages)
 	ut_pattern(p, size, 8);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
 	ASSERT_EQ(0, prefetch(self->fd, u, 3 * self->page - 1, 2, 0, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(2ull, i.pages_resident);
 	munmap(p, size);
 }
@@ -173,19 +165,19 @@ TEST_F(uptr, prefetch_rounds_out_to_pages)
 TEST_F(uptr, read_prefetch_of_fresh_memory_is_read_only)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, 0, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_resident);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x11223344));
 	EXPECT_EQ(-1, ut_find_not_dword(p, size, 0x11223344));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)(2 * NPAGES), i.pages_faulted);
 	munmap(p, size);
 }
@@ -197,7 +189,7 @@ TEST_F(uptr, read_prefetch_of_fresh_memory_is_read_only)
 TEST_F(uptr, write_prefetch_populates_fresh_memory)
 {
 	size_t size = NPAGES * self->page, k;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -211,13 +203,13 @@ TEST_F(uptr, write_prefetch_populates_fresh_memory)
 		EXPECT_TRUE(present(p + k * self->page)) {
 			TH_LOG("page %zu not present after a write prefetch", k);
 		}
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_resident);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0xfeedf00d));
 	EXPECT_EQ(-1, ut_find_not_dword(p, size, 0xfeedf00d));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 	EXPECT_EQ((__u64)NPAGES, i.pages_resident);
 	munmap(p, size);
@@ -232,7 +224,7 @@ TEST_F(uptr, write_prefetch_populates_fresh_memory)
 TEST_F(uptr, write_prefetch_breaks_cow_after_fork)
 {
 	size_t size = NPAGES * self->page, k;
-	unsigned char *p = fresh(size), *ref = malloc(size);
+	unsigned char *p = ut_alloc_small_pages(size), *ref = malloc(size);
 	struct drm_uptr_bo_info i;
 	__u64 e, pfn[NPAGES];
 	int go[2], status;
@@ -272,12 +264,12 @@ TEST_F(uptr, write_prefetch_breaks_cow_after_fork)
 			EXPECT_NE(pfn[k], e & UT_PM_PFN_MASK);
 	}
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0xc0c0c0c0));
 	EXPECT_EQ(-1, ut_find_not_dword(p, size, 0xc0c0c0c0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 
 	ASSERT_EQ(1, write(go[1], "x", 1));
@@ -297,7 +289,7 @@ TEST_F(uptr, write_prefetch_breaks_cow_after_fork)
 TEST_F(uptr, no_fault_takes_only_mapped_pages)
 {
 	size_t size = NPAGES * self->page, k;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -306,7 +298,7 @@ TEST_F(uptr, no_fault_takes_only_mapped_pages)
 		p[k * self->page] = 1;
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, NO_FAULT, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES / 2, i.pages_resident);
 	EXPECT_EQ((__u64)NPAGES / 2, i.pages_faulted);
 	for (k = 0; k < NPAGES; k++)
@@ -317,7 +309,7 @@ TEST_F(uptr, no_fault_takes_only_mapped_pages)
 	/* The pages taken are writable, as the CPU maps them: a FILL of them faults nothing. */
 	for (k = 0; k < NPAGES; k += 2)
 		ASSERT_EQ(0, ut_store(self->fd, u, k * self->page, 0x5a5a5a5a));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES / 2, i.pages_faulted);
 	EXPECT_EQ(0x5a5a5a5au, *(__u32 *)p);
 	munmap(p, size);
@@ -327,7 +319,7 @@ TEST_F(uptr, no_fault_takes_only_mapped_pages)
 TEST_F(uptr, no_fault_skips_unmapped_memory)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -337,7 +329,7 @@ TEST_F(uptr, no_fault_skips_unmapped_memory)
 	ASSERT_EQ(0, munmap(p, size / 2));
 	ASSERT_EQ(0, mprotect(p + size / 2, self->page, PROT_NONE));
 	ASSERT_EQ(0, prefetch(self->fd, u, 0, size, NO_FAULT, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES / 2 - 1, i.pages_resident);
 	munmap(p + size / 2, size / 2);
 }
@@ -350,7 +342,7 @@ TEST_F(uptr, no_fault_skips_unmapped_memory)
 TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct ut_gate g = { .vgem = -1 };
 	struct drm_uptr_bo_info i;
 	int job_fence = -1, pf_fence = -1, st = 0;
@@ -367,7 +359,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 
 	EXPECT_EQ(0, ut_sync_file_poll(pf_fence, 0));
 	EXPECT_EQ(-ETIME, ut_syncobj_wait(self->fd, out, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(0ull, i.pages_resident);
 	EXPECT_FALSE(present(p));
 
@@ -377,7 +369,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 	ASSERT_EQ(0, fence_wait(job_fence, &st, &job_ts));
 	EXPECT_EQ(1, st);
 	EXPECT_LE(job_ts, pf_ts);
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_resident);
 	EXPECT_EQ((__u64)NPAGES, i.pages_faulted);
 	EXPECT_TRUE(present(p + size - self->page));
@@ -391,7 +383,7 @@ TEST_F(uptr, async_prefetch_is_ordered_after_earlier_job)
 TEST_F(uptr, async_prefetch_of_unmapped_memory_fails)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct ut_gate g = { .vgem = -1 };
 	int job_fence = -1, pf_fence = -1, st = 0;
 	__u32 u, out;
@@ -423,7 +415,7 @@ TEST_F(uptr, async_prefetch_of_unmapped_memory_fails)
 TEST_F_TIMEOUT(uptr, async_prefetch_cancelled_by_close, 120)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_cmd c[16];
 	int pf_fence = -1, st = 0;
 	unsigned int k;
@@ -486,7 +478,7 @@ static void ticker_stop(void)
 TEST_F(uptr, signal_interrupts_then_restart_completes)
 {
 	size_t size = 128 * UT_MIB, n = size / self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	int ret;
 	__u32 u;
@@ -500,7 +492,7 @@ TEST_F(uptr, signal_interrupts_then_restart_completes)
 	ASSERT_EQ(-EINTR, ret) {
 		TH_LOG("%d ticks during the prefetch", (int)ticks);
 	}
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_LT(0ull, i.pages_resident);
 	EXPECT_GT((__u64)n, i.pages_resident);
 
@@ -508,7 +500,7 @@ TEST_F(uptr, signal_interrupts_then_restart_completes)
 	ret = prefetch_once(self->fd, u, size, WRITE);
 	ticker_stop();
 	ASSERT_EQ(0, ret);
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_LE((__u64)n, i.pages_faulted);
 	/*
 	 * NUMA balancing or swap (the suite's guest has both) may take pages
@@ -532,7 +524,7 @@ TEST_F(uptr, errno_invalid_arguments)
 {
 	struct drm_uptr_user_extension ext = { .name = 1 };
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	__u32 u, out;
 	__u64 engines = 0;
 
@@ -574,7 +566,7 @@ TEST_F(uptr, errno_invalid_arguments)
 TEST_F(uptr, errno_not_a_coherent_userptr)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	__u32 dev, pinned;
 
 	ASSERT_NE(NULL, p);
@@ -592,7 +584,7 @@ TEST_F(uptr, errno_not_a_coherent_userptr)
 TEST_F(uptr, errno_write_to_read_only_userptr)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	struct drm_uptr_bo_info i;
 	__u32 u;
 
@@ -601,11 +593,11 @@ TEST_F(uptr, errno_write_to_read_only_userptr)
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, DRM_UPTR_USERPTR_READ_ONLY, &u));
 	EXPECT_EQ(-EACCES, prefetch(self->fd, u, 0, size, WRITE, 0, 0));
 	EXPECT_EQ(-EACCES, prefetch(self->fd, u, 0, size, WRITE | ASYNC, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ(0ull, i.pages_resident);
 	EXPECT_EQ(0, prefetch(self->fd, u, 0, size, 0, 0, 0));
 	EXPECT_EQ(0, prefetch(self->fd, u, 0, size, NO_FAULT, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_EQ((__u64)NPAGES, i.pages_resident);
 	munmap(p, size);
 }
@@ -614,7 +606,7 @@ TEST_F(uptr, errno_write_to_read_only_userptr)
 TEST_F(uptr, errno_other_process)
 {
 	size_t size = NPAGES * self->page;
-	unsigned char *p = fresh(size);
+	unsigned char *p = ut_alloc_small_pages(size);
 	int status;
 	pid_t pid;
 	__u32 u;
@@ -640,7 +632,7 @@ TEST_F(uptr, errno_other_process)
 TEST_F(uptr, errno_unreachable_pages)
 {
 	size_t page = self->page, size = NPAGES * page;
-	unsigned char *p = fresh(size), *bo_map = NULL;
+	unsigned char *p = ut_alloc_small_pages(size), *bo_map = NULL;
 	struct drm_uptr_bo_info i;
 	__u32 u, dev, over_bo;
 
@@ -658,7 +650,7 @@ TEST_F(uptr, errno_unreachable_pages)
 	/* A hole: the pages before it are made valid. */
 	ASSERT_EQ(0, munmap(p + 4 * page, page));
 	EXPECT_EQ(-EFAULT, prefetch(self->fd, u, 0, size, 0, 0, 0));
-	INFO(u, i);
+	UT_BO_INFO(u, i);
 	EXPECT_LE(4ull, i.pages_resident);
 	EXPECT_GT((__u64)NPAGES, i.pages_resident);
 

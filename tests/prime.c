@@ -363,11 +363,10 @@ TEST_F(uptr, pinned_memfd_export)
 	int mfd;
 	__u32 h;
 
-	mfd = memfd_create("uptr-prime", MFD_CLOEXEC);
+	mfd = ut_memfd("uptr-prime", size);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, size));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
 	ut_pattern(p, size, 4);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &h));
 	check_userptr_export(_metadata, self->fd, h, p, size, self->page);
@@ -447,11 +446,10 @@ TEST_F(uptr, truncated_memfd_export_einval)
 	void *p;
 	__u32 h;
 
-	mfd = memfd_create("uptr-prime", MFD_CLOEXEC);
+	mfd = ut_memfd("uptr-prime", size);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, size));
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, p);
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
 	memset(p, 3, size);
 	ASSERT_EQ(0, ut_userptr(self->fd, p, size, PINNED, &h));
 	ASSERT_EQ(0, ftruncate(mfd, 0));
@@ -574,7 +572,7 @@ TEST_F(uptr, import_too_big_e2big)
 /* Importing a device BO counts it against the importing file's max_file_bo_mib. */
 TEST_F(uptr, import_past_file_bound_enomem)
 {
-	const char *bound = "/sys/module/uptr/parameters/max_file_bo_mib";
+	const char *bound = UT_PARAM_MAX_FILE_BO_MIB;
 	char old[32];
 	int fd2, dmabuf = -1;
 	__u32 h = 0, h2, small = 0;

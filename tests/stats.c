@@ -557,8 +557,9 @@ TEST_F(uptr, stats_read_during_changes)
 
 /* A tracefs instance of the test's own: its events, its buffer. */
 FIXTURE(trace) {
-	int fd;
-	size_t page;
+	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
+	int fd;			/* base.fd */
+	size_t page;		/* base.page */
 	char dir[256];		/* the instance, "" if not made */
 };
 
@@ -581,9 +582,9 @@ FIXTURE_SETUP(trace)
 	char path[320];
 	unsigned int i;
 
-	self->fd = ut_open();
-	ASSERT_LE(0, self->fd);
-	self->page = sysconf(_SC_PAGESIZE);
+	uptr_setup(_metadata, &self->base, NULL);
+	self->fd = self->base.fd;
+	self->page = self->base.page;
 	for (i = 0; i < ARRAY_SIZE(roots); i++) {
 		snprintf(path, sizeof(path), "%s/instances", roots[i]);
 		if (!access(path, W_OK))
@@ -609,8 +610,7 @@ FIXTURE_TEARDOWN(trace)
 		EXPECT_EQ(0, rmdir(self->dir)) {
 			TH_LOG("rmdir %s: %s", self->dir, strerror(errno));
 		}
-	if (self->fd >= 0)
-		close(self->fd);
+	uptr_teardown(_metadata, &self->base, NULL);
 }
 
 /* The first line of @buf after @from holding @event and @userptr (if not NULL). */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: stress of coherent userptrs against a changing address
  * space, for UPTR_STRESS_SECONDS (default 20) seconds: mutator threads
@@ -10,19 +10,21 @@
  * the race: a job that succeeded, one that hit a hole, a mutation, an
  * invalidation and a fault of the whole-region userptr.
  *
- * KTAP: one test, with the counts as diagnostics.
+ * KTAP through kselftest.h: one test, with the counts as diagnostics.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kselftest.h"
+
 #include "../tools/stress.h"
 
 static int fail(const char *why)
 {
-	printf("# %s\n", why);
-	printf("not ok 1 stress_coherent\n");
-	return 1;
+	ksft_print_msg("%s\n", why);
+	ksft_test_result_fail("stress_coherent\n");
+	return ksft_exit_fail();
 }
 
 int main(void)
@@ -40,7 +42,8 @@ int main(void)
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..1\n");
+	ksft_print_header();
+	ksft_set_plan(1);
 	if (!(cfg.seconds > 0))
 		cfg.seconds = 20;
 	ret = uptr_dev_open(NULL, &dev);
@@ -49,13 +52,15 @@ int main(void)
 			 strerror(-ret));
 		return fail(why);
 	}
-	printf("# stress_coherent: %.0f s\n", cfg.seconds);
+	ksft_print_msg("stress_coherent: %.0f s\n", cfg.seconds);
 	if (stress_start(dev, &cfg, why, sizeof(why)))
 		return fail(why);
 	pass = !stress_finish(true, &c);
 	stress_print(stdout, "# ", &cfg, &c);
-	printf("%s 1 stress_coherent\n", pass ? "ok" : "not ok");
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
-	       pass, !pass);
-	return pass ? 0 : 1;
+	if (!pass) {
+		ksft_test_result_fail("stress_coherent\n");
+		return ksft_exit_fail();
+	}
+	ksft_test_result_pass("stress_coherent\n");
+	return ksft_exit_pass();
 }

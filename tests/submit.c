@@ -29,8 +29,9 @@ static __u64 bo_jobs(int fd, __u32 handle)
 
 /* A device BO and a pinned read-write userptr of @size bytes each. */
 FIXTURE(job) {
-	int fd;
-	size_t page;
+	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
+	int fd;			/* base.fd */
+	size_t page;		/* base.page */
 	size_t size;
 	__u32 dev;		/* device BO */
 	unsigned char *map;	/* its CPU mapping */
@@ -44,18 +45,13 @@ FIXTURE(job) {
 
 FIXTURE_SETUP(job)
 {
-	void *map = NULL;
 	__u64 v = 0;
 
-	self->fd = ut_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("no render node of driver \"%s\": %s", UT_DRIVER_NAME,
-		       strerror(-self->fd));
-	}
-	self->page = sysconf(_SC_PAGESIZE);
+	uptr_setup(_metadata, &self->base, NULL);
+	self->fd = self->base.fd;
+	self->page = self->base.page;
 	self->size = 16 * self->page;
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, self->size, &self->dev, &map));
-	self->map = map;
+	UT_DEVICE_BO(self->dev, self->map, self->size);
 	self->mem = ut_alloc(self->size);
 	ASSERT_NE(NULL, self->mem);
 	memset(self->mem, 0xee, self->size);
@@ -76,7 +72,7 @@ FIXTURE_SETUP(job)
 
 FIXTURE_TEARDOWN(job)
 {
-	close(self->fd);
+	uptr_teardown(_metadata, &self->base, NULL);
 }
 
 /* A job without commands is refused. */

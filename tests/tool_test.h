@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers of the tests of the uptr command (tests/tool_*.c): running
  * build/tools/uptr with a time bound and capturing what it prints, and

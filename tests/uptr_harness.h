@@ -1,8 +1,9 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel's selftest harness plus FIXTURE(uptr): every test runs in its
  * own process with its own fd on the uptr render node.  Test programs
- * include this header only.
+ * include this header only.  GPL-2.0 like kselftest_harness.h, which it
+ * compiles in; uptr_test.h does not, and stays MIT.
  */
 #ifndef UPTR_HARNESS_H
 #define UPTR_HARNESS_H
@@ -97,6 +98,71 @@ FIXTURE_TEARDOWN(uptr)
 {
 	if (self->fd >= 0)
 		close(self->fd);
+}
+
+/* Fails the test unless the driver behind @fd creates coherent userptrs. */
+static inline void ut_require_coherent(struct __test_metadata *_metadata, int fd)
+{
+	__u64 kinds = 0;
+
+	ASSERT_EQ(0, ut_get_param(fd, DRM_UPTR_PARAM_USERPTR_KINDS, &kinds));
+	ASSERT_NE(0ull, kinds & DRM_UPTR_KIND_COHERENT) {
+		TH_LOG("the driver does not list DRM_UPTR_KIND_COHERENT in USERPTR_KINDS (%#llx)",
+		       (unsigned long long)kinds);
+	}
+}
+
+/*
+ * The setup the coherent-userptr fixtures share (FIXTURE(coherent) of
+ * coherent.c, FIXTURE(coherent_mm) of coherent_mm.c): FIXTURE(uptr)'s fd
+ * and parameters in @base, a device page that is the CPU's, and a driver
+ * that creates coherent userptrs.  uptr_teardown() undoes it.
+ */
+static inline void ut_coherent_setup(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(uptr) *base)
+{
+	uptr_setup(_metadata, base, NULL);
+	ASSERT_EQ((long)base->page, sysconf(_SC_PAGESIZE));
+	ut_require_coherent(_metadata, base->fd);
+}
+
+/*
+ * A userptr over [@p, @p + @size) with @flags (coherent unless PINNED),
+ * on self->fd, its handle in @h; fails the test, saying why, if refused.
+ */
+#define UT_USERPTR(h, p, size, flags) do {					\
+	int __ret = ut_userptr(self->fd, (p), (size), (flags), &(h));		\
+										\
+	ASSERT_EQ(0, __ret) {							\
+		TH_LOG("creating a userptr (flags %#x): %s",			\
+		       (unsigned int)(flags), strerror(-__ret));		\
+	}									\
+} while (0)
+
+/* A device BO of @size bytes on self->fd in @h, mapped read-write at @map. */
+#define UT_DEVICE_BO(h, map, size) \
+	ASSERT_EQ(0, ut_bo_create_map(self->fd, (size), &(h), (void **)&(map)))
+
+/* BO_INFO of @h on self->fd into @i (a struct drm_uptr_bo_info); nothing else checked. */
+#define UT_BO_INFO(h, i) ASSERT_EQ(0, ut_bo_info(self->fd, (h), &(i)))
+
+/*
+ * Fails the test unless transparent huge pages back at least @min_kb of
+ * [@p, @p + @size), a range of ut_alloc_thp() the test has written, and
+ * no more than all of it.  Return: the kB they back.
+ */
+static inline long ut_check_thp_kb(struct __test_metadata *_metadata,
+				   const void *p, size_t size, long min_kb)
+{
+	long kb = ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
+
+	ASSERT_LE(min_kb, kb) {
+		TH_LOG("THP backs %ld kB of a %zu kB 2 MiB-aligned MADV_HUGEPAGE range; the test needs %ld kB",
+		       kb, size / 1024, min_kb);
+		TH_LOG("is the guest short of memory? see /sys/kernel/mm/transparent_hugepage/defrag");
+	}
+	ASSERT_GE((long)(size / 1024), kb);
+	return kb;
 }
 
 /*

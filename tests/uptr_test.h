@@ -217,6 +217,44 @@ static inline int ut_read_line(const char *path, char *buf, size_t len)
 	return ret;
 }
 
+/* The number on the first line of @path (sysfs, procfs); -1 if unreadable. */
+static inline long ut_read_long(const char *path)
+{
+	char buf[64];
+
+	if (ut_read_line(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+#define UT_NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
+
+/*
+ * Switches automatic NUMA balancing off: it would unmap and migrate pages
+ * behind a test's back.  Its value goes to @saved (@len bytes) for
+ * ut_numa_balancing_restore(), "" when it was off or cannot be read.
+ * Return: 0, or -errno when it could not be switched off.
+ */
+static inline int ut_numa_balancing_off(char *saved, size_t len)
+{
+	if (ut_read_line(UT_NUMA_BALANCING, saved, len) || !strcmp(saved, "0")) {
+		saved[0] = '\0';
+		return 0;
+	}
+	return ut_write_str(UT_NUMA_BALANCING, "0");
+}
+
+/* Puts back what ut_numa_balancing_off() switched off, if anything. */
+static inline void ut_numa_balancing_restore(const char *saved)
+{
+	if (saved[0])
+		ut_write_str(UT_NUMA_BALANCING, saved);
+}
+
+/* uptr.ko's module parameters that tests change (root only), put back after. */
+#define UT_PARAM_JOB_TIMEOUT_MS	"/sys/module/uptr/parameters/job_timeout_ms"
+#define UT_PARAM_MAX_FILE_BO_MIB	"/sys/module/uptr/parameters/max_file_bo_mib"
+
 /* CLOCK_MONOTONIC now, in nanoseconds. */
 static inline __s64 ut_now_ns(void)
 {
@@ -523,6 +561,43 @@ static inline void *ut_alloc(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Anonymous shared read-write memory (MAP_SHARED | MAP_ANONYMOUS): a
+ * forked child shares its pages, for results and handshakes; NULL on
+ * failure.
+ */
+static inline void *ut_alloc_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A memfd (close-on-exec) of @size bytes; the fd, or -errno. */
+static inline int ut_memfd(const char *name, size_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size)) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The first @size bytes of file @fd mapped MAP_SHARED with @prot; NULL on failure. */
+static inline void *ut_map_file(int fd, size_t size, int prot)
+{
+	void *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 /* Deterministic bytes: the same @seed gives the same buffer. */
 static inline void ut_pattern(void *buf, size_t len, __u32 seed)
 {
@@ -576,6 +651,9 @@ static inline long ut_find_not_dword(const void *buf, size_t len, __u32 v)
 
 #define UT_THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
+/* The size of a transparent huge page (a PMD mapping on x86-64). */
+#define UT_HPAGE	(2 * UT_MIB)
+
 /*
  * Whether the kernel has transparent huge pages at all: a PREEMPT_RT
  * kernel cannot (CONFIG_TRANSPARENT_HUGEPAGE depends on !PREEMPT_RT), and
@@ -588,7 +666,9 @@ static inline bool ut_thp_built(void)
 
 /*
  * Anonymous memory that stays in small pages: no THP, no khugepaged
- * (nothing to do for that on a kernel without THP).
+ * (nothing to do for that on a kernel without THP), so that an
+ * invalidation covers exactly the pages the kernel changed (a THP split
+ * invalidates the whole 2 MiB); NULL on failure.
  */
 static inline void *ut_alloc_small_pages(size_t size)
 {
@@ -596,6 +676,33 @@ static inline void *ut_alloc_small_pages(size_t size)
 
 	if (p && ut_thp_built() && madvise(p, size, MADV_NOHUGEPAGE)) {
 		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * @size bytes (a multiple of UT_HPAGE) of private anonymous memory, the
+ * mapping exactly [ret, ret + @size) with ret UT_HPAGE-aligned, advised
+ * MADV_HUGEPAGE and not yet touched: pages written after this are huge
+ * where the kernel has them (ut_anon_huge_kb() tells).  NULL on failure,
+ * MADV_HUGEPAGE's EINVAL on a kernel without THP included.
+ */
+static inline void *ut_alloc_thp(size_t size)
+{
+	size_t len = size + UT_HPAGE, head;
+	unsigned char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p;
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	p = (unsigned char *)(((uintptr_t)raw + UT_HPAGE - 1) & ~(uintptr_t)(UT_HPAGE - 1));
+	head = p - raw;
+	if ((head && munmap(raw, head)) ||
+	    (len - head - size && munmap(p + size, len - head - size)) ||
+	    madvise(p, size, MADV_HUGEPAGE)) {
+		munmap(raw, len);
 		return NULL;
 	}
 	return p;

@@ -494,14 +494,13 @@ TEST_F_TIMEOUT(uptr, userptr_memlock_per_user, 300)
 	const uid_t user = 61000, other = 61001;
 	size_t len = 40 * UT_KIB;
 	char *p = ut_alloc(len);
-	volatile __u32 *h = mmap(NULL, self->page, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	volatile __u32 *h = ut_alloc_shared(self->page);
 	int i, ok = 0, enomem = 0, ret;
 	__u32 first = 0;
 	double end;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_NE(MAP_FAILED, h);
+	ASSERT_NE(NULL, h);
 	memset(p, 0x5a, len);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
 
