@@ -302,6 +302,100 @@ out:
 	return -1;
 }
 
+/* 2 MiB-aligned anonymous memory of @size bytes, MADV_HUGEPAGE, written by the CPU. */
+static void *thp_region(size_t size, void **raw)
+{
+	const size_t huge = 2 * UT_MIB;
+	unsigned char *p;
+	size_t i;
+
+	*raw = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*raw == MAP_FAILED)
+		return NULL;
+	p = (unsigned char *)(((uintptr_t)*raw + huge - 1) & ~(huge - 1));
+	if (madvise(p, size, MADV_HUGEPAGE)) {
+		munmap(*raw, size + huge);
+		return NULL;
+	}
+	for (i = 0; i < size; i += page_size)
+		p[i] = (unsigned char)(i / page_size);
+	return p;
+}
+
+/*
+ * t. THP-backed memory: pinned create against coherent create + write
+ * prefetch, and pinned destroy against destroy of a coherent userptr with
+ * every page resident; minima over the repetitions.
+ */
+static int bench_thp(int fd, size_t size, int reps)
+{
+	double pin[16] = { 0 }, pin_close[16] = { 0 }, fault[16] = { 0 };
+	double fault_job[16] = { 0 }, coh_close[16] = { 0 }, t0;
+	struct drm_uptr_bo_info info = { 0 };
+	void *raw = NULL;
+	unsigned char *p;
+	long kb;
+	int r;
+	__u32 u;
+
+	if (!ut_thp_built()) {
+		printf("# t. no transparent huge pages in this kernel: not measured\n");
+		return 0;
+	}
+	p = thp_region(size, &raw);
+	if (!p) {
+		printf("# cannot map %zu MiB with MADV_HUGEPAGE\n", size >> 20);
+		failed = 1;
+		return -1;
+	}
+	kb = ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
+	printf("# t. %zu MiB populated by the CPU, AnonHugePages %ld kB of it\n",
+	       size >> 20, kb);
+	for (r = 0; r < reps; r++) {
+		struct drm_uptr_prefetch pf = { .flags = DRM_UPTR_PREFETCH_WRITE, .size = size };
+		char what[128];
+
+		t0 = ut_now();
+		CHECK(ut_userptr(fd, p, size, PINNED, &u));
+		pin[r] = ut_now() - t0;
+		t0 = ut_now();
+		CHECK(ut_gem_close(fd, u));
+		pin_close[r] = ut_now() - t0;
+
+		t0 = ut_now();
+		CHECK(ut_userptr(fd, p, size, COHERENT, &u));
+		pf.handle = u;
+		CHECK(ut_ioctl(fd, DRM_IOCTL_UPTR_PREFETCH, &pf));
+		fault[r] = ut_now() - t0;
+		CHECK(whole_job(fd, u, size, &fault_job[r]));
+		CHECK(ut_bo_info(fd, u, &info));
+		t0 = ut_now();
+		CHECK(ut_gem_close(fd, u));
+		coh_close[r] = ut_now() - t0;
+
+		snprintf(what, sizeof(what), "t. rep %d: pin, close; prefetch, job, close (ms)", r);
+		printf("%-52s %.1f %.1f; %.1f %.1f %.1f; %llu of %zu resident\n", what,
+		       pin[r] * 1e3, pin_close[r] * 1e3, fault[r] * 1e3,
+		       fault_job[r] * 1e3, coh_close[r] * 1e3,
+		       (unsigned long long)info.pages_resident, size / page_size);
+	}
+	print_time("t. THP pinned create (min)", minimum(pin, reps));
+	print_time("t. THP pinned destroy (min)", minimum(pin_close, reps));
+	print_time("t. THP coherent create + write prefetch (min)", minimum(fault, reps));
+	print_time("t. THP whole-range FILL after it (min)", minimum(fault_job, reps));
+	print_time("t. THP coherent destroy, all resident (min)", minimum(coh_close, reps));
+	printf("ratio thp_fault_vs_pin %.2f (target <= 1.5)\n",
+	       minimum(fault, reps) / minimum(pin, reps));
+	printf("ratio thp_destroy_coherent_vs_pinned %.2f (target <= 1.2)\n",
+	       minimum(coh_close, reps) / minimum(pin_close, reps));
+	munmap(raw, size + 2 * UT_MIB);
+	return 0;
+out:
+	munmap(raw, size + 2 * UT_MIB);
+	return -1;
+}
+
 static int bench_small_job(int fd, size_t size)
 {
 	static double big[SMALL_JOB_REPS], small[SMALL_JOB_REPS];
@@ -764,6 +858,7 @@ int main(void)
 
 	if ((!want('a') || !bench_fault_vs_pin(fd, size, reps)) &&
 	    (!want('h') || !bench_prefetch_vs_pin(fd, size, reps)) &&
+	    (!want('t') || !bench_thp(fd, size, reps)) &&
 	    (!want('b') || !bench_small_job(fd, size)) &&
 	    (!want('c') || !bench_munmap(fd, size, reps)) &&
 	    (!want('d') || !bench_refault(fd, size, false)) &&
