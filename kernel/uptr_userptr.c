@@ -266,7 +266,7 @@
  * Pages per chunk of a coherent userptr's page cache: 16 bytes a page
  * plus a small header, in one object of its own slab cache.  A userptr
  * smaller than a chunk, and the last chunk of a larger one, get a chunk
- * of their own size from kmalloc(): a one-page userptr costs 24 bytes.
+ * of their own size from kmalloc(): a one-page userptr costs 32 bytes.
  * As many pages as the fault path stores per hold of the lock.
  */
 #define UPTR_CHUNK_SHIFT	6
@@ -283,6 +283,15 @@
 #define UPTR_FAULT_PAGES	UPTR_CHUNK_PAGES
 
 /*
+ * Pages faulted per hmm_range_fault() call where the CPU maps the range
+ * with huge pages (PMD-mapped THP, hugetlb): one PMD.  Walking a huge
+ * mapping costs one step whatever its pages, so the walk is done once
+ * for all of it; what it found is still stored one chunk
+ * (UPTR_FAULT_PAGES) per hold of the lock.
+ */
+#define UPTR_FAULT_HUGE_PAGES	max_t(unsigned long, UPTR_FAULT_PAGES, PMD_SIZE >> PAGE_SHIFT)
+
+/*
  * Low bits of a cached page pointer: the CPU mapping allows writes and the
  * userptr is not read-only, so the page is DMA-mapped both ways...
  */
@@ -296,18 +305,43 @@
  * @valid: entries that are valid; the chunk is freed when it drops to 0
  * @capacity: pages of the chunk, UPTR_CHUNK_PAGES except in a userptr
  *	smaller than that and in the last chunk of a larger one
- * @dma: DMA address of each valid page; followed by @capacity entries,
- *	struct page pointer | UPTR_ENTRY_*, 0 if not valid
- *	(uptr_chunk_entries())
+ * @blk_first: first page of the chunk's block, if @blk_count
+ * @blk_count: pages of the block: valid pages [@blk_first, @blk_first +
+ *	@blk_count) of one huge CPU mapping (a PMD-mapped THP, a hugetlb
+ *	page), physically contiguous, which share one DMA mapping, made at
+ *	@dma[@blk_first] for all of them; 0 if the chunk has no block
+ * @blk_entry: the entry of the block's first page; %UPTR_ENTRY_DIRTY in
+ *	it says the device wrote some page of the block
+ * @dma: DMA address of each valid page outside the block; followed by
+ *	@capacity entries, struct page pointer | UPTR_ENTRY_*, 0 if not
+ *	valid or in the block (uptr_chunk_entries(); uptr_chunk_entry()
+ *	gives any page's entry)
  *
  * Allocated by a fault that stores a page in it, freed when its last
  * page is dropped; inserted into and erased from &uptr_userptr.chunks
  * with &uptr_userptr.lock held, so a pointer to it is only valid while
  * that lock is held (see DOC: Locking).
+ *
+ * Huge pages: a run of pages that hmm_range_fault() reports mapped by
+ * one huge CPU mapping (hmm_pfn_to_map_order()), physically contiguous,
+ * is stored as one block per chunk: one entry and one DMA mapping for
+ * the run, whatever its length, so that storing, dropping and unmapping
+ * it costs one step (the engine looks its pages up as any other).  The
+ * device's writes mark the block, and dropping it marks its folio
+ * dirty once.  The block is stored and dropped as a whole: dropping any
+ * page of it drops all of it.  That drops no more
+ * than the CPU does: a change to part of a huge mapping splits it first,
+ * and the split invalidates the whole huge range (__split_huge_pmd()),
+ * so the pages come back one by one, each with its own mapping, at the
+ * next fault.  A chunk holds at most one block; a run that starts in a
+ * chunk that already has one is stored page by page.
  */
 struct uptr_chunk {
 	u32 valid;
 	u32 capacity;
+	u16 blk_first;
+	u16 blk_count;
+	unsigned long blk_entry;
 	dma_addr_t dma[];
 };
 
@@ -369,6 +403,32 @@ static inline struct page *uptr_entry_page(unsigned long entry)
 static inline bool uptr_entry_ok(unsigned long entry, bool write)
 {
 	return entry && (!write || (entry & UPTR_ENTRY_WRITABLE));
+}
+
+static inline bool uptr_chunk_in_block(const struct uptr_chunk *chunk, unsigned long i)
+{
+	return i - chunk->blk_first < chunk->blk_count;
+}
+
+/* The entry of page @i of @chunk, in its block or not. */
+static inline unsigned long uptr_chunk_entry(struct uptr_chunk *chunk, unsigned long i)
+{
+	unsigned long k = i - chunk->blk_first;
+
+	if (k < chunk->blk_count)
+		return (unsigned long)nth_page(uptr_entry_page(chunk->blk_entry), k) |
+		       (chunk->blk_entry & UPTR_ENTRY_FLAGS);
+	return uptr_chunk_entries(chunk)[i];
+}
+
+/* The DMA address of valid page @i of @chunk. */
+static inline dma_addr_t uptr_chunk_dma(const struct uptr_chunk *chunk, unsigned long i)
+{
+	unsigned long k = i - chunk->blk_first;
+
+	if (k < chunk->blk_count)
+		return chunk->dma[chunk->blk_first] + (k << PAGE_SHIFT);
+	return chunk->dma[i];
 }
 
 static int uptr_chunk_cache_get(void)
@@ -819,18 +879,58 @@ static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
 }
 
 /*
- * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
- * frees the chunk if that was its last one.  Returns the pages dropped.
+ * Drops the block of @chunk (see &struct uptr_chunk): unmaps its one DMA
+ * mapping and, if the device wrote it, marks its folio dirty, unless
+ * @forget (its pages may be gone: see __uptr_entry_forget()).  The
+ * caller accounts for the pages, returned, in &uptr_userptr.resident and
+ * &uptr_userptr_mgr.cached, and frees the chunk if it is empty.
  */
-static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
-				       struct uptr_chunk *chunk, unsigned long idx,
-				       unsigned long end)
+static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				       bool forget)
 {
-	unsigned long *entries = uptr_chunk_entries(chunk);
-	unsigned long dropped = 0;
+	unsigned long k, n = chunk->blk_count, entry = chunk->blk_entry;
+	struct page *head = uptr_entry_page(entry);
 
 	lockdep_assert_held(&up->lock);
 
+	/* One huge mapping is one folio; step by folio all the same. */
+	for (k = 0; !forget && (entry & UPTR_ENTRY_DIRTY) && k < n;) {
+		struct page *page = nth_page(head, k);
+		struct folio *folio = page_folio(page);
+
+		folio_mark_dirty(folio);
+		k += folio_nr_pages(folio) - (page_to_pfn(page) - folio_pfn(folio));
+	}
+	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[chunk->blk_first], n << PAGE_SHIFT,
+			     uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+	chunk->valid -= n;
+	chunk->blk_count = 0;
+	chunk->blk_entry = 0;
+	return n;
+}
+
+/*
+ * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
+ * frees the chunk if that was its last one.  A block the range touches
+ * is dropped whole.  Returns the pages dropped; adds to *@steps, if not
+ * NULL, the work it did: one for the chunk and its block, one per other
+ * page.
+ */
+static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
+				       struct uptr_chunk *chunk, unsigned long idx,
+				       unsigned long end, unsigned long *steps)
+{
+	unsigned long *entries = uptr_chunk_entries(chunk);
+	unsigned long dropped = 0, blk = 0;
+
+	lockdep_assert_held(&up->lock);
+
+	if (chunk->blk_count) {
+		unsigned long bstart = (ci << UPTR_CHUNK_SHIFT) + chunk->blk_first;
+
+		if (idx < bstart + chunk->blk_count && bstart < end)
+			dropped = blk = __uptr_block_drop(up, chunk, false);
+	}
 	for (; idx < end && chunk->valid; idx++) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
 
@@ -844,13 +944,17 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 		xa_erase(&up->chunks, ci);
 		uptr_chunk_free(chunk);
 	}
+	if (steps)
+		*steps += 1 + dropped - blk;
 	return dropped;
 }
 
 /*
- * Drops the cached pages [first, last) of a coherent userptr, one chunk
- * per hold of its lock, so that a device access waits at most for one
- * chunk; @can_sleep lets it yield between chunks.  Only chunks that
+ * Drops the cached pages [first, last) of a coherent userptr, about a
+ * chunk's worth of work per hold of its lock (UPTR_CHUNK_PAGES steps of
+ * __uptr_chunk_drop(): one chunk of small pages, or as many chunks of
+ * huge-page blocks), so that a device access waits at most for that;
+ * @can_sleep lets it yield between holds.  Only chunks that
  * exist are visited, each looked up again under the lock (another path
  * may have freed it meanwhile), and only while pages are resident.
  * Entries not dropped yet may still be used by the device meanwhile:
@@ -866,28 +970,32 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 		return;
 	cmax = (last - 1) >> UPTR_CHUNK_SHIFT;
 	for (;;) {
-		unsigned long cstart;
-		bool done;
+		unsigned long cstart, steps = 0;
+		bool done = false;
 
 		uptr_userptr_notifier_lock(up);
-		chunk = up->resident ? xa_find(&up->chunks, &ci, cmax, XA_PRESENT) : NULL;
-		if (!chunk) {
-			uptr_userptr_notifier_unlock(up);
-			break;
+		while (steps < UPTR_CHUNK_PAGES) {
+			chunk = up->resident ? xa_find(&up->chunks, &ci, cmax, XA_PRESENT) : NULL;
+			if (!chunk) {
+				done = true;
+				break;
+			}
+			cstart = ci << UPTR_CHUNK_SHIFT;
+			__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
+					  min(last, cstart + chunk->capacity), &steps);
+			/*
+			 * Nothing resident, nothing left to drop: the notifier
+			 * has moved the sequence on, so no fault that began
+			 * before can store any more.
+			 */
+			done = !up->resident || ci == cmax;
+			if (done)
+				break;
+			ci++;
 		}
-		cstart = ci << UPTR_CHUNK_SHIFT;
-		__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
-				  min(last, cstart + chunk->capacity));
-		/*
-		 * Nothing resident, nothing left to drop: the notifier has
-		 * moved the sequence on, so no fault that began before can
-		 * store any more.
-		 */
-		done = !up->resident || ci == cmax;
 		uptr_userptr_notifier_unlock(up);
 		if (done)
 			break;
-		ci++;
 		if (can_sleep)
 			cond_resched();
 	}
@@ -939,10 +1047,64 @@ static const struct mmu_interval_notifier_ops uptr_userptr_notifier_ops = {
 	.invalidate = uptr_userptr_invalidate,
 };
 
+/* The entry hmm_range_fault()'s @hmm_pfn makes, flags but the dirty mark. */
+static inline unsigned long uptr_pfn_entry(const struct uptr_userptr *up,
+					   unsigned long hmm_pfn)
+{
+	unsigned long entry = (unsigned long)hmm_pfn_to_page(hmm_pfn);
+
+	if (!(up->flags & UPTR_USERPTR_READ_ONLY) && (hmm_pfn & HMM_PFN_WRITE))
+		entry |= UPTR_ENTRY_WRITABLE;
+	return entry;
+}
+
+static inline bool uptr_pfn_valid(unsigned long hmm_pfn)
+{
+	return (hmm_pfn & HMM_PFN_VALID) && !(hmm_pfn & HMM_PFN_ERROR);
+}
+
 /*
- * Stores what hmm_range_fault() found for pages [idx, end) of @chunk.
- * Return: the pages stored, or -ENOMEM if one could not be DMA-mapped
- * (those before it are stored).
+ * How many pages from @idx (at most @end - @idx, @max) can be stored as
+ * one block: pages of one huge CPU mapping, physically contiguous, with
+ * the same access, whose entries are not valid yet.  0 or 1 if none.
+ */
+static unsigned long uptr_pfns_block(const struct uptr_userptr *up, u32 chunk_valid,
+				     const unsigned long *entries, unsigned long idx,
+				     unsigned long end, const unsigned long *pfns,
+				     unsigned long max)
+{
+	const unsigned long mask = UPTR_CHUNK_PAGES - 1;
+	unsigned long first = pfns[0], n, span;
+	unsigned int order;
+
+	if (!uptr_pfn_valid(first) || entries[idx & mask])
+		return 0;
+	order = hmm_pfn_to_map_order(first);
+	if (!order)
+		return 0;
+	/* Not past the end of the huge mapping @idx is in. */
+	span = BIT(order) - (((up->start >> PAGE_SHIFT) + idx) & (BIT(order) - 1));
+	max = min3(max, span, end - idx);
+	/*
+	 * The flags (valid, write, order) in the high bits, the pfn in the
+	 * low ones: the same flags and the next pfn, or the run ends.  One
+	 * walk read one huge mapping, so the last page says for all of them
+	 * in a chunk with nothing stored yet.
+	 */
+	if (!chunk_valid && pfns[max - 1] == first + max - 1)
+		return max;
+	for (n = 1; n < max && pfns[n] == first + n; n++)
+		if (entries[(idx + n) & mask])
+			break;
+	return n;
+}
+
+/*
+ * Stores what hmm_range_fault() found for pages [idx, end) of @chunk:
+ * a run of pages of one huge mapping as the chunk's block, if it has
+ * none yet, one DMA mapping for all of it; other pages one by one.
+ * Return: the pages stored, or -ENOMEM if a mapping failed (those
+ * before it are stored).
  */
 static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chunk,
 				 unsigned long idx, unsigned long end,
@@ -950,24 +1112,64 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 {
 	unsigned long *entries = uptr_chunk_entries(chunk);
 	struct device *dev = up->mgr->dma_dev;
-	bool may_write = !(up->flags & UPTR_USERPTR_READ_ONLY);
+	unsigned long max_blk = min_t(unsigned long, U16_MAX,
+				      uptr_userptr_max_segment(dev) >> PAGE_SHIFT);
 	long stored = 0, forgotten = 0, ret = 0;
 
 	lockdep_assert_held(&up->lock);
 
-	for (; idx < end; idx++, pfns++) {
+	while (idx < end) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
-		unsigned long old = entries[i], entry;
+		unsigned long old = entries[i], entry, n;
 		struct page *page;
 		dma_addr_t dma;
 
 		/* A no-fault walk leaves what the CPU does not map out. */
-		if (!(*pfns & HMM_PFN_VALID) || (*pfns & HMM_PFN_ERROR))
+		if (!uptr_pfn_valid(*pfns)) {
+			idx++;
+			pfns++;
 			continue;
+		}
 		page = hmm_pfn_to_page(*pfns);
-		entry = (unsigned long)page;
-		if (may_write && (*pfns & HMM_PFN_WRITE))
-			entry |= UPTR_ENTRY_WRITABLE;
+		entry = uptr_pfn_entry(up, *pfns);
+		if (uptr_chunk_in_block(chunk, i)) {
+			old = uptr_chunk_entry(chunk, i);
+			/*
+			 * As below, for a page of the block; but the block has
+			 * one mapping: any change maps it all again.
+			 */
+			if (uptr_entry_page(old) == page &&
+			    ((old & UPTR_ENTRY_WRITABLE) || !(entry & UPTR_ENTRY_WRITABLE))) {
+				idx++;
+				pfns++;
+				continue;
+			}
+			n = __uptr_block_drop(up, chunk,
+					      WARN_ON_ONCE(uptr_entry_page(old) != page));
+			forgotten += n;
+			continue;
+		}
+
+		n = chunk->blk_count ? 0 : uptr_pfns_block(up, chunk->valid, entries, idx, end,
+								   pfns, max_blk);
+		if (n > 1) {
+			dma = dma_map_page_attrs(dev, page, 0, n << PAGE_SHIFT,
+						 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+			if (dma_mapping_error(dev, dma)) {
+				ret = -ENOMEM;
+				break;
+			}
+			chunk->dma[i] = dma;
+			chunk->blk_entry = entry;
+			chunk->blk_first = i;
+			chunk->blk_count = n;
+			chunk->valid += n;
+			stored += n;
+			idx += n;
+			pfns += n;
+			continue;
+		}
+
 		if (old) {
 			/*
 			 * A valid entry still maps the same page: any change
@@ -982,6 +1184,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 				old = 0;
 			} else if ((old & UPTR_ENTRY_WRITABLE) ||
 				   !(entry & UPTR_ENTRY_WRITABLE)) {
+				idx++;
+				pfns++;
 				continue;
 			}
 		}
@@ -1001,6 +1205,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 		}
 		chunk->dma[i] = dma;
 		WRITE_ONCE(entries[i], entry);
+		idx++;
+		pfns++;
 	}
 	__uptr_userptr_uncount(up, forgotten);
 	up->resident += stored;
@@ -1030,6 +1236,13 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 	bool reserved = false;
 	long ret;
 
+	/*
+	 * Allocated ahead when the chunk looks missing: only a hint (the
+	 * chunk is looked up again under the lock), which saves a round of
+	 * the lock for each new chunk.
+	 */
+	if (!*spare && !xa_load(&up->chunks, ci))
+		*spare = uptr_chunk_alloc(up, ci);
 	for (;;) {
 		uptr_userptr_notifier_lock(up);
 		if (mmu_interval_read_retry(&up->notifier, seq)) {
@@ -1143,33 +1356,38 @@ static int uptr_userptr_fixup(struct uptr_userptr *up, unsigned long start,
 	return ret;
 }
 
+/* Whether page @idx of @up is valid (writable, for @write).  Lock held. */
+static bool __uptr_userptr_ok(struct uptr_userptr *up, unsigned long idx, bool write,
+			      struct uptr_chunk **chunk, unsigned long *ci)
+{
+	if (*ci != idx >> UPTR_CHUNK_SHIFT) {
+		*ci = idx >> UPTR_CHUNK_SHIFT;
+		*chunk = xa_load(&up->chunks, *ci);
+	}
+	return *chunk && uptr_entry_ok(uptr_chunk_entry(*chunk, idx & (UPTR_CHUNK_PAGES - 1)),
+				       write);
+}
+
 /*
- * Narrows [*idx, *end), pages of one chunk, to the span of pages not
- * valid yet (not writable yet, for @write).
+ * Narrows [*idx, *end) to the span of pages not valid yet (not writable
+ * yet, for @write).  At most UPTR_FAULT_HUGE_PAGES pages.
  */
 static void uptr_userptr_missing(struct uptr_userptr *up, unsigned long *idx,
 				 unsigned long *end, bool write)
 {
-	const unsigned long mask = UPTR_CHUNK_PAGES - 1;
-	struct uptr_chunk *chunk;
-	unsigned long *entries;
+	struct uptr_chunk *chunk = NULL;
+	unsigned long ci = ULONG_MAX;
 
 	uptr_userptr_notifier_lock(up);
-	chunk = xa_load(&up->chunks, *idx >> UPTR_CHUNK_SHIFT);
-	if (chunk) {
-		entries = uptr_chunk_entries(chunk);
-		while (*idx < *end && uptr_entry_ok(entries[*idx & mask], write))
+	if (up->resident) {
+		while (*idx < *end && __uptr_userptr_ok(up, *idx, write, &chunk, &ci))
 			(*idx)++;
-		while (*end > *idx && uptr_entry_ok(entries[(*end - 1) & mask], write))
+		while (*end > *idx && __uptr_userptr_ok(up, *end - 1, write, &chunk, &ci))
 			(*end)--;
 	}
 	uptr_userptr_notifier_unlock(up);
 }
 
-/*
- * Makes pages [idx, end), all in one chunk, valid; without @fault, only
- * those the CPU page tables map now, with the access they grant.
- */
 static bool uptr_pfns_any_valid(const unsigned long *pfns, unsigned long n)
 {
 	unsigned long i;
@@ -1180,9 +1398,43 @@ static bool uptr_pfns_any_valid(const unsigned long *pfns, unsigned long n)
 	return false;
 }
 
+/*
+ * Stores what one walk found for pages [*idx, end), one chunk per commit.
+ * Return: 0; -EBUSY if the range changed since @seq, with *@idx the
+ * first page not stored (fault again from there); -ENOMEM.  *@stored
+ * tells whether anything was stored.
+ */
+static long uptr_userptr_commit_range(struct uptr_userptr *up, unsigned long seq,
+				      unsigned long *idx, unsigned long end,
+				      const unsigned long *pfns, struct uptr_chunk **spare,
+				      bool *stored)
+{
+	unsigned long first = *idx, cend;
+	long ret = 0;
+
+	for (; *idx < end; *idx = cend) {
+		cend = min(end, round_down(*idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
+		/* Only now that the pages exist does their chunk come. */
+		if (!uptr_pfns_any_valid(pfns + (*idx - first), cend - *idx))
+			continue;
+		ret = uptr_userptr_commit(up, seq, *idx, cend, pfns + (*idx - first), spare);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			*stored = true;
+	}
+	return 0;
+}
+
+/*
+ * Makes pages [idx, end), at most UPTR_FAULT_HUGE_PAGES, valid; without
+ * @fault, only those the CPU page tables map now, with the access they
+ * grant.  *@order is set to the order of the CPU mapping of the last
+ * page walked (hmm_pfn_to_map_order()), left alone if nothing was.
+ */
 static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 				    unsigned long end, bool write, bool fault,
-				    unsigned long *pfns)
+				    unsigned long *pfns, unsigned int *order)
 {
 	struct hmm_range range = {
 		.notifier = &up->notifier,
@@ -1192,7 +1444,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	};
 	unsigned long timeout = 0, rounds = 0;
 	struct uptr_chunk *spare = NULL;
-	bool fixed_up = false, uffd;
+	bool fixed_up = false, uffd, stored = false;
 	long ret;
 
 	/* Only the span of pages not valid yet; what changes meanwhile is faulted again. */
@@ -1260,20 +1512,22 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			break;
 		}
 
-		/* A no-fault pass over a hole: nothing to store, no chunk. */
-		if (!fault && !uptr_pfns_any_valid(pfns, end - idx))
-			break;
+		*order = hmm_pfn_to_map_order(pfns[end - idx - 1]);
 		/*
-		 * Only now that the pages exist does the range get a chunk:
+		 * Only now that the pages exist does the range get chunks:
 		 * failed jobs on a sparse range leave no memory behind.
 		 */
-		ret = uptr_userptr_commit(up, range.notifier_seq, idx, end, pfns, &spare);
-		if (ret == -EBUSY)
+		ret = uptr_userptr_commit_range(up, range.notifier_seq, &idx, end, pfns,
+						&spare, &stored);
+		if (ret == -EBUSY) {
+			/* What was stored stays: walk the rest again. */
+			range.start = up->start + (idx << PAGE_SHIFT);
 			continue;
-		if (ret > 0)
-			uptr_userptr_lru_add(up);
+		}
 		break;
 	}
+	if (stored)
+		uptr_userptr_lru_add(up);
 	if (spare)
 		uptr_chunk_free(spare);
 	return ret < 0 ? ret : 0;
@@ -1281,7 +1535,9 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 
 /*
  * Faults [first, first + count) in (@fault) or takes what is mapped,
- * UPTR_FAULT_PAGES at a time and never across a chunk; mm referenced.
+ * UPTR_FAULT_PAGES at a time and never across a chunk, or
+ * UPTR_FAULT_HUGE_PAGES at a time, aligned, while the CPU maps the range
+ * with huge pages; mm referenced.
  */
 static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first,
 				    unsigned long count, bool write, bool fault)
@@ -1290,15 +1546,22 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	unsigned long *pfns;
 	int ret = 0;
 
-	pfns = kmalloc_array(min_t(unsigned long, count, UPTR_FAULT_PAGES),
+	const unsigned long huge = UPTR_FAULT_HUGE_PAGES;
+	unsigned int order = 0;
+
+	pfns = kmalloc_array(min_t(unsigned long, count, huge),
 			     sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	if (!pfns)
 		return -ENOMEM;
 	while (idx < end && !ret) {
-		unsigned long cend = min3(end, idx + UPTR_FAULT_PAGES,
-					  round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
+		unsigned long va = (up->start >> PAGE_SHIFT) + idx, cend;
 
-		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns);
+		if (BIT(order) >= huge && count >= huge)
+			cend = min(end, idx + huge - (va & (huge - 1)));
+		else
+			cend = min3(end, idx + UPTR_FAULT_PAGES,
+				    round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
+		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns, &order);
 		idx = cend;
 		cond_resched();
 	}
@@ -1466,7 +1729,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 					  bool write, struct uptr_chunk **chunkp,
 					  unsigned long *ip)
 {
-	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry, *entries;
+	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
 	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->lock);
@@ -1477,12 +1740,16 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
 	if (!chunk)
 		return 0;
-	entries = uptr_chunk_entries(chunk);
-	entry = entries[i];
+	entry = uptr_chunk_entry(chunk, i);
 	if (!uptr_entry_ok(entry, write))
 		return 0;
-	if (write && !(entry & UPTR_ENTRY_DIRTY))
-		WRITE_ONCE(entries[i], entry | UPTR_ENTRY_DIRTY);
+	/* A page of the block marks the block (its folio). */
+	if (write && !(entry & UPTR_ENTRY_DIRTY)) {
+		if (uptr_chunk_in_block(chunk, i))
+			WRITE_ONCE(chunk->blk_entry, chunk->blk_entry | UPTR_ENTRY_DIRTY);
+		else
+			WRITE_ONCE(uptr_chunk_entries(chunk)[i], entry | UPTR_ENTRY_DIRTY);
+	}
 	*chunkp = chunk;
 	*ip = i;
 	return entry;
@@ -1548,7 +1815,7 @@ bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool wr
 	entry = __uptr_userptr_entry(up, idx, write, &chunk, &i);
 	if (!entry)
 		return false;
-	*addr = chunk->dma[i];
+	*addr = uptr_chunk_dma(chunk, i);
 	if (writable)
 		*writable = entry & UPTR_ENTRY_WRITABLE;
 	return true;
@@ -1567,7 +1834,7 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 	bool have = false;
 
 	for (;;) {
-		unsigned long i, *entries;
+		unsigned long i;
 
 		uptr_userptr_notifier_lock(up);
 		chunk = up->resident ? xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT) : NULL;
@@ -1575,13 +1842,13 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 			uptr_userptr_notifier_unlock(up);
 			break;
 		}
-		entries = uptr_chunk_entries(chunk);
 		for (i = 0; i < chunk->capacity; i++) {
 			unsigned long idx = (ci << UPTR_CHUNK_SHIFT) + i, pfn;
+			unsigned long entry = uptr_chunk_entry(chunk, i);
 
-			if (!entries[i])
+			if (!entry)
 				continue;
-			pfn = page_to_pfn(uptr_entry_page(entries[i]));
+			pfn = page_to_pfn(uptr_entry_page(entry));
 			if (!have || idx != prev_idx + 1 || pfn != prev_pfn + 1)
 				segments++;
 			have = true;
@@ -1661,7 +1928,8 @@ static unsigned long uptr_userptr_shrink_one(struct uptr_userptr_mgr *mgr,
 		chunk = xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT);
 		if (!WARN_ON_ONCE(!chunk))
 			dropped = __uptr_chunk_drop(up, ci, chunk, ci << UPTR_CHUNK_SHIFT,
-						    (ci << UPTR_CHUNK_SHIFT) + chunk->capacity);
+						    (ci << UPTR_CHUNK_SHIFT) + chunk->capacity,
+						    NULL);
 	}
 	spin_unlock(&up->lock);
 	return dropped;
