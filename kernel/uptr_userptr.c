@@ -273,6 +273,22 @@
 #define UPTR_CHUNK_PAGES	BIT(UPTR_CHUNK_SHIFT)
 
 /*
+ * A huge chunk: the pages of one PMD-sized huge CPU mapping, aligned in
+ * the userptr as in the address space (a userptr that starts on a
+ * PMD_SIZE boundary), stored by one fault as one block.  It holds the
+ * UPTR_HUGE_CHUNK_SLOTS indexes of &uptr_userptr.chunks its pages span
+ * (one multi-index entry) and only its block: no per-page arrays, so it
+ * costs a few bytes for PMD_SIZE, and storing, looking up and dropping
+ * it costs one step.  A change that would store any other page in it
+ * drops it first.
+ */
+#define UPTR_HUGE_CHUNK_PAGES	(PMD_SIZE >> PAGE_SHIFT)
+#define UPTR_HUGE_CHUNK_SLOTS	(UPTR_HUGE_CHUNK_PAGES >> UPTR_CHUNK_SHIFT)
+#define UPTR_HUGE_CHUNKS	(IS_ENABLED(CONFIG_XARRAY_MULTI) &&		\
+				 UPTR_HUGE_CHUNK_SLOTS > 1 &&			\
+				 UPTR_HUGE_CHUNK_PAGES <= U16_MAX)
+
+/*
  * Pages faulted per hmm_range_fault() call, and stored per hold of the
  * userptr lock.  Each call must succeed within HMM_RANGE_DEFAULT_TIMEOUT
  * while the CPU keeps changing the range (NUMA balancing migrates each
@@ -361,6 +377,25 @@ static inline unsigned long *uptr_chunk_entries(struct uptr_chunk *chunk)
 	return (unsigned long *)&chunk->dma[chunk->capacity];
 }
 
+static inline bool uptr_chunk_is_huge(const struct uptr_chunk *chunk)
+{
+	return chunk->capacity > UPTR_CHUNK_PAGES;
+}
+
+/* Index of the first page of @chunk, which holds page @idx. */
+static inline unsigned long uptr_chunk_start(const struct uptr_chunk *chunk, unsigned long idx)
+{
+	return round_down(idx, uptr_chunk_is_huge(chunk) ? UPTR_HUGE_CHUNK_PAGES :
+			  UPTR_CHUNK_PAGES);
+}
+
+/* The index of &uptr_userptr.chunks after those @chunk, holding page @idx, spans. */
+static inline unsigned long uptr_chunk_next(const struct uptr_chunk *chunk, unsigned long idx)
+{
+	return (uptr_chunk_start(chunk, idx) >> UPTR_CHUNK_SHIFT) +
+	       (uptr_chunk_is_huge(chunk) ? UPTR_HUGE_CHUNK_SLOTS : 1);
+}
+
 /* Pages of chunk @ci of @up. */
 static inline unsigned long uptr_chunk_capacity(const struct uptr_userptr *up,
 						unsigned long ci)
@@ -383,6 +418,17 @@ static struct uptr_chunk *uptr_chunk_alloc(struct uptr_userptr *up, unsigned lon
 		chunk = kzalloc(uptr_chunk_size(capacity), GFP_KERNEL_ACCOUNT);
 	if (chunk)
 		chunk->capacity = capacity;
+	return chunk;
+}
+
+/* A new huge chunk, empty.  Context: process context, no userptr lock held. */
+static struct uptr_chunk *uptr_huge_chunk_alloc(void)
+{
+	struct uptr_chunk *chunk;
+
+	chunk = kzalloc(sizeof(*chunk) + sizeof(chunk->dma[0]), GFP_KERNEL_ACCOUNT);
+	if (chunk)
+		chunk->capacity = UPTR_HUGE_CHUNK_PAGES;
 	return chunk;
 }
 
@@ -910,6 +956,24 @@ static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chun
 }
 
 /*
+ * Takes @chunk, which holds index @ci of &uptr_userptr.chunks and has no
+ * valid page left, out of @up and frees it.  Allocates nothing.
+ */
+static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				unsigned long ci)
+{
+	lockdep_assert_held(&up->lock);
+
+	if (uptr_chunk_is_huge(chunk)) {
+		ci = round_down(ci, UPTR_HUGE_CHUNK_SLOTS);
+		xa_store_range(&up->chunks, ci, ci + UPTR_HUGE_CHUNK_SLOTS - 1, NULL, 0);
+	} else {
+		xa_erase(&up->chunks, ci);
+	}
+	uptr_chunk_free(chunk);
+}
+
+/*
  * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
  * frees the chunk if that was its last one.  A block the range touches
  * is dropped whole.  Returns the pages dropped; adds to *@steps, if not
@@ -921,18 +985,20 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 				       unsigned long end, unsigned long *steps)
 {
 	unsigned long *entries = uptr_chunk_entries(chunk);
+	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
 	unsigned long dropped = 0, blk = 0;
 
 	lockdep_assert_held(&up->lock);
 
 	if (chunk->blk_count) {
-		unsigned long bstart = (ci << UPTR_CHUNK_SHIFT) + chunk->blk_first;
+		unsigned long bstart = cstart + chunk->blk_first;
 
 		if (idx < bstart + chunk->blk_count && bstart < end)
 			dropped = blk = __uptr_block_drop(up, chunk, false);
 	}
+	/* A huge chunk has no page outside its block. */
 	for (; idx < end && chunk->valid; idx++) {
-		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
+		unsigned long i = idx - cstart;
 
 		if (entries[i]) {
 			__uptr_entry_drop(up, chunk, i);
@@ -940,10 +1006,8 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 		}
 	}
 	__uptr_userptr_uncount(up, dropped);
-	if (!chunk->valid) {
-		xa_erase(&up->chunks, ci);
-		uptr_chunk_free(chunk);
-	}
+	if (!chunk->valid)
+		__uptr_chunk_remove(up, chunk, ci);
 	if (steps)
 		*steps += 1 + dropped - blk;
 	return dropped;
@@ -970,7 +1034,7 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 		return;
 	cmax = (last - 1) >> UPTR_CHUNK_SHIFT;
 	for (;;) {
-		unsigned long cstart, steps = 0;
+		unsigned long cstart, next, steps = 0;
 		bool done = false;
 
 		uptr_userptr_notifier_lock(up);
@@ -980,7 +1044,8 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 				done = true;
 				break;
 			}
-			cstart = ci << UPTR_CHUNK_SHIFT;
+			cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
+			next = uptr_chunk_next(chunk, ci << UPTR_CHUNK_SHIFT);
 			__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
 					  min(last, cstart + chunk->capacity), &steps);
 			/*
@@ -988,10 +1053,10 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			 * has moved the sequence on, so no fault that began
 			 * before can store any more.
 			 */
-			done = !up->resident || ci == cmax;
+			done = !up->resident || next > cmax;
 			if (done)
 				break;
-			ci++;
+			ci = next;
 		}
 		uptr_userptr_notifier_unlock(up);
 		if (done)
@@ -1216,6 +1281,121 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 }
 
 /*
+ * Whether huge chunk @chunk, index @ci of &uptr_userptr.chunks, already
+ * holds what hmm_range_fault() found for its pages [idx, end): 0 if so;
+ * else drops it, and returns 1 so that the pages are stored in a chunk
+ * of small pages.  Only its write access may have grown (the block is
+ * mapped again), or, a bug, its pages changed without an invalidation
+ * (they may be freed: not dirtied).
+ */
+static long __uptr_huge_chunk_keep(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				   unsigned long ci, unsigned long idx, unsigned long end,
+				   const unsigned long *pfns)
+{
+	unsigned long head = page_to_pfn(uptr_entry_page(chunk->blk_entry));
+	unsigned long k = idx - uptr_chunk_start(chunk, idx), n;
+	bool same = true, upgrade = false;
+
+	lockdep_assert_held(&up->lock);
+
+	for (; idx < end; idx++, k++, pfns++) {
+		if (!uptr_pfn_valid(*pfns))
+			continue;
+		if ((*pfns & ~HMM_PFN_FLAGS) != head + k)
+			same = false;
+		if ((uptr_pfn_entry(up, *pfns) & UPTR_ENTRY_WRITABLE) &&
+		    !(chunk->blk_entry & UPTR_ENTRY_WRITABLE))
+			upgrade = true;
+	}
+	if (same && !upgrade)
+		return 0;
+	n = __uptr_block_drop(up, chunk, WARN_ON_ONCE(!same));
+	__uptr_userptr_uncount(up, n);
+	__uptr_chunk_remove(up, chunk, ci);
+	return 1;
+}
+
+/*
+ * Stores pages [idx, idx + UPTR_HUGE_CHUNK_PAGES), what one walk found
+ * for one huge CPU mapping, as huge chunk *@spare, if the range has not
+ * changed since it was read (@seq) and no chunk of small pages holds any
+ * of its pages.  A huge chunk there already is kept if it holds the
+ * same, else dropped (__uptr_huge_chunk_keep()).  Under the lock the
+ * xarray may only allocate GFP_NOWAIT.
+ *
+ * Return: the pages stored or kept; 0 if they are to be stored in chunks
+ * of small pages; -EBUSY if the range changed (fault again).
+ */
+static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
+				     unsigned long idx, const unsigned long *pfns,
+				     struct uptr_chunk **spare)
+{
+	unsigned long ci = idx >> UPTR_CHUNK_SHIFT, last = ci + UPTR_HUGE_CHUNK_SLOTS - 1, at = ci;
+	unsigned long entry = uptr_pfn_entry(up, pfns[0]), n = UPTR_HUGE_CHUNK_PAGES;
+	struct device *dev = up->mgr->dma_dev;
+	struct uptr_chunk *chunk, *old;
+	dma_addr_t dma;
+	long ret = 0;
+
+	if (!*spare)
+		*spare = uptr_huge_chunk_alloc();
+	if (!*spare)
+		return 0;
+	chunk = *spare;
+
+	uptr_userptr_notifier_lock(up);
+	if (mmu_interval_read_retry(&up->notifier, seq)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	old = xa_load(&up->chunks, ci);
+	if (old && uptr_chunk_is_huge(old) &&
+	    !__uptr_huge_chunk_keep(up, old, ci, idx, idx + n, pfns)) {
+		ret = n;
+		goto out;
+	}
+	if (xa_find(&up->chunks, &at, last, XA_PRESENT))
+		goto out;
+	dma = dma_map_page_attrs(dev, hmm_pfn_to_page(pfns[0]), 0, n << PAGE_SHIFT,
+				 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+	if (dma_mapping_error(dev, dma))
+		goto out;
+	if (xa_is_err(xa_store_range(&up->chunks, ci, last, chunk, GFP_NOWAIT | __GFP_NOWARN))) {
+		/* Whatever was stored goes: only this path inserts there now. */
+		xa_store_range(&up->chunks, ci, last, NULL, 0);
+		dma_unmap_page_attrs(dev, dma, n << PAGE_SHIFT, uptr_entry_dma_dir(entry),
+				     up->mgr->dma_attrs);
+		goto out;
+	}
+	*spare = NULL;
+	chunk->dma[0] = dma;
+	chunk->blk_entry = entry;
+	chunk->blk_first = 0;
+	chunk->blk_count = n;
+	chunk->valid = n;
+	up->resident += n;
+	up->faulted += n;
+	atomic_long_add(n, &up->mgr->cached);
+	ret = n;
+out:
+	uptr_userptr_notifier_unlock(up);
+	return ret;
+}
+
+/* Whether @pfns, for pages [idx, idx + UPTR_HUGE_CHUNK_PAGES), fill a huge chunk. */
+static bool uptr_pfns_huge(const struct uptr_userptr *up, unsigned long idx,
+			   const unsigned long *pfns)
+{
+	const unsigned long n = UPTR_HUGE_CHUNK_PAGES;
+
+	return UPTR_HUGE_CHUNKS && IS_ALIGNED(idx, n) &&
+	       IS_ALIGNED((up->start >> PAGE_SHIFT) + idx, n) && idx + n <= up->npages &&
+	       uptr_pfn_valid(pfns[0]) && BIT(hmm_pfn_to_map_order(pfns[0])) >= n &&
+	       pfns[n - 1] == pfns[0] + n - 1 &&
+	       (uptr_userptr_max_segment(up->mgr->dma_dev) >> PAGE_SHIFT) >= n;
+}
+
+/*
  * Stores what hmm_range_fault() found for pages [idx, end), all in one
  * chunk, if the range has not changed since it was read (@seq).  The
  * chunk is looked up under the lock and, if it does not exist, inserted
@@ -1251,6 +1431,15 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			break;
 		}
 		chunk = xa_load(&up->chunks, ci);
+		if (chunk && uptr_chunk_is_huge(chunk)) {
+			ret = __uptr_huge_chunk_keep(up, chunk, ci, idx, end, pfns);
+			if (ret <= 0) {
+				uptr_userptr_notifier_unlock(up);
+				break;
+			}
+			/* Dropped: store the pages in a chunk of small pages. */
+			chunk = NULL;
+		}
 		if (!chunk && *spare &&
 		    !xa_is_err(xa_store(&up->chunks, ci, *spare, GFP_NOWAIT | __GFP_NOWARN))) {
 			chunk = *spare;
@@ -1260,8 +1449,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			ret = __uptr_userptr_store(up, chunk, idx, end, pfns);
 			if (!chunk->valid) {
 				/* Nothing stored: no empty chunk stays. */
-				xa_erase(&up->chunks, ci);
-				uptr_chunk_free(chunk);
+				__uptr_chunk_remove(up, chunk, ci);
 			}
 			uptr_userptr_notifier_unlock(up);
 			break;
@@ -1364,7 +1552,7 @@ static bool __uptr_userptr_ok(struct uptr_userptr *up, unsigned long idx, bool w
 		*ci = idx >> UPTR_CHUNK_SHIFT;
 		*chunk = xa_load(&up->chunks, *ci);
 	}
-	return *chunk && uptr_entry_ok(uptr_chunk_entry(*chunk, idx & (UPTR_CHUNK_PAGES - 1)),
+	return *chunk && uptr_entry_ok(uptr_chunk_entry(*chunk, idx - uptr_chunk_start(*chunk, idx)),
 				       write);
 }
 
@@ -1410,20 +1598,33 @@ static long uptr_userptr_commit_range(struct uptr_userptr *up, unsigned long seq
 				      bool *stored)
 {
 	unsigned long first = *idx, cend;
+	struct uptr_chunk *huge = NULL;
 	long ret = 0;
 
 	for (; *idx < end; *idx = cend) {
+		if (end - *idx >= UPTR_HUGE_CHUNK_PAGES &&
+		    uptr_pfns_huge(up, *idx, pfns + (*idx - first))) {
+			ret = uptr_userptr_commit_huge(up, seq, *idx, pfns + (*idx - first), &huge);
+			if (ret < 0)
+				break;
+			if (ret) {
+				*stored = true;
+				cend = *idx + UPTR_HUGE_CHUNK_PAGES;
+				continue;
+			}
+		}
 		cend = min(end, round_down(*idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
 		/* Only now that the pages exist does their chunk come. */
 		if (!uptr_pfns_any_valid(pfns + (*idx - first), cend - *idx))
 			continue;
 		ret = uptr_userptr_commit(up, seq, *idx, cend, pfns + (*idx - first), spare);
 		if (ret < 0)
-			return ret;
+			break;
 		if (ret)
 			*stored = true;
 	}
-	return 0;
+	kfree(huge);
+	return ret < 0 ? ret : 0;
 }
 
 /*
@@ -1547,7 +1748,8 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	int ret = 0;
 
 	const unsigned long huge = UPTR_FAULT_HUGE_PAGES;
-	unsigned int order = 0;
+	/* Try a huge batch first: a range of small pages then goes back to small ones. */
+	unsigned int order = ilog2(huge);
 
 	pfns = kmalloc_array(min_t(unsigned long, count, huge),
 			     sizeof(*pfns), GFP_KERNEL_ACCOUNT);
@@ -1729,7 +1931,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 					  bool write, struct uptr_chunk **chunkp,
 					  unsigned long *ip)
 {
-	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry;
+	unsigned long i, entry;
 	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->lock);
@@ -1740,6 +1942,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
 	if (!chunk)
 		return 0;
+	i = idx - uptr_chunk_start(chunk, idx);
 	entry = uptr_chunk_entry(chunk, i);
 	if (!uptr_entry_ok(entry, write))
 		return 0;
@@ -1834,7 +2037,7 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 	bool have = false;
 
 	for (;;) {
-		unsigned long i;
+		unsigned long i, cstart;
 
 		uptr_userptr_notifier_lock(up);
 		chunk = up->resident ? xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT) : NULL;
@@ -1842,8 +2045,9 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 			uptr_userptr_notifier_unlock(up);
 			break;
 		}
+		cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
 		for (i = 0; i < chunk->capacity; i++) {
-			unsigned long idx = (ci << UPTR_CHUNK_SHIFT) + i, pfn;
+			unsigned long idx = cstart + i, pfn;
 			unsigned long entry = uptr_chunk_entry(chunk, i);
 
 			if (!entry)
@@ -1855,8 +2059,8 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 			prev_idx = idx;
 			prev_pfn = pfn;
 		}
+		ci = uptr_chunk_next(chunk, cstart);
 		uptr_userptr_notifier_unlock(up);
-		ci++;
 		cond_resched();
 	}
 	return segments;
@@ -1926,10 +2130,12 @@ static unsigned long uptr_userptr_shrink_one(struct uptr_userptr_mgr *mgr,
 		mgr->nr_lru--;
 	} else {
 		chunk = xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT);
-		if (!WARN_ON_ONCE(!chunk))
-			dropped = __uptr_chunk_drop(up, ci, chunk, ci << UPTR_CHUNK_SHIFT,
-						    (ci << UPTR_CHUNK_SHIFT) + chunk->capacity,
-						    NULL);
+		if (!WARN_ON_ONCE(!chunk)) {
+			unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
+
+			dropped = __uptr_chunk_drop(up, ci, chunk, cstart,
+						    cstart + chunk->capacity, NULL);
+		}
 	}
 	spin_unlock(&up->lock);
 	return dropped;
