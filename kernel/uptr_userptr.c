@@ -163,22 +163,26 @@
  *   marked dirty when dropped, then copy at most one page through
  *   kmap_local_page().  A copy between two coherent userptrs holds both
  *   locks, the lower address first (uptr_userptr_notifier_lock_nested());
- * - the fault path, to store what hmm_range_fault() found for at most
- *   UPTR_FAULT_PAGES pages, and only if mmu_interval_read_retry() shows no
- *   invalidation since it read them;
+ * - the fault path, to store what hmm_range_fault() found for one chunk
+ *   (at most UPTR_FAULT_PAGES pages stored one by one, or one block of a
+ *   huge page, or one huge chunk: one DMA mapping each), and only if
+ *   mmu_interval_read_retry() shows no invalidation since it read them;
  * - the invalidate callback, to call mmu_interval_set_seq() and then to
- *   drop the entries of the invalidated range, one chunk per hold
- *   (DMA unmap; set_page_dirty() for a page the device wrote);
+ *   drop the entries of the invalidated range, about a chunk's worth of
+ *   work per hold: UPTR_CHUNK_PAGES steps, a step being a chunk visited,
+ *   a page dropped, or a block (a huge page) dropped whole (DMA unmap;
+ *   set_page_dirty() for a page, folio_mark_dirty() once for a block,
+ *   the device wrote);
  * - the shrinker, with spin_trylock() under the manager's list lock, to
  *   drop one chunk of an idle userptr;
- * - uptr_userptr_stats() and uptr_userptr_fini(), one chunk per hold.
+ * - uptr_userptr_fini(), as the invalidate callback; uptr_userptr_stats(),
+ *   one chunk per hold.
  *
- * Who waits for whom: the invalidate callback, for each chunk of the
- * range that exists, waits for the lock, that is for at most one page
- * access, one store of UPTR_FAULT_PAGES pages or one chunk walked by
- * another path, and then drops that chunk's valid entries: its worst case
- * is the pages cached in the range plus one such critical section per
- * chunk, whatever device work is running.  That critical section may
+ * Who waits for whom: the invalidate callback, for each hold, waits for
+ * the lock, that is for at most one page access, one store of a chunk or
+ * one such hold of another path, and then drops a chunk's worth of valid
+ * entries: its worst case is the pages cached in the range plus one such
+ * critical section per hold, whatever device work is running.  That critical section may
  * itself be waiting: the engine, copying between two userptrs, holds A's
  * lock while it spins on B's, so an invalidation of A waits for B's
  * holder too.  The chain is one link long (a second lock is only ever
@@ -214,7 +218,9 @@
  * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
  * the fault path and erased and freed at once (no RCU) by whoever drops
  * its last valid entry (the invalidate callback, the shrinker, fini, or
- * a fault that stored nothing), always with the userptr's lock held.
+ * a fault that stored nothing), always with the userptr's lock held; a
+ * huge chunk, one multi-index entry over UPTR_HUGE_CHUNK_SLOTS indexes
+ * (xa_store_range()), is inserted and erased whole the same way.
  * So a chunk pointer is valid only while the lock is held: every path
  * looks the chunk up under the lock it uses it under (xa_load() or
  * xa_find() after taking it), and none keeps a chunk pointer across an
@@ -222,7 +228,10 @@
  * __uptr_userptr_page() returns.  The xarray's own lock nests inside
  * the userptr's.  Under the userptr's lock a fault inserts with
  * GFP_NOWAIT only; if that fails it drops the lock, reserves the slot
- * with GFP_KERNEL (xa_reserve()) and tries again.  No chunk is ever
+ * with GFP_KERNEL (xa_reserve()) and tries again, or, for a huge chunk,
+ * stores the pages in chunks of small pages instead.  A reserved slot is
+ * no chunk: a huge chunk may take its place, and the reservation is then
+ * released for nothing.  Erasing allocates nothing.  No chunk is ever
  * left empty once the lock is released.
  *
  * The shrinker: each manager keeps its coherent userptrs that may have
@@ -264,9 +273,9 @@
 
 /*
  * Pages per chunk of a coherent userptr's page cache: 16 bytes a page
- * plus a small header, in one object of its own slab cache.  A userptr
+ * plus a 24-byte header, in one object of its own slab cache.  A userptr
  * smaller than a chunk, and the last chunk of a larger one, get a chunk
- * of their own size from kmalloc(): a one-page userptr costs 32 bytes.
+ * of their own size from kmalloc(): a one-page userptr costs 40 bytes.
  * As many pages as the fault path stores per hold of the lock.
  */
 #define UPTR_CHUNK_SHIFT	6
@@ -993,8 +1002,10 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 	if (chunk->blk_count) {
 		unsigned long bstart = cstart + chunk->blk_first;
 
-		if (idx < bstart + chunk->blk_count && bstart < end)
-			dropped = blk = __uptr_block_drop(up, chunk, false);
+		if (idx < bstart + chunk->blk_count && bstart < end) {
+			blk = __uptr_block_drop(up, chunk, false);
+			dropped = blk;
+		}
 	}
 	/* A huge chunk has no page outside its block. */
 	for (; idx < end && chunk->valid; idx++) {
@@ -1552,8 +1563,8 @@ static bool __uptr_userptr_ok(struct uptr_userptr *up, unsigned long idx, bool w
 		*ci = idx >> UPTR_CHUNK_SHIFT;
 		*chunk = xa_load(&up->chunks, *ci);
 	}
-	return *chunk && uptr_entry_ok(uptr_chunk_entry(*chunk, idx - uptr_chunk_start(*chunk, idx)),
-				       write);
+	return *chunk &&
+	       uptr_entry_ok(uptr_chunk_entry(*chunk, idx - uptr_chunk_start(*chunk, idx)), write);
 }
 
 /*
