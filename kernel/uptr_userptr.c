@@ -182,10 +182,10 @@
  * the lock, that is for at most one page access, one store of a chunk or
  * one such hold of another path, and then drops a chunk's worth of valid
  * entries: its worst case is the pages cached in the range plus one such
- * critical section per hold, whatever device work is running.  That critical section may
- * itself be waiting: the engine, copying between two userptrs, holds A's
- * lock while it spins on B's, so an invalidation of A waits for B's
- * holder too.  The chain is one link long (a second lock is only ever
+ * critical section per hold, whatever device work is running.  That
+ * critical section may itself be waiting: the engine, copying between
+ * two userptrs, holds A's lock while it spins on B's, so an invalidation
+ * of A waits for B's holder too.  The chain is one link long (a second lock is only ever
  * taken nested in a first, in address order, and nothing nests in the
  * second) and every section in it is bounded, so the wait stays bounded.
  * The callback never waits for device work to complete, takes no other
@@ -354,12 +354,13 @@
  * it costs one step (the engine looks its pages up as any other).  The
  * device's writes mark the block, and dropping it marks its folio
  * dirty once.  The block is stored and dropped as a whole: dropping any
- * page of it drops all of it.  That drops no more
- * than the CPU does: a change to part of a huge mapping splits it first,
- * and the split invalidates the whole huge range (__split_huge_pmd()),
- * so the pages come back one by one, each with its own mapping, at the
- * next fault.  A chunk holds at most one block; a run that starts in a
- * chunk that already has one is stored page by page.
+ * page of it drops all of it.  That drops no more than the CPU does: a
+ * change to part of a huge mapping splits it first, and the split
+ * invalidates the whole huge range (__split_huge_pmd()), so the pages
+ * come back one by one, each with its own mapping, at the next fault.
+ * A chunk holds at most one block; a run that starts in a chunk that
+ * already has one is stored page by page.  A huge chunk (see
+ * UPTR_HUGE_CHUNK_PAGES) is nothing but its block.
  */
 struct uptr_chunk {
 	u32 valid;
@@ -1427,6 +1428,11 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 	bool reserved = false;
 	long ret;
 
+	/* A spare left over by the commit of another chunk may not fit. */
+	if (*spare && (*spare)->capacity != uptr_chunk_capacity(up, ci)) {
+		uptr_chunk_free(*spare);
+		*spare = NULL;
+	}
 	/*
 	 * Allocated ahead when the chunk looks missing: only a hint (the
 	 * chunk is looked up again under the lock), which saves a round of
