@@ -163,25 +163,29 @@
  *   marked dirty when dropped, then copy at most one page through
  *   kmap_local_page().  A copy between two coherent userptrs holds both
  *   locks, the lower address first (uptr_userptr_notifier_lock_nested());
- * - the fault path, to store what hmm_range_fault() found for at most
- *   UPTR_FAULT_PAGES pages, and only if mmu_interval_read_retry() shows no
- *   invalidation since it read them;
+ * - the fault path, to store what hmm_range_fault() found for one chunk
+ *   (at most UPTR_FAULT_PAGES pages stored one by one, or one block of a
+ *   huge page, or one huge chunk: one DMA mapping each), and only if
+ *   mmu_interval_read_retry() shows no invalidation since it read them;
  * - the invalidate callback, to call mmu_interval_set_seq() and then to
- *   drop the entries of the invalidated range, one chunk per hold
- *   (DMA unmap; set_page_dirty() for a page the device wrote);
+ *   drop the entries of the invalidated range, about a chunk's worth of
+ *   work per hold: UPTR_CHUNK_PAGES steps, a step being a chunk visited,
+ *   a page dropped, or a block (a huge page) dropped whole (DMA unmap;
+ *   set_page_dirty() for a page, folio_mark_dirty() once for a block,
+ *   the device wrote);
  * - the shrinker, with spin_trylock() under the manager's list lock, to
  *   drop one chunk of an idle userptr;
- * - uptr_userptr_stats() and uptr_userptr_fini(), one chunk per hold.
+ * - uptr_userptr_fini(), as the invalidate callback; uptr_userptr_stats(),
+ *   one chunk per hold.
  *
- * Who waits for whom: the invalidate callback, for each chunk of the
- * range that exists, waits for the lock, that is for at most one page
- * access, one store of UPTR_FAULT_PAGES pages or one chunk walked by
- * another path, and then drops that chunk's valid entries: its worst case
- * is the pages cached in the range plus one such critical section per
- * chunk, whatever device work is running.  That critical section may
- * itself be waiting: the engine, copying between two userptrs, holds A's
- * lock while it spins on B's, so an invalidation of A waits for B's
- * holder too.  The chain is one link long (a second lock is only ever
+ * Who waits for whom: the invalidate callback, for each hold, waits for
+ * the lock, that is for at most one page access, one store of a chunk or
+ * one such hold of another path, and then drops a chunk's worth of valid
+ * entries: its worst case is the pages cached in the range plus one such
+ * critical section per hold, whatever device work is running.  That
+ * critical section may itself be waiting: the engine, copying between
+ * two userptrs, holds A's lock while it spins on B's, so an invalidation
+ * of A waits for B's holder too.  The chain is one link long (a second lock is only ever
  * taken nested in a first, in address order, and nothing nests in the
  * second) and every section in it is bounded, so the wait stays bounded.
  * The callback never waits for device work to complete, takes no other
@@ -214,7 +218,9 @@
  * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
  * the fault path and erased and freed at once (no RCU) by whoever drops
  * its last valid entry (the invalidate callback, the shrinker, fini, or
- * a fault that stored nothing), always with the userptr's lock held.
+ * a fault that stored nothing), always with the userptr's lock held; a
+ * huge chunk, one multi-index entry over UPTR_HUGE_CHUNK_SLOTS indexes
+ * (xa_store_range()), is inserted and erased whole the same way.
  * So a chunk pointer is valid only while the lock is held: every path
  * looks the chunk up under the lock it uses it under (xa_load() or
  * xa_find() after taking it), and none keeps a chunk pointer across an
@@ -222,7 +228,10 @@
  * __uptr_userptr_page() returns.  The xarray's own lock nests inside
  * the userptr's.  Under the userptr's lock a fault inserts with
  * GFP_NOWAIT only; if that fails it drops the lock, reserves the slot
- * with GFP_KERNEL (xa_reserve()) and tries again.  No chunk is ever
+ * with GFP_KERNEL (xa_reserve()) and tries again, or, for a huge chunk,
+ * stores the pages in chunks of small pages instead.  A reserved slot is
+ * no chunk: a huge chunk may take its place, and the reservation is then
+ * released for nothing.  Erasing allocates nothing.  No chunk is ever
  * left empty once the lock is released.
  *
  * The shrinker: each manager keeps its coherent userptrs that may have
@@ -264,13 +273,29 @@
 
 /*
  * Pages per chunk of a coherent userptr's page cache: 16 bytes a page
- * plus a small header, in one object of its own slab cache.  A userptr
+ * plus a 24-byte header, in one object of its own slab cache.  A userptr
  * smaller than a chunk, and the last chunk of a larger one, get a chunk
- * of their own size from kmalloc(): a one-page userptr costs 24 bytes.
+ * of their own size from kmalloc(): a one-page userptr costs 40 bytes.
  * As many pages as the fault path stores per hold of the lock.
  */
 #define UPTR_CHUNK_SHIFT	6
 #define UPTR_CHUNK_PAGES	BIT(UPTR_CHUNK_SHIFT)
+
+/*
+ * A huge chunk: the pages of one PMD-sized huge CPU mapping, aligned in
+ * the userptr as in the address space (a userptr that starts on a
+ * PMD_SIZE boundary), stored by one fault as one block.  It holds the
+ * UPTR_HUGE_CHUNK_SLOTS indexes of &uptr_userptr.chunks its pages span
+ * (one multi-index entry) and only its block: no per-page arrays, so it
+ * costs a few bytes for PMD_SIZE, and storing, looking up and dropping
+ * it costs one step.  A change that would store any other page in it
+ * drops it first.
+ */
+#define UPTR_HUGE_CHUNK_PAGES	(PMD_SIZE >> PAGE_SHIFT)
+#define UPTR_HUGE_CHUNK_SLOTS	(UPTR_HUGE_CHUNK_PAGES >> UPTR_CHUNK_SHIFT)
+#define UPTR_HUGE_CHUNKS	(IS_ENABLED(CONFIG_XARRAY_MULTI) &&		\
+				 UPTR_HUGE_CHUNK_SLOTS > 1 &&			\
+				 UPTR_HUGE_CHUNK_PAGES <= U16_MAX)
 
 /*
  * Pages faulted per hmm_range_fault() call, and stored per hold of the
@@ -281,6 +306,15 @@
  * section of a store short.
  */
 #define UPTR_FAULT_PAGES	UPTR_CHUNK_PAGES
+
+/*
+ * Pages faulted per hmm_range_fault() call where the CPU maps the range
+ * with huge pages (PMD-mapped THP, hugetlb): one PMD.  Walking a huge
+ * mapping costs one step whatever its pages, so the walk is done once
+ * for all of it; what it found is still stored one chunk
+ * (UPTR_FAULT_PAGES) per hold of the lock.
+ */
+#define UPTR_FAULT_HUGE_PAGES	max_t(unsigned long, UPTR_FAULT_PAGES, PMD_SIZE >> PAGE_SHIFT)
 
 /*
  * Low bits of a cached page pointer: the CPU mapping allows writes and the
@@ -296,18 +330,44 @@
  * @valid: entries that are valid; the chunk is freed when it drops to 0
  * @capacity: pages of the chunk, UPTR_CHUNK_PAGES except in a userptr
  *	smaller than that and in the last chunk of a larger one
- * @dma: DMA address of each valid page; followed by @capacity entries,
- *	struct page pointer | UPTR_ENTRY_*, 0 if not valid
- *	(uptr_chunk_entries())
+ * @blk_first: first page of the chunk's block, if @blk_count
+ * @blk_count: pages of the block: valid pages [@blk_first, @blk_first +
+ *	@blk_count) of one huge CPU mapping (a PMD-mapped THP, a hugetlb
+ *	page), physically contiguous, which share one DMA mapping, made at
+ *	@dma[@blk_first] for all of them; 0 if the chunk has no block
+ * @blk_entry: the entry of the block's first page; %UPTR_ENTRY_DIRTY in
+ *	it says the device wrote some page of the block
+ * @dma: DMA address of each valid page outside the block; followed by
+ *	@capacity entries, struct page pointer | UPTR_ENTRY_*, 0 if not
+ *	valid or in the block (uptr_chunk_entries(); uptr_chunk_entry()
+ *	gives any page's entry)
  *
  * Allocated by a fault that stores a page in it, freed when its last
  * page is dropped; inserted into and erased from &uptr_userptr.chunks
  * with &uptr_userptr.lock held, so a pointer to it is only valid while
  * that lock is held (see DOC: Locking).
+ *
+ * Huge pages: a run of pages that hmm_range_fault() reports mapped by
+ * one huge CPU mapping (hmm_pfn_to_map_order()), physically contiguous,
+ * is stored as one block per chunk: one entry and one DMA mapping for
+ * the run, whatever its length, so that storing, dropping and unmapping
+ * it costs one step (the engine looks its pages up as any other).  The
+ * device's writes mark the block, and dropping it marks its folio
+ * dirty once.  The block is stored and dropped as a whole: dropping any
+ * page of it drops all of it.  That drops no more than the CPU does: a
+ * change to part of a huge mapping splits it first, and the split
+ * invalidates the whole huge range (__split_huge_pmd()), so the pages
+ * come back one by one, each with its own mapping, at the next fault.
+ * A chunk holds at most one block; a run that starts in a chunk that
+ * already has one is stored page by page.  A huge chunk (see
+ * UPTR_HUGE_CHUNK_PAGES) is nothing but its block.
  */
 struct uptr_chunk {
 	u32 valid;
 	u32 capacity;
+	u16 blk_first;
+	u16 blk_count;
+	unsigned long blk_entry;
 	dma_addr_t dma[];
 };
 
@@ -325,6 +385,25 @@ static inline size_t uptr_chunk_size(unsigned long capacity)
 static inline unsigned long *uptr_chunk_entries(struct uptr_chunk *chunk)
 {
 	return (unsigned long *)&chunk->dma[chunk->capacity];
+}
+
+static inline bool uptr_chunk_is_huge(const struct uptr_chunk *chunk)
+{
+	return chunk->capacity > UPTR_CHUNK_PAGES;
+}
+
+/* Index of the first page of @chunk, which holds page @idx. */
+static inline unsigned long uptr_chunk_start(const struct uptr_chunk *chunk, unsigned long idx)
+{
+	return round_down(idx, uptr_chunk_is_huge(chunk) ? UPTR_HUGE_CHUNK_PAGES :
+			  UPTR_CHUNK_PAGES);
+}
+
+/* The index of &uptr_userptr.chunks after those @chunk, holding page @idx, spans. */
+static inline unsigned long uptr_chunk_next(const struct uptr_chunk *chunk, unsigned long idx)
+{
+	return (uptr_chunk_start(chunk, idx) >> UPTR_CHUNK_SHIFT) +
+	       (uptr_chunk_is_huge(chunk) ? UPTR_HUGE_CHUNK_SLOTS : 1);
 }
 
 /* Pages of chunk @ci of @up. */
@@ -352,6 +431,17 @@ static struct uptr_chunk *uptr_chunk_alloc(struct uptr_userptr *up, unsigned lon
 	return chunk;
 }
 
+/* A new huge chunk, empty.  Context: process context, no userptr lock held. */
+static struct uptr_chunk *uptr_huge_chunk_alloc(void)
+{
+	struct uptr_chunk *chunk;
+
+	chunk = kzalloc(sizeof(*chunk) + sizeof(chunk->dma[0]), GFP_KERNEL_ACCOUNT);
+	if (chunk)
+		chunk->capacity = UPTR_HUGE_CHUNK_PAGES;
+	return chunk;
+}
+
 /* Frees a chunk no xarray holds.  Context: any; allocates nothing. */
 static void uptr_chunk_free(struct uptr_chunk *chunk)
 {
@@ -369,6 +459,32 @@ static inline struct page *uptr_entry_page(unsigned long entry)
 static inline bool uptr_entry_ok(unsigned long entry, bool write)
 {
 	return entry && (!write || (entry & UPTR_ENTRY_WRITABLE));
+}
+
+static inline bool uptr_chunk_in_block(const struct uptr_chunk *chunk, unsigned long i)
+{
+	return i - chunk->blk_first < chunk->blk_count;
+}
+
+/* The entry of page @i of @chunk, in its block or not. */
+static inline unsigned long uptr_chunk_entry(struct uptr_chunk *chunk, unsigned long i)
+{
+	unsigned long k = i - chunk->blk_first;
+
+	if (k < chunk->blk_count)
+		return (unsigned long)nth_page(uptr_entry_page(chunk->blk_entry), k) |
+		       (chunk->blk_entry & UPTR_ENTRY_FLAGS);
+	return uptr_chunk_entries(chunk)[i];
+}
+
+/* The DMA address of valid page @i of @chunk. */
+static inline dma_addr_t uptr_chunk_dma(const struct uptr_chunk *chunk, unsigned long i)
+{
+	unsigned long k = i - chunk->blk_first;
+
+	if (k < chunk->blk_count)
+		return chunk->dma[chunk->blk_first] + (k << PAGE_SHIFT);
+	return chunk->dma[i];
 }
 
 static int uptr_chunk_cache_get(void)
@@ -819,20 +935,82 @@ static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
 }
 
 /*
- * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
- * frees the chunk if that was its last one.  Returns the pages dropped.
+ * Drops the block of @chunk (see &struct uptr_chunk): unmaps its one DMA
+ * mapping and, if the device wrote it, marks its folio dirty, unless
+ * @forget (its pages may be gone: see __uptr_entry_forget()).  The
+ * caller accounts for the pages, returned, in &uptr_userptr.resident and
+ * &uptr_userptr_mgr.cached, and frees the chunk if it is empty.
  */
-static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
-				       struct uptr_chunk *chunk, unsigned long idx,
-				       unsigned long end)
+static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				       bool forget)
 {
-	unsigned long *entries = uptr_chunk_entries(chunk);
-	unsigned long dropped = 0;
+	unsigned long k, n = chunk->blk_count, entry = chunk->blk_entry;
+	struct page *head = uptr_entry_page(entry);
 
 	lockdep_assert_held(&up->lock);
 
+	/* One huge mapping is one folio; step by folio all the same. */
+	for (k = 0; !forget && (entry & UPTR_ENTRY_DIRTY) && k < n;) {
+		struct page *page = nth_page(head, k);
+		struct folio *folio = page_folio(page);
+
+		folio_mark_dirty(folio);
+		k += folio_nr_pages(folio) - (page_to_pfn(page) - folio_pfn(folio));
+	}
+	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[chunk->blk_first], n << PAGE_SHIFT,
+			     uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+	chunk->valid -= n;
+	chunk->blk_count = 0;
+	chunk->blk_entry = 0;
+	return n;
+}
+
+/*
+ * Takes @chunk, which holds index @ci of &uptr_userptr.chunks and has no
+ * valid page left, out of @up and frees it.  Allocates nothing.
+ */
+static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				unsigned long ci)
+{
+	lockdep_assert_held(&up->lock);
+
+	if (uptr_chunk_is_huge(chunk)) {
+		ci = round_down(ci, UPTR_HUGE_CHUNK_SLOTS);
+		xa_store_range(&up->chunks, ci, ci + UPTR_HUGE_CHUNK_SLOTS - 1, NULL, 0);
+	} else {
+		xa_erase(&up->chunks, ci);
+	}
+	uptr_chunk_free(chunk);
+}
+
+/*
+ * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
+ * frees the chunk if that was its last one.  A block the range touches
+ * is dropped whole.  Returns the pages dropped; adds to *@steps, if not
+ * NULL, the work it did: one for the chunk and its block, one per other
+ * page.
+ */
+static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
+				       struct uptr_chunk *chunk, unsigned long idx,
+				       unsigned long end, unsigned long *steps)
+{
+	unsigned long *entries = uptr_chunk_entries(chunk);
+	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
+	unsigned long dropped = 0, blk = 0;
+
+	lockdep_assert_held(&up->lock);
+
+	if (chunk->blk_count) {
+		unsigned long bstart = cstart + chunk->blk_first;
+
+		if (idx < bstart + chunk->blk_count && bstart < end) {
+			blk = __uptr_block_drop(up, chunk, false);
+			dropped = blk;
+		}
+	}
+	/* A huge chunk has no page outside its block. */
 	for (; idx < end && chunk->valid; idx++) {
-		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
+		unsigned long i = idx - cstart;
 
 		if (entries[i]) {
 			__uptr_entry_drop(up, chunk, i);
@@ -840,17 +1018,19 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 		}
 	}
 	__uptr_userptr_uncount(up, dropped);
-	if (!chunk->valid) {
-		xa_erase(&up->chunks, ci);
-		uptr_chunk_free(chunk);
-	}
+	if (!chunk->valid)
+		__uptr_chunk_remove(up, chunk, ci);
+	if (steps)
+		*steps += 1 + dropped - blk;
 	return dropped;
 }
 
 /*
- * Drops the cached pages [first, last) of a coherent userptr, one chunk
- * per hold of its lock, so that a device access waits at most for one
- * chunk; @can_sleep lets it yield between chunks.  Only chunks that
+ * Drops the cached pages [first, last) of a coherent userptr, about a
+ * chunk's worth of work per hold of its lock (UPTR_CHUNK_PAGES steps of
+ * __uptr_chunk_drop(): one chunk of small pages, or as many chunks of
+ * huge-page blocks), so that a device access waits at most for that;
+ * @can_sleep lets it yield between holds.  Only chunks that
  * exist are visited, each looked up again under the lock (another path
  * may have freed it meanwhile), and only while pages are resident.
  * Entries not dropped yet may still be used by the device meanwhile:
@@ -866,28 +1046,33 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 		return;
 	cmax = (last - 1) >> UPTR_CHUNK_SHIFT;
 	for (;;) {
-		unsigned long cstart;
-		bool done;
+		unsigned long cstart, next, steps = 0;
+		bool done = false;
 
 		uptr_userptr_notifier_lock(up);
-		chunk = up->resident ? xa_find(&up->chunks, &ci, cmax, XA_PRESENT) : NULL;
-		if (!chunk) {
-			uptr_userptr_notifier_unlock(up);
-			break;
+		while (steps < UPTR_CHUNK_PAGES) {
+			chunk = up->resident ? xa_find(&up->chunks, &ci, cmax, XA_PRESENT) : NULL;
+			if (!chunk) {
+				done = true;
+				break;
+			}
+			cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
+			next = uptr_chunk_next(chunk, ci << UPTR_CHUNK_SHIFT);
+			__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
+					  min(last, cstart + chunk->capacity), &steps);
+			/*
+			 * Nothing resident, nothing left to drop: the notifier
+			 * has moved the sequence on, so no fault that began
+			 * before can store any more.
+			 */
+			done = !up->resident || next > cmax;
+			if (done)
+				break;
+			ci = next;
 		}
-		cstart = ci << UPTR_CHUNK_SHIFT;
-		__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
-				  min(last, cstart + chunk->capacity));
-		/*
-		 * Nothing resident, nothing left to drop: the notifier has
-		 * moved the sequence on, so no fault that began before can
-		 * store any more.
-		 */
-		done = !up->resident || ci == cmax;
 		uptr_userptr_notifier_unlock(up);
 		if (done)
 			break;
-		ci++;
 		if (can_sleep)
 			cond_resched();
 	}
@@ -939,10 +1124,64 @@ static const struct mmu_interval_notifier_ops uptr_userptr_notifier_ops = {
 	.invalidate = uptr_userptr_invalidate,
 };
 
+/* The entry hmm_range_fault()'s @hmm_pfn makes, flags but the dirty mark. */
+static inline unsigned long uptr_pfn_entry(const struct uptr_userptr *up,
+					   unsigned long hmm_pfn)
+{
+	unsigned long entry = (unsigned long)hmm_pfn_to_page(hmm_pfn);
+
+	if (!(up->flags & UPTR_USERPTR_READ_ONLY) && (hmm_pfn & HMM_PFN_WRITE))
+		entry |= UPTR_ENTRY_WRITABLE;
+	return entry;
+}
+
+static inline bool uptr_pfn_valid(unsigned long hmm_pfn)
+{
+	return (hmm_pfn & HMM_PFN_VALID) && !(hmm_pfn & HMM_PFN_ERROR);
+}
+
 /*
- * Stores what hmm_range_fault() found for pages [idx, end) of @chunk.
- * Return: the pages stored, or -ENOMEM if one could not be DMA-mapped
- * (those before it are stored).
+ * How many pages from @idx (at most @end - @idx, @max) can be stored as
+ * one block: pages of one huge CPU mapping, physically contiguous, with
+ * the same access, whose entries are not valid yet.  0 or 1 if none.
+ */
+static unsigned long uptr_pfns_block(const struct uptr_userptr *up, u32 chunk_valid,
+				     const unsigned long *entries, unsigned long idx,
+				     unsigned long end, const unsigned long *pfns,
+				     unsigned long max)
+{
+	const unsigned long mask = UPTR_CHUNK_PAGES - 1;
+	unsigned long first = pfns[0], n, span;
+	unsigned int order;
+
+	if (!uptr_pfn_valid(first) || entries[idx & mask])
+		return 0;
+	order = hmm_pfn_to_map_order(first);
+	if (!order)
+		return 0;
+	/* Not past the end of the huge mapping @idx is in. */
+	span = BIT(order) - (((up->start >> PAGE_SHIFT) + idx) & (BIT(order) - 1));
+	max = min3(max, span, end - idx);
+	/*
+	 * The flags (valid, write, order) in the high bits, the pfn in the
+	 * low ones: the same flags and the next pfn, or the run ends.  One
+	 * walk read one huge mapping, so the last page says for all of them
+	 * in a chunk with nothing stored yet.
+	 */
+	if (!chunk_valid && pfns[max - 1] == first + max - 1)
+		return max;
+	for (n = 1; n < max && pfns[n] == first + n; n++)
+		if (entries[(idx + n) & mask])
+			break;
+	return n;
+}
+
+/*
+ * Stores what hmm_range_fault() found for pages [idx, end) of @chunk:
+ * a run of pages of one huge mapping as the chunk's block, if it has
+ * none yet, one DMA mapping for all of it; other pages one by one.
+ * Return: the pages stored, or -ENOMEM if a mapping failed (those
+ * before it are stored).
  */
 static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chunk,
 				 unsigned long idx, unsigned long end,
@@ -950,24 +1189,64 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 {
 	unsigned long *entries = uptr_chunk_entries(chunk);
 	struct device *dev = up->mgr->dma_dev;
-	bool may_write = !(up->flags & UPTR_USERPTR_READ_ONLY);
+	unsigned long max_blk = min_t(unsigned long, U16_MAX,
+				      uptr_userptr_max_segment(dev) >> PAGE_SHIFT);
 	long stored = 0, forgotten = 0, ret = 0;
 
 	lockdep_assert_held(&up->lock);
 
-	for (; idx < end; idx++, pfns++) {
+	while (idx < end) {
 		unsigned long i = idx & (UPTR_CHUNK_PAGES - 1);
-		unsigned long old = entries[i], entry;
+		unsigned long old = entries[i], entry, n;
 		struct page *page;
 		dma_addr_t dma;
 
 		/* A no-fault walk leaves what the CPU does not map out. */
-		if (!(*pfns & HMM_PFN_VALID) || (*pfns & HMM_PFN_ERROR))
+		if (!uptr_pfn_valid(*pfns)) {
+			idx++;
+			pfns++;
 			continue;
+		}
 		page = hmm_pfn_to_page(*pfns);
-		entry = (unsigned long)page;
-		if (may_write && (*pfns & HMM_PFN_WRITE))
-			entry |= UPTR_ENTRY_WRITABLE;
+		entry = uptr_pfn_entry(up, *pfns);
+		if (uptr_chunk_in_block(chunk, i)) {
+			old = uptr_chunk_entry(chunk, i);
+			/*
+			 * As below, for a page of the block; but the block has
+			 * one mapping: any change maps it all again.
+			 */
+			if (uptr_entry_page(old) == page &&
+			    ((old & UPTR_ENTRY_WRITABLE) || !(entry & UPTR_ENTRY_WRITABLE))) {
+				idx++;
+				pfns++;
+				continue;
+			}
+			n = __uptr_block_drop(up, chunk,
+					      WARN_ON_ONCE(uptr_entry_page(old) != page));
+			forgotten += n;
+			continue;
+		}
+
+		n = chunk->blk_count ? 0 : uptr_pfns_block(up, chunk->valid, entries, idx, end,
+								   pfns, max_blk);
+		if (n > 1) {
+			dma = dma_map_page_attrs(dev, page, 0, n << PAGE_SHIFT,
+						 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+			if (dma_mapping_error(dev, dma)) {
+				ret = -ENOMEM;
+				break;
+			}
+			chunk->dma[i] = dma;
+			chunk->blk_entry = entry;
+			chunk->blk_first = i;
+			chunk->blk_count = n;
+			chunk->valid += n;
+			stored += n;
+			idx += n;
+			pfns += n;
+			continue;
+		}
+
 		if (old) {
 			/*
 			 * A valid entry still maps the same page: any change
@@ -982,6 +1261,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 				old = 0;
 			} else if ((old & UPTR_ENTRY_WRITABLE) ||
 				   !(entry & UPTR_ENTRY_WRITABLE)) {
+				idx++;
+				pfns++;
 				continue;
 			}
 		}
@@ -1001,12 +1282,129 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 		}
 		chunk->dma[i] = dma;
 		WRITE_ONCE(entries[i], entry);
+		idx++;
+		pfns++;
 	}
 	__uptr_userptr_uncount(up, forgotten);
 	up->resident += stored;
 	up->faulted += stored;
 	atomic_long_add(stored, &up->mgr->cached);
 	return ret ? ret : stored;
+}
+
+/*
+ * Whether huge chunk @chunk, index @ci of &uptr_userptr.chunks, already
+ * holds what hmm_range_fault() found for its pages [idx, end): 0 if so;
+ * else drops it, and returns 1 so that the pages are stored in a chunk
+ * of small pages.  Only its write access may have grown (the block is
+ * mapped again), or, a bug, its pages changed without an invalidation
+ * (they may be freed: not dirtied).
+ */
+static long __uptr_huge_chunk_keep(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				   unsigned long ci, unsigned long idx, unsigned long end,
+				   const unsigned long *pfns)
+{
+	unsigned long head = page_to_pfn(uptr_entry_page(chunk->blk_entry));
+	unsigned long k = idx - uptr_chunk_start(chunk, idx), n;
+	bool same = true, upgrade = false;
+
+	lockdep_assert_held(&up->lock);
+
+	for (; idx < end; idx++, k++, pfns++) {
+		if (!uptr_pfn_valid(*pfns))
+			continue;
+		if ((*pfns & ~HMM_PFN_FLAGS) != head + k)
+			same = false;
+		if ((uptr_pfn_entry(up, *pfns) & UPTR_ENTRY_WRITABLE) &&
+		    !(chunk->blk_entry & UPTR_ENTRY_WRITABLE))
+			upgrade = true;
+	}
+	if (same && !upgrade)
+		return 0;
+	n = __uptr_block_drop(up, chunk, WARN_ON_ONCE(!same));
+	__uptr_userptr_uncount(up, n);
+	__uptr_chunk_remove(up, chunk, ci);
+	return 1;
+}
+
+/*
+ * Stores pages [idx, idx + UPTR_HUGE_CHUNK_PAGES), what one walk found
+ * for one huge CPU mapping, as huge chunk *@spare, if the range has not
+ * changed since it was read (@seq) and no chunk of small pages holds any
+ * of its pages.  A huge chunk there already is kept if it holds the
+ * same, else dropped (__uptr_huge_chunk_keep()).  Under the lock the
+ * xarray may only allocate GFP_NOWAIT.
+ *
+ * Return: the pages stored or kept; 0 if they are to be stored in chunks
+ * of small pages; -EBUSY if the range changed (fault again).
+ */
+static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
+				     unsigned long idx, const unsigned long *pfns,
+				     struct uptr_chunk **spare)
+{
+	unsigned long ci = idx >> UPTR_CHUNK_SHIFT, last = ci + UPTR_HUGE_CHUNK_SLOTS - 1, at = ci;
+	unsigned long entry = uptr_pfn_entry(up, pfns[0]), n = UPTR_HUGE_CHUNK_PAGES;
+	struct device *dev = up->mgr->dma_dev;
+	struct uptr_chunk *chunk, *old;
+	dma_addr_t dma;
+	long ret = 0;
+
+	if (!*spare)
+		*spare = uptr_huge_chunk_alloc();
+	if (!*spare)
+		return 0;
+	chunk = *spare;
+
+	uptr_userptr_notifier_lock(up);
+	if (mmu_interval_read_retry(&up->notifier, seq)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	old = xa_load(&up->chunks, ci);
+	if (old && uptr_chunk_is_huge(old) &&
+	    !__uptr_huge_chunk_keep(up, old, ci, idx, idx + n, pfns)) {
+		ret = n;
+		goto out;
+	}
+	if (xa_find(&up->chunks, &at, last, XA_PRESENT))
+		goto out;
+	dma = dma_map_page_attrs(dev, hmm_pfn_to_page(pfns[0]), 0, n << PAGE_SHIFT,
+				 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+	if (dma_mapping_error(dev, dma))
+		goto out;
+	if (xa_is_err(xa_store_range(&up->chunks, ci, last, chunk, GFP_NOWAIT | __GFP_NOWARN))) {
+		/* Whatever was stored goes: only this path inserts there now. */
+		xa_store_range(&up->chunks, ci, last, NULL, 0);
+		dma_unmap_page_attrs(dev, dma, n << PAGE_SHIFT, uptr_entry_dma_dir(entry),
+				     up->mgr->dma_attrs);
+		goto out;
+	}
+	*spare = NULL;
+	chunk->dma[0] = dma;
+	chunk->blk_entry = entry;
+	chunk->blk_first = 0;
+	chunk->blk_count = n;
+	chunk->valid = n;
+	up->resident += n;
+	up->faulted += n;
+	atomic_long_add(n, &up->mgr->cached);
+	ret = n;
+out:
+	uptr_userptr_notifier_unlock(up);
+	return ret;
+}
+
+/* Whether @pfns, for pages [idx, idx + UPTR_HUGE_CHUNK_PAGES), fill a huge chunk. */
+static bool uptr_pfns_huge(const struct uptr_userptr *up, unsigned long idx,
+			   const unsigned long *pfns)
+{
+	const unsigned long n = UPTR_HUGE_CHUNK_PAGES;
+
+	return UPTR_HUGE_CHUNKS && IS_ALIGNED(idx, n) &&
+	       IS_ALIGNED((up->start >> PAGE_SHIFT) + idx, n) && idx + n <= up->npages &&
+	       uptr_pfn_valid(pfns[0]) && BIT(hmm_pfn_to_map_order(pfns[0])) >= n &&
+	       pfns[n - 1] == pfns[0] + n - 1 &&
+	       (uptr_userptr_max_segment(up->mgr->dma_dev) >> PAGE_SHIFT) >= n;
 }
 
 /*
@@ -1030,6 +1428,18 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 	bool reserved = false;
 	long ret;
 
+	/* A spare left over by the commit of another chunk may not fit. */
+	if (*spare && (*spare)->capacity != uptr_chunk_capacity(up, ci)) {
+		uptr_chunk_free(*spare);
+		*spare = NULL;
+	}
+	/*
+	 * Allocated ahead when the chunk looks missing: only a hint (the
+	 * chunk is looked up again under the lock), which saves a round of
+	 * the lock for each new chunk.
+	 */
+	if (!*spare && !xa_load(&up->chunks, ci))
+		*spare = uptr_chunk_alloc(up, ci);
 	for (;;) {
 		uptr_userptr_notifier_lock(up);
 		if (mmu_interval_read_retry(&up->notifier, seq)) {
@@ -1038,6 +1448,15 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			break;
 		}
 		chunk = xa_load(&up->chunks, ci);
+		if (chunk && uptr_chunk_is_huge(chunk)) {
+			ret = __uptr_huge_chunk_keep(up, chunk, ci, idx, end, pfns);
+			if (ret <= 0) {
+				uptr_userptr_notifier_unlock(up);
+				break;
+			}
+			/* Dropped: store the pages in a chunk of small pages. */
+			chunk = NULL;
+		}
 		if (!chunk && *spare &&
 		    !xa_is_err(xa_store(&up->chunks, ci, *spare, GFP_NOWAIT | __GFP_NOWARN))) {
 			chunk = *spare;
@@ -1047,8 +1466,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			ret = __uptr_userptr_store(up, chunk, idx, end, pfns);
 			if (!chunk->valid) {
 				/* Nothing stored: no empty chunk stays. */
-				xa_erase(&up->chunks, ci);
-				uptr_chunk_free(chunk);
+				__uptr_chunk_remove(up, chunk, ci);
 			}
 			uptr_userptr_notifier_unlock(up);
 			break;
@@ -1143,33 +1561,38 @@ static int uptr_userptr_fixup(struct uptr_userptr *up, unsigned long start,
 	return ret;
 }
 
+/* Whether page @idx of @up is valid (writable, for @write).  Lock held. */
+static bool __uptr_userptr_ok(struct uptr_userptr *up, unsigned long idx, bool write,
+			      struct uptr_chunk **chunk, unsigned long *ci)
+{
+	if (*ci != idx >> UPTR_CHUNK_SHIFT) {
+		*ci = idx >> UPTR_CHUNK_SHIFT;
+		*chunk = xa_load(&up->chunks, *ci);
+	}
+	return *chunk &&
+	       uptr_entry_ok(uptr_chunk_entry(*chunk, idx - uptr_chunk_start(*chunk, idx)), write);
+}
+
 /*
- * Narrows [*idx, *end), pages of one chunk, to the span of pages not
- * valid yet (not writable yet, for @write).
+ * Narrows [*idx, *end) to the span of pages not valid yet (not writable
+ * yet, for @write).  At most UPTR_FAULT_HUGE_PAGES pages.
  */
 static void uptr_userptr_missing(struct uptr_userptr *up, unsigned long *idx,
 				 unsigned long *end, bool write)
 {
-	const unsigned long mask = UPTR_CHUNK_PAGES - 1;
-	struct uptr_chunk *chunk;
-	unsigned long *entries;
+	struct uptr_chunk *chunk = NULL;
+	unsigned long ci = ULONG_MAX;
 
 	uptr_userptr_notifier_lock(up);
-	chunk = xa_load(&up->chunks, *idx >> UPTR_CHUNK_SHIFT);
-	if (chunk) {
-		entries = uptr_chunk_entries(chunk);
-		while (*idx < *end && uptr_entry_ok(entries[*idx & mask], write))
+	if (up->resident) {
+		while (*idx < *end && __uptr_userptr_ok(up, *idx, write, &chunk, &ci))
 			(*idx)++;
-		while (*end > *idx && uptr_entry_ok(entries[(*end - 1) & mask], write))
+		while (*end > *idx && __uptr_userptr_ok(up, *end - 1, write, &chunk, &ci))
 			(*end)--;
 	}
 	uptr_userptr_notifier_unlock(up);
 }
 
-/*
- * Makes pages [idx, end), all in one chunk, valid; without @fault, only
- * those the CPU page tables map now, with the access they grant.
- */
 static bool uptr_pfns_any_valid(const unsigned long *pfns, unsigned long n)
 {
 	unsigned long i;
@@ -1180,9 +1603,56 @@ static bool uptr_pfns_any_valid(const unsigned long *pfns, unsigned long n)
 	return false;
 }
 
+/*
+ * Stores what one walk found for pages [*idx, end), one chunk per commit.
+ * Return: 0; -EBUSY if the range changed since @seq, with *@idx the
+ * first page not stored (fault again from there); -ENOMEM.  *@stored
+ * tells whether anything was stored.
+ */
+static long uptr_userptr_commit_range(struct uptr_userptr *up, unsigned long seq,
+				      unsigned long *idx, unsigned long end,
+				      const unsigned long *pfns, struct uptr_chunk **spare,
+				      bool *stored)
+{
+	unsigned long first = *idx, cend;
+	struct uptr_chunk *huge = NULL;
+	long ret = 0;
+
+	for (; *idx < end; *idx = cend) {
+		if (end - *idx >= UPTR_HUGE_CHUNK_PAGES &&
+		    uptr_pfns_huge(up, *idx, pfns + (*idx - first))) {
+			ret = uptr_userptr_commit_huge(up, seq, *idx, pfns + (*idx - first), &huge);
+			if (ret < 0)
+				break;
+			if (ret) {
+				*stored = true;
+				cend = *idx + UPTR_HUGE_CHUNK_PAGES;
+				continue;
+			}
+		}
+		cend = min(end, round_down(*idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
+		/* Only now that the pages exist does their chunk come. */
+		if (!uptr_pfns_any_valid(pfns + (*idx - first), cend - *idx))
+			continue;
+		ret = uptr_userptr_commit(up, seq, *idx, cend, pfns + (*idx - first), spare);
+		if (ret < 0)
+			break;
+		if (ret)
+			*stored = true;
+	}
+	kfree(huge);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Makes pages [idx, end), at most UPTR_FAULT_HUGE_PAGES, valid; without
+ * @fault, only those the CPU page tables map now, with the access they
+ * grant.  *@order is set to the order of the CPU mapping of the last
+ * page walked (hmm_pfn_to_map_order()), left alone if nothing was.
+ */
 static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 				    unsigned long end, bool write, bool fault,
-				    unsigned long *pfns)
+				    unsigned long *pfns, unsigned int *order)
 {
 	struct hmm_range range = {
 		.notifier = &up->notifier,
@@ -1192,7 +1662,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	};
 	unsigned long timeout = 0, rounds = 0;
 	struct uptr_chunk *spare = NULL;
-	bool fixed_up = false, uffd;
+	bool fixed_up = false, uffd, stored = false;
 	long ret;
 
 	/* Only the span of pages not valid yet; what changes meanwhile is faulted again. */
@@ -1260,20 +1730,22 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			break;
 		}
 
-		/* A no-fault pass over a hole: nothing to store, no chunk. */
-		if (!fault && !uptr_pfns_any_valid(pfns, end - idx))
-			break;
+		*order = hmm_pfn_to_map_order(pfns[end - idx - 1]);
 		/*
-		 * Only now that the pages exist does the range get a chunk:
+		 * Only now that the pages exist does the range get chunks:
 		 * failed jobs on a sparse range leave no memory behind.
 		 */
-		ret = uptr_userptr_commit(up, range.notifier_seq, idx, end, pfns, &spare);
-		if (ret == -EBUSY)
+		ret = uptr_userptr_commit_range(up, range.notifier_seq, &idx, end, pfns,
+						&spare, &stored);
+		if (ret == -EBUSY) {
+			/* What was stored stays: walk the rest again. */
+			range.start = up->start + (idx << PAGE_SHIFT);
 			continue;
-		if (ret > 0)
-			uptr_userptr_lru_add(up);
+		}
 		break;
 	}
+	if (stored)
+		uptr_userptr_lru_add(up);
 	if (spare)
 		uptr_chunk_free(spare);
 	return ret < 0 ? ret : 0;
@@ -1281,7 +1753,9 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 
 /*
  * Faults [first, first + count) in (@fault) or takes what is mapped,
- * UPTR_FAULT_PAGES at a time and never across a chunk; mm referenced.
+ * UPTR_FAULT_PAGES at a time and never across a chunk, or
+ * UPTR_FAULT_HUGE_PAGES at a time, aligned, while the CPU maps the range
+ * with huge pages; mm referenced.
  */
 static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first,
 				    unsigned long count, bool write, bool fault)
@@ -1290,15 +1764,23 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	unsigned long *pfns;
 	int ret = 0;
 
-	pfns = kmalloc_array(min_t(unsigned long, count, UPTR_FAULT_PAGES),
+	const unsigned long huge = UPTR_FAULT_HUGE_PAGES;
+	/* Try a huge batch first: a range of small pages then goes back to small ones. */
+	unsigned int order = ilog2(huge);
+
+	pfns = kmalloc_array(min_t(unsigned long, count, huge),
 			     sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	if (!pfns)
 		return -ENOMEM;
 	while (idx < end && !ret) {
-		unsigned long cend = min3(end, idx + UPTR_FAULT_PAGES,
-					  round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
+		unsigned long va = (up->start >> PAGE_SHIFT) + idx, cend;
 
-		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns);
+		if (BIT(order) >= huge && count >= huge)
+			cend = min(end, idx + huge - (va & (huge - 1)));
+		else
+			cend = min3(end, idx + UPTR_FAULT_PAGES,
+				    round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
+		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns, &order);
 		idx = cend;
 		cond_resched();
 	}
@@ -1466,7 +1948,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 					  bool write, struct uptr_chunk **chunkp,
 					  unsigned long *ip)
 {
-	unsigned long i = idx & (UPTR_CHUNK_PAGES - 1), entry, *entries;
+	unsigned long i, entry;
 	struct uptr_chunk *chunk;
 
 	lockdep_assert_held(&up->lock);
@@ -1477,12 +1959,17 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
 	if (!chunk)
 		return 0;
-	entries = uptr_chunk_entries(chunk);
-	entry = entries[i];
+	i = idx - uptr_chunk_start(chunk, idx);
+	entry = uptr_chunk_entry(chunk, i);
 	if (!uptr_entry_ok(entry, write))
 		return 0;
-	if (write && !(entry & UPTR_ENTRY_DIRTY))
-		WRITE_ONCE(entries[i], entry | UPTR_ENTRY_DIRTY);
+	/* A page of the block marks the block (its folio). */
+	if (write && !(entry & UPTR_ENTRY_DIRTY)) {
+		if (uptr_chunk_in_block(chunk, i))
+			WRITE_ONCE(chunk->blk_entry, chunk->blk_entry | UPTR_ENTRY_DIRTY);
+		else
+			WRITE_ONCE(uptr_chunk_entries(chunk)[i], entry | UPTR_ENTRY_DIRTY);
+	}
 	*chunkp = chunk;
 	*ip = i;
 	return entry;
@@ -1548,7 +2035,7 @@ bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool wr
 	entry = __uptr_userptr_entry(up, idx, write, &chunk, &i);
 	if (!entry)
 		return false;
-	*addr = chunk->dma[i];
+	*addr = uptr_chunk_dma(chunk, i);
 	if (writable)
 		*writable = entry & UPTR_ENTRY_WRITABLE;
 	return true;
@@ -1567,7 +2054,7 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 	bool have = false;
 
 	for (;;) {
-		unsigned long i, *entries;
+		unsigned long i, cstart;
 
 		uptr_userptr_notifier_lock(up);
 		chunk = up->resident ? xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT) : NULL;
@@ -1575,21 +2062,22 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 			uptr_userptr_notifier_unlock(up);
 			break;
 		}
-		entries = uptr_chunk_entries(chunk);
+		cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
 		for (i = 0; i < chunk->capacity; i++) {
-			unsigned long idx = (ci << UPTR_CHUNK_SHIFT) + i, pfn;
+			unsigned long idx = cstart + i, pfn;
+			unsigned long entry = uptr_chunk_entry(chunk, i);
 
-			if (!entries[i])
+			if (!entry)
 				continue;
-			pfn = page_to_pfn(uptr_entry_page(entries[i]));
+			pfn = page_to_pfn(uptr_entry_page(entry));
 			if (!have || idx != prev_idx + 1 || pfn != prev_pfn + 1)
 				segments++;
 			have = true;
 			prev_idx = idx;
 			prev_pfn = pfn;
 		}
+		ci = uptr_chunk_next(chunk, cstart);
 		uptr_userptr_notifier_unlock(up);
-		ci++;
 		cond_resched();
 	}
 	return segments;
@@ -1659,9 +2147,12 @@ static unsigned long uptr_userptr_shrink_one(struct uptr_userptr_mgr *mgr,
 		mgr->nr_lru--;
 	} else {
 		chunk = xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT);
-		if (!WARN_ON_ONCE(!chunk))
-			dropped = __uptr_chunk_drop(up, ci, chunk, ci << UPTR_CHUNK_SHIFT,
-						    (ci << UPTR_CHUNK_SHIFT) + chunk->capacity);
+		if (!WARN_ON_ONCE(!chunk)) {
+			unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
+
+			dropped = __uptr_chunk_drop(up, ci, chunk, cstart,
+						    cstart + chunk->capacity, NULL);
+		}
 	}
 	spin_unlock(&up->lock);
 	return dropped;

@@ -34,6 +34,14 @@
  *      over the repetitions (target <= 1: the prefetch costs no more
  *      than the pin), and the whole-range FILL after each, which the
  *      prefetch leaves with nothing to fault;
+ *   t. THP-backed memory (MADV_HUGEPAGE, 2 MiB aligned, AnonHugePages
+ *      checked in /proc/self/smaps; skipped without THP): creating a
+ *      pinned userptr against creating a coherent one and prefetching
+ *      it for writing, thp_fault_vs_pin (target <= 1.5), and destroying
+ *      the pinned one against destroying the coherent one with every
+ *      page resident, thp_destroy_coherent_vs_pinned (target <= 1.2),
+ *      minima over the repetitions; the whole-range FILL after the
+ *      prefetch for information;
  *   g. kernel memory, the slab charged to a child cgroup the bench
  *      creates (cgroup2 on /sys/fs/cgroup): per cold 4 KiB userptr
  *      (<= 512 bytes), per warm one (after one job), per resident page of
@@ -45,11 +53,20 @@
  * on.  d. is also reported for a THP-backed range, for information: there
  * the kernel itself invalidates the whole 2 MiB it splits.
  *
- * Prints one line per measurement and one "ratio" line per target; it
- * judges no timing.  KTAP: one test, which fails only if an operation
- * fails.  UPTR_BENCH_REPS (default 5) repeats a. and h. (minima) and c.
- * (medians); UPTR_BENCH_ONLY=ah (letters) runs only those cases.
+ * Prints one line per measurement and one "ratio NAME VALUE (target ...)"
+ * line per target, as KTAP diagnostics ("# ..."); it judges no timing.
+ * KTAP through kselftest.h: one result per case, which fails only if an
+ * operation fails.  UPTR_BENCH_REPS (default 5) repeats a., h. and t.
+ * (minima) and c. (medians); UPTR_BENCH_ONLY=aht (letters) runs only
+ * those cases.  The 1 GiB default of UPTR_BENCH_MIB fits t. too in
+ * vm/run --mem 4G.
  */
+/* kselftest.h is not written for -Wextra (unused parameters). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest.h"
+#pragma GCC diagnostic pop
+
 #include "uptr_test.h"
 
 #include <pthread.h>
@@ -70,7 +87,7 @@ static int failed;
 	int __ret = (call);						\
 									\
 	if (__ret) {							\
-		printf("# %s:%d: %s failed: %s\n", __FILE__, __LINE__,	\
+		ksft_print_msg("%s:%d: %s failed: %s\n", __FILE__, __LINE__, \
 		       #call, strerror(__ret < 0 ? -__ret : __ret));	\
 		failed = 1;						\
 		goto out;						\
@@ -126,9 +143,9 @@ static void *populated(size_t size)
 static void print_time(const char *what, double s)
 {
 	if (s < 1e-3)
-		printf("%-52s %10.1f us\n", what, s * 1e6);
+		ksft_print_msg("%-52s %10.1f us\n", what, s * 1e6);
 	else
-		printf("%-52s %10.3f ms\n", what, s * 1e3);
+		ksft_print_msg("%-52s %10.3f ms\n", what, s * 1e3);
 }
 
 /* A whole-range job: FILL every byte. */
@@ -178,11 +195,11 @@ static int bench_fault_vs_pin(int fd, size_t size, int reps)
 	__u32 u;
 
 	if (!p) {
-		printf("# cannot map %zu MiB\n", size >> 20);
+		ksft_print_msg("cannot map %zu MiB\n", size >> 20);
 		failed = 1;
 		return -1;
 	}
-	printf("# a. %zu MiB populated by the CPU (AnonHugePages %ld kB)\n",
+	ksft_print_msg("a. %zu MiB populated by the CPU (AnonHugePages %ld kB)\n",
 	       size >> 20, ut_proc_kb("/proc/meminfo", "AnonHugePages"));
 	for (r = 0; r < reps; r++) {
 		double t0 = ut_now();
@@ -201,7 +218,7 @@ static int bench_fault_vs_pin(int fd, size_t size, int reps)
 		CHECK(ut_gem_close(fd, u));
 
 		snprintf(what, sizeof(what), "a. rep %d: pin, pinned job, first, warm (ms); faulted", r);
-		printf("%-52s %.1f %.1f %.1f %.1f; %llu of %zu pages\n", what,
+		ksft_print_msg("%-52s %.1f %.1f %.1f %.1f; %llu of %zu pages\n", what,
 		       pin[r] * 1e3, pinned_job[r] * 1e3, first[r] * 1e3,
 		       warm[r] * 1e3, (unsigned long long)info.pages_faulted,
 		       size / page_size);
@@ -215,17 +232,17 @@ static int bench_fault_vs_pin(int fd, size_t size, int reps)
 	print_time("a. coherent first whole-range FILL (min)", minimum(first, reps));
 	print_time("a. coherent warm whole-range FILL (min)", minimum(warm, reps));
 	print_time("a. coherent fault-in = first - warm", fault);
-	printf("%-52s %10.0f MiB/s\n", "a. pinned create throughput",
+	ksft_print_msg("%-52s %10.0f MiB/s\n", "a. pinned create throughput",
 	       (size >> 20) / minimum(pin, reps));
 	if (fault > 0) {
-		printf("%-52s %10.0f MiB/s\n", "a. coherent fault-in throughput",
+		ksft_print_msg("%-52s %10.0f MiB/s\n", "a. coherent fault-in throughput",
 		       (size >> 20) / fault);
-		printf("ratio fault_vs_pin %.2f (target >= 0.8)\n",
+		ksft_print_msg("ratio fault_vs_pin %.2f (target >= 0.8)\n",
 		       minimum(pin, reps) / fault);
 	} else {
-		printf("ratio fault_vs_pin: fault-in below the timing noise (target >= 0.8)\n");
+		ksft_print_msg("ratio fault_vs_pin: fault-in below the timing noise (target >= 0.8)\n");
 	}
-	printf("ratio first_result_coherent_vs_pinned %.2f (create + first job; >= 1 is faster)\n",
+	ksft_print_msg("ratio first_result_coherent_vs_pinned %.2f (create + first job; >= 1 is faster)\n",
 	       e2e_pinned / e2e_coherent);
 out:
 	munmap(p, size);
@@ -255,7 +272,7 @@ static int bench_prefetch_vs_pin(int fd, size_t size, int reps)
 	int r;
 	__u32 u;
 
-	printf("# h. %zu MiB of fresh memory: pinned create against coherent create + write prefetch\n",
+	ksft_print_msg("h. %zu MiB of fresh memory: pinned create against coherent create + write prefetch\n",
 	       size >> 20);
 	for (r = 0; r < reps; r++) {
 		struct drm_uptr_prefetch pf = { .flags = DRM_UPTR_PREFETCH_WRITE, .size = size };
@@ -284,7 +301,7 @@ static int bench_prefetch_vs_pin(int fd, size_t size, int reps)
 		p = NULL;
 
 		snprintf(what, sizeof(what), "h. rep %d: pin, job; prefetch, job (ms); faulted", r);
-		printf("%-52s %.1f %.1f; %.1f %.1f; %llu of %zu pages\n", what,
+		ksft_print_msg("%-52s %.1f %.1f; %.1f %.1f; %llu of %zu pages\n", what,
 		       pin[r] * 1e3, pinned_job[r] * 1e3, prefetch[r] * 1e3,
 		       prefetched_job[r] * 1e3, (unsigned long long)info.pages_faulted,
 		       size / page_size);
@@ -293,12 +310,111 @@ static int bench_prefetch_vs_pin(int fd, size_t size, int reps)
 	print_time("h. whole-range FILL on it (min)", minimum(pinned_job, reps));
 	print_time("h. coherent create + write prefetch (min)", minimum(prefetch, reps));
 	print_time("h. whole-range FILL after the prefetch (min)", minimum(prefetched_job, reps));
-	printf("ratio prefetch_write_vs_pin %.2f (target <= 1)\n",
+	ksft_print_msg("ratio prefetch_write_vs_pin %.2f (target <= 1)\n",
 	       minimum(prefetch, reps) / minimum(pin, reps));
 	return 0;
 out:
 	if (p)
 		munmap(p, size);
+	return -1;
+}
+
+/* 2 MiB-aligned anonymous memory of @size bytes, MADV_HUGEPAGE, written by the CPU. */
+static void *thp_region(size_t size, void **raw)
+{
+	const size_t huge = 2 * UT_MIB;
+	unsigned char *p;
+	size_t i;
+
+	*raw = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*raw == MAP_FAILED)
+		return NULL;
+	p = (unsigned char *)(((uintptr_t)*raw + huge - 1) & ~(huge - 1));
+	if (madvise(p, size, MADV_HUGEPAGE)) {
+		munmap(*raw, size + huge);
+		return NULL;
+	}
+	for (i = 0; i < size; i += page_size)
+		p[i] = (unsigned char)(i / page_size);
+	return p;
+}
+
+/*
+ * t. THP-backed memory: pinned create against coherent create + write
+ * prefetch, and pinned destroy against destroy of a coherent userptr with
+ * every page resident; minima over the repetitions.
+ */
+static int bench_thp(int fd, size_t size, int reps)
+{
+	double pin[16] = { 0 }, pin_close[16] = { 0 }, fault[16] = { 0 };
+	double fault_job[16] = { 0 }, coh_close[16] = { 0 }, t0;
+	struct drm_uptr_bo_info info = { 0 };
+	void *raw = NULL;
+	unsigned char *p;
+	long kb;
+	int r;
+	__u32 u;
+
+	if (!ut_thp_built()) {
+		ksft_print_msg("t. no transparent huge pages in this kernel: not measured\n");
+		return KSFT_SKIP;
+	}
+	p = thp_region(size, &raw);
+	if (p && ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size) == 0) {
+		ksft_print_msg("t. THP is off (transparent_hugepage/enabled): not measured\n");
+		munmap(raw, size + 2 * UT_MIB);
+		return KSFT_SKIP;
+	}
+	if (!p) {
+		ksft_print_msg("cannot map %zu MiB with MADV_HUGEPAGE\n", size >> 20);
+		failed = 1;
+		return -1;
+	}
+	kb = ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size);
+	ksft_print_msg("t. %zu MiB populated by the CPU, AnonHugePages %ld kB of it\n",
+	       size >> 20, kb);
+	for (r = 0; r < reps; r++) {
+		struct drm_uptr_prefetch pf = { .flags = DRM_UPTR_PREFETCH_WRITE, .size = size };
+		char what[128];
+
+		t0 = ut_now();
+		CHECK(ut_userptr(fd, p, size, PINNED, &u));
+		pin[r] = ut_now() - t0;
+		t0 = ut_now();
+		CHECK(ut_gem_close(fd, u));
+		pin_close[r] = ut_now() - t0;
+
+		t0 = ut_now();
+		CHECK(ut_userptr(fd, p, size, COHERENT, &u));
+		pf.handle = u;
+		CHECK(ut_ioctl(fd, DRM_IOCTL_UPTR_PREFETCH, &pf));
+		fault[r] = ut_now() - t0;
+		CHECK(whole_job(fd, u, size, &fault_job[r]));
+		CHECK(ut_bo_info(fd, u, &info));
+		t0 = ut_now();
+		CHECK(ut_gem_close(fd, u));
+		coh_close[r] = ut_now() - t0;
+
+		snprintf(what, sizeof(what), "t. rep %d: pin, close; prefetch, job, close (ms)", r);
+		ksft_print_msg("%-52s %.1f %.1f; %.1f %.1f %.1f; %llu of %zu resident\n", what,
+		       pin[r] * 1e3, pin_close[r] * 1e3, fault[r] * 1e3,
+		       fault_job[r] * 1e3, coh_close[r] * 1e3,
+		       (unsigned long long)info.pages_resident, size / page_size);
+	}
+	print_time("t. THP pinned create (min)", minimum(pin, reps));
+	print_time("t. THP pinned destroy (min)", minimum(pin_close, reps));
+	print_time("t. THP coherent create + write prefetch (min)", minimum(fault, reps));
+	print_time("t. THP whole-range FILL after it (min)", minimum(fault_job, reps));
+	print_time("t. THP coherent destroy, all resident (min)", minimum(coh_close, reps));
+	ksft_print_msg("ratio thp_fault_vs_pin %.2f (target <= 1.5)\n",
+	       minimum(fault, reps) / minimum(pin, reps));
+	ksft_print_msg("ratio thp_destroy_coherent_vs_pinned %.2f (target <= 1.2)\n",
+	       minimum(coh_close, reps) / minimum(pin_close, reps));
+	munmap(raw, size + 2 * UT_MIB);
+	return 0;
+out:
+	munmap(raw, size + 2 * UT_MIB);
 	return -1;
 }
 
@@ -312,7 +428,7 @@ static int bench_small_job(int fd, size_t size)
 	int r;
 
 	if (!p || !q) {
-		printf("# cannot map %zu MiB\n", size >> 20);
+		ksft_print_msg("cannot map %zu MiB\n", size >> 20);
 		failed = 1;
 		return -1;
 	}
@@ -334,7 +450,7 @@ static int bench_small_job(int fd, size_t size)
 	ms = median(small, SMALL_JOB_REPS);
 	print_time("b. 4 KiB FILL, warm big userptr (median)", mb);
 	print_time("b. 4 KiB FILL, warm 4 KiB userptr (median)", ms);
-	printf("ratio small_job_big_vs_small %.2f (target <= 1.2)\n", mb / ms);
+	ksft_print_msg("ratio small_job_big_vs_small %.2f (target <= 1.2)\n", mb / ms);
 	CHECK(ut_gem_close(fd, ub));
 	CHECK(ut_gem_close(fd, us));
 out:
@@ -371,11 +487,11 @@ static int bench_munmap(int fd, size_t size, int reps)
 	}
 	print_time("c. munmap, unregistered (median)", median(plain, reps));
 	print_time("c. munmap, warm coherent userptr (median)", median(reg, reps));
-	printf("ratio munmap_registered_vs_not %.2f (target <= 1.5)\n",
+	ksft_print_msg("ratio munmap_registered_vs_not %.2f (target <= 1.5)\n",
 	       median(reg, reps) / median(plain, reps));
 	return 0;
 nomem:
-	printf("# cannot map %zu MiB\n", size >> 20);
+	ksft_print_msg("cannot map %zu MiB\n", size >> 20);
 out:
 	failed = 1;
 	return -1;
@@ -392,7 +508,7 @@ static int bench_refault(int fd, size_t size, bool huge)
 	__u32 u;
 
 	if (!p) {
-		printf("# cannot map %zu MiB\n", size >> 20);
+		ksft_print_msg("cannot map %zu MiB\n", size >> 20);
 		failed = 1;
 		return -1;
 	}
@@ -409,13 +525,13 @@ static int bench_refault(int fd, size_t size, bool huge)
 	snprintf(what, sizeof(what), "%s whole-range FILL after DONTNEED of 4 KiB", tag);
 	print_time(what, t_after);
 	snprintf(what, sizeof(what), "%s invalidations seen", tag);
-	printf("%-52s %10llu\n", what,
+	ksft_print_msg("%-52s %10llu\n", what,
 	       (unsigned long long)(b.invalidations - a.invalidations));
 	if (huge)
-		printf("%-52s %10llu\n", "d. (THP) pages faulted again",
+		ksft_print_msg("%-52s %10llu\n", "d. (THP) pages faulted again",
 		       (unsigned long long)(b.pages_faulted - a.pages_faulted));
 	else
-		printf("ratio refault_after_dontneed %llu (target == 1)\n",
+		ksft_print_msg("ratio refault_after_dontneed %llu (target == 1)\n",
 		       (unsigned long long)(b.pages_faulted - a.pages_faulted));
 	CHECK(ut_gem_close(fd, u));
 out:
@@ -526,14 +642,14 @@ static int bench_munmap_under_job(int fd, int reps)
 		   median(busy, reps));
 	print_time("e. munmap of an unregistered page beside the job (median)",
 		   median(beside, reps));
-	printf("ratio munmap_under_job_vs_not %.2f (target <= 2)%s\n",
+	ksft_print_msg("ratio munmap_under_job_vs_not %.2f (target <= 2)%s\n",
 	       median(busy, reps) / median(plain, reps),
 	       late ? "; the job ended first: not measured under it" : "");
-	printf("ratio munmap_under_job_vs_beside_it %.2f\n",
+	ksft_print_msg("ratio munmap_under_job_vs_beside_it %.2f\n",
 	       median(busy, reps) / median(beside, reps));
 	return 0;
 nomem:
-	printf("# cannot map %d pages\n", reps);
+	ksft_print_msg("cannot map %d pages\n", reps);
 out:
 	failed = 1;
 	return -1;
@@ -563,7 +679,7 @@ static int munmap_own_pages(int fd, int reps, double *med)
 	unsigned char *p = populated(reps * page_size);
 	double v[16], t0;
 	int r, ret;
-	__u32 u;
+	__u32 u = 0;
 
 	if (!p)
 		return -ENOMEM;
@@ -607,12 +723,12 @@ static int bench_other_process(int fd, int reps)
 	      !WEXITSTATUS(status) ? 0 : -ECHILD);
 	print_time("f. munmap under own userptr, other process idle", idle);
 	print_time("f. same, other process invalidating under its job", busy);
-	printf("ratio other_process_munmap_busy_vs_idle %.2f (target <= 2)\n",
+	ksft_print_msg("ratio other_process_munmap_busy_vs_idle %.2f (target <= 2)\n",
 	       busy / idle);
 	munmap((void *)running, page_size);
 	return 0;
 nomem:
-	printf("# cannot map or fork\n");
+	ksft_print_msg("cannot map or fork\n");
 out:
 	failed = 1;
 	return -1;
@@ -671,17 +787,17 @@ static int bench_memory_child(void)
 	for (i = 0; i < MEM_SMALL; i++)
 		CHECK(ut_copy(fd, d, 0, h[i], 0, ps));
 	warm = cg_slab();
-	printf("%-52s %10lld B\n", "g. kernel memory per cold 4 KiB userptr",
+	ksft_print_msg("%-52s %10lld B\n", "g. kernel memory per cold 4 KiB userptr",
 	       (cold - base) / MEM_SMALL);
-	printf("%-52s %10lld B\n", "g. kernel memory per warm 4 KiB userptr",
+	ksft_print_msg("%-52s %10lld B\n", "g. kernel memory per warm 4 KiB userptr",
 	       (warm - base) / MEM_SMALL);
-	printf("ratio cold_userptr_bytes %lld (target <= 512)\n", (cold - base) / MEM_SMALL);
+	ksft_print_msg("ratio cold_userptr_bytes %lld (target <= 512)\n", (cold - base) / MEM_SMALL);
 
 	CHECK(ut_userptr(fd, q, big, COHERENT, &u));
 	base = cg_slab();
 	CHECK(ut_fill(fd, u, 0, big, 1));
 	after = cg_slab();
-	printf("ratio resident_page_bytes %.1f (target <= 32)\n",
+	ksft_print_msg("ratio resident_page_bytes %.1f (target <= 32)\n",
 	       (double)(after - base) / (big / ps));
 
 	sp = mmap(NULL, MEM_SPARSE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -693,11 +809,11 @@ static int bench_memory_child(void)
 		CHECK(ut_checksum(fd, d, 0, u,
 				  ((MEM_SPARSE / MEM_TOUCHED) * i + 4 * UT_MIB) & ~((__u64)ps - 1), 8));
 	after = cg_slab();
-	printf("%-52s %10lld B\n", "g. 1 TiB sparse userptr, per page read",
+	ksft_print_msg("%-52s %10lld B\n", "g. 1 TiB sparse userptr, per page read",
 	       (after - base) / MEM_TOUCHED);
 	CHECK(munmap(sp, MEM_SPARSE));
 	usleep(200000);
-	printf("%-52s %10lld B\n", "g. 1 TiB sparse userptr, left after munmap",
+	ksft_print_msg("%-52s %10lld B\n", "g. 1 TiB sparse userptr, left after munmap",
 	       cg_slab() - base);
 	close(fd);
 	return 0;
@@ -724,57 +840,105 @@ static int bench_memory(void)
 	st = pid > 0 ? ut_wait_child(pid) : -1;
 	rmdir(cg_dir);
 	if (st) {
-		printf("# g. failed\n");
+		ksft_print_msg("g. failed\n");
 		failed = 1;
 	}
 	return 0;
 skip:
-	printf("# g. no memory cgroup: kernel memory not measured\n");
+	ksft_print_msg("g. no memory cgroup: kernel memory not measured\n");
 	return 0;
 }
 
+/* The cases, in the order they run; UPTR_BENCH_ONLY picks some by letter. */
+static const struct {
+	char letter;
+	const char *name;
+} cases[] = {
+	{ 'a', "a. fault_vs_pin" },
+	{ 'h', "h. prefetch_write_vs_pin" },
+	{ 't', "t. thp_fault_vs_pin, thp_destroy_coherent_vs_pinned" },
+	{ 'b', "b. small_job_big_vs_small" },
+	{ 'c', "c. munmap_registered_vs_not" },
+	{ 'd', "d. refault_after_dontneed" },
+	{ 'e', "e. munmap_under_job_vs_not" },
+	{ 'f', "f. other_process_munmap_busy_vs_idle" },
+	{ 'g', "g. kernel memory" },
+};
+
+static int run_case(char c, int fd, size_t size, int reps)
+{
+	switch (c) {
+	case 'a':
+		return bench_fault_vs_pin(fd, size, reps);
+	case 'h':
+		return bench_prefetch_vs_pin(fd, size, reps);
+	case 't':
+		return bench_thp(fd, size, reps);
+	case 'b':
+		return bench_small_job(fd, size);
+	case 'c':
+		return bench_munmap(fd, size, reps);
+	case 'd':
+		return bench_refault(fd, size, false) ?: bench_refault(fd, size, true);
+	case 'e':
+		return bench_munmap_under_job(fd, reps);
+	case 'f':
+		return bench_other_process(fd, reps);
+	default:
+		return bench_memory();
+	}
+}
+
+/*
+ * KTAP through kselftest.h: one result per case run, which fails only if
+ * an operation fails; the measurements and "ratio NAME VALUE (target)"
+ * lines are diagnostics ("# ...").
+ */
 int main(void)
 {
 	size_t size = (size_t)env_int("UPTR_BENCH_MIB", 1024) * UT_MIB;
 	int reps = env_int("UPTR_BENCH_REPS", 5);
+	unsigned int i, plan = 0;
 	__u64 kinds = 0, v = 0;
 	double t0 = ut_now();
-	int fd;
+	int fd, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..1\n");
+	ksft_print_header();
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		plan += want(cases[i].letter);
+	ksft_set_plan(plan);
 	if (reps > 16)
 		reps = 16;
 	fd = ut_open();
-	if (fd < 0) {
-		printf("# no render node of driver \"uptr\"\nnot ok 1 bench_coherent\n");
-		return 1;
-	}
+	if (fd < 0)
+		ksft_exit_fail_msg("no render node of driver \"uptr\"\n");
 	if (ut_get_param(fd, DRM_UPTR_PARAM_USERPTR_KINDS, &kinds) ||
 	    !(kinds & DRM_UPTR_KIND_COHERENT) ||
-	    ut_get_param(fd, DRM_UPTR_PARAM_PAGE_SIZE, &v)) {
-		printf("# the driver does not list DRM_UPTR_KIND_COHERENT\nnot ok 1 bench_coherent\n");
-		return 1;
-	}
+	    ut_get_param(fd, DRM_UPTR_PARAM_PAGE_SIZE, &v))
+		ksft_exit_fail_msg("the driver does not list DRM_UPTR_KIND_COHERENT\n");
 	page_size = v;
 	thp = env_int("UPTR_BENCH_THP", 0) == 1;
-	printf("# bench_coherent: %zu MiB of %s, %d reps, %ld CPUs\n",
-	       size >> 20, thp ? "transparent huge pages" : "4 KiB pages",
-	       reps, sysconf(_SC_NPROCESSORS_ONLN));
+	ksft_print_msg("bench_coherent: %zu MiB of %s, %d reps, %ld CPUs\n",
+		       size >> 20, thp ? "transparent huge pages" : "4 KiB pages",
+		       reps, sysconf(_SC_NPROCESSORS_ONLN));
 
-	if ((!want('a') || !bench_fault_vs_pin(fd, size, reps)) &&
-	    (!want('h') || !bench_prefetch_vs_pin(fd, size, reps)) &&
-	    (!want('b') || !bench_small_job(fd, size)) &&
-	    (!want('c') || !bench_munmap(fd, size, reps)) &&
-	    (!want('d') || !bench_refault(fd, size, false)) &&
-	    (!want('d') || !bench_refault(fd, size, true)) &&
-	    (!want('e') || !bench_munmap_under_job(fd, reps)) &&
-	    (!want('f') || !bench_other_process(fd, reps)) &&
-	    want('g'))
-		bench_memory();
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (!want(cases[i].letter))
+			continue;
+		failed = 0;
+		ret = run_case(cases[i].letter, fd, size, reps);
+		if (ret == KSFT_SKIP)
+			ksft_test_result_skip("%s\n", cases[i].name);
+		else if (ret || failed)
+			ksft_test_result_fail("%s\n", cases[i].name);
+		else
+			ksft_test_result_pass("%s\n", cases[i].name);
+	}
 
 	close(fd);
-	printf("# %.1f s\n", ut_now() - t0);
-	printf("%s 1 bench_coherent\n", failed ? "not ok" : "ok");
-	return failed;
+	ksft_print_msg("%.1f s\n", ut_now() - t0);
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	ksft_exit_pass();
 }
