@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0
 /*
  * Description: benchmarks of coherent userptrs over UPTR_BENCH_MIB
  * (default 1024) MiB of anonymous memory the CPU populated first (a
@@ -61,13 +61,13 @@
  * those cases.  The 1 GiB default of UPTR_BENCH_MIB fits t. too in
  * vm/run --mem 4G.
  */
+#include "uptr_test.h"
+
 /* kselftest.h is not written for -Wextra (unused parameters). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest.h"
 #pragma GCC diagnostic pop
-
-#include "uptr_test.h"
 
 #include <pthread.h>
 #include <sched.h>
