@@ -2270,11 +2270,22 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		WARN_ON_ONCE(up->resident || !xa_empty(&up->chunks));
 		xa_destroy(&up->chunks);
 	} else {
+		bool dirty = !(up->flags & UPTR_USERPTR_READ_ONLY);
+		struct scatterlist *sg;
+		unsigned int i;
+
 		dma_unmap_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
 				  up->mgr->dma_attrs);
+		/*
+		 * Each segment is a run of physically contiguous pages:
+		 * unpinned a folio at a time, without a look at each page.
+		 */
+		for_each_sgtable_sg(&up->sgt, sg, i)
+			unpin_user_page_range_dirty_lock(sg_page(sg),
+							 DIV_ROUND_UP(sg->offset + sg->length,
+								      PAGE_SIZE),
+							 dirty);
 		sg_free_table(&up->sgt);
-		unpin_user_pages_dirty_lock(up->pages, up->npages,
-					    !(up->flags & UPTR_USERPTR_READ_ONLY));
 		kvfree(up->pages);
 		up->pages = NULL;
 		uptr_userptr_uncharge(up);

@@ -749,6 +749,61 @@ TEST_F(coherent_mm, swap_shmem_device_write_survives)
 	free(buf);
 }
 
+/*
+ * The pinned counterpart: a read-write pinned userptr over memfd pages
+ * the CPU only read (clean).  Its destroy unpins them marked dirty, so a
+ * page-out writes the device's data to swap instead of dropping it.
+ */
+TEST_F(coherent_mm, swap_shmem_pinned_device_write_survives_destroy)
+{
+	size_t n = 16, page = self->page, size = n * page;
+	unsigned char *p, *map = NULL, *ref = malloc(size), *buf = malloc(size);
+	long pinned0 = ut_pinned_kb();
+	double t0;
+	__u32 u, d;
+	int mfd;
+
+	need_swap(_metadata);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, buf);
+	mfd = ut_memfd("uptr-pinned-mm", size);
+	ASSERT_LE(0, mfd);
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(0u, touch_read(p, n, page));
+
+	UT_USERPTR(u, p, size, DRM_UPTR_USERPTR_PINNED);
+	UT_DEVICE_BO(d, map, size);
+	ut_pattern(map, size, 906);
+	memcpy(ref, map, size);
+	ut_pattern(ref, page, 907);
+	ASSERT_EQ(0, ut_copy(self->fd, u, page, d, page, size - page));
+	/* The CPU writes page 0 itself: the control. */
+	memcpy(p, ref, page);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
+
+	/* Destroyed once the job lets it go: its pages are unpinned then. */
+	ASSERT_EQ(0, ut_gem_close(self->fd, u));
+	for (t0 = ut_now(); ut_pinned_kb() > pinned0 && ut_now() - t0 < 10 * ut_time_scale();)
+		usleep(1000);
+	ASSERT_EQ(pinned0, ut_pinned_kb());
+
+	ASSERT_EQ(0ul, page_out_gone(p, n, page)) {
+		TH_LOG("MADV_PAGEOUT left pages of the memfd mapped");
+	}
+	ASSERT_EQ((ssize_t)size, pread(mfd, buf, size, 0));
+	EXPECT_EQ(-1, ut_find_diff(buf, ref, page)) {
+		TH_LOG("the CPU's own write was lost: the kernel, not the driver");
+	}
+	EXPECT_EQ(-1, ut_find_diff(buf + page, ref + page, size - page)) {
+		TH_LOG("device writes lost in a page-out after destroy: the pages were unpinned clean");
+	}
+	munmap(p, size);
+	close(mfd);
+	free(ref);
+	free(buf);
+}
+
 /* After MADV_FREE a device write keeps the page, as a CPU write does: reclaim keeps its data. */
 TEST_F(coherent_mm, swap_madv_free_device_write_survives)
 {
