@@ -70,13 +70,14 @@
  * reads or writes, or without faulting (only what the CPU maps now).  The
  * device then reaches each page inside a short critical section of the
  * userptr's lock: uptr_userptr_notifier_lock(), __uptr_userptr_page(),
- * one page access, uptr_userptr_notifier_unlock().  When the page is not
- * valid (any more), the driver leaves the critical section, calls
+ * one page access (or a few, a small bounded batch, each checked),
+ * uptr_userptr_notifier_unlock().  When the page is not valid (any
+ * more), the driver leaves the critical section, calls
  * uptr_userptr_replay() and tries again.  When the kernel changes the
  * mapping, the notifier takes the same lock and drops the pages of the
- * invalidated range, synchronously: it waits for the one page access in
- * progress, never for device work, and when it returns the device will
- * not touch those pages again.
+ * invalidated range, synchronously: it waits for the access in progress,
+ * never for device work, and when it returns the device will not touch
+ * those pages again.
  *
  * Either way uptr_userptr_fini() gives everything back.  The caller must
  * refuse to use a userptr from an mm other than &uptr_userptr.mm.
@@ -157,10 +158,11 @@
  *
  * Who takes it, and for how long:
  *
- * - the device (the driver's engine), around each access of one page:
- *   check the entry is valid (and writable, for a write) with
- *   __uptr_userptr_page(), which marks a written page so that it is
- *   marked dirty when dropped, then copy at most one page through
+ * - the device (the driver's engine), around each step of a small bounded
+ *   batch of page accesses (uptr's engine: UPTR_ENGINE_STEP_PAGES, 16):
+ *   for each page, check the entry is valid (and writable, for a write)
+ *   with __uptr_userptr_page(), which marks a written page so that it is
+ *   marked dirty when dropped, then copy the page through
  *   kmap_local_page().  A copy between two coherent userptrs holds both
  *   locks, the lower address first (uptr_userptr_notifier_lock_nested());
  * - the fault path, to store what hmm_range_fault() found for one chunk
@@ -179,14 +181,14 @@
  *   one chunk per hold.
  *
  * Who waits for whom: the invalidate callback, for each hold, waits for
- * the lock, that is for at most one page access, one store of a chunk or
- * one such hold of another path, and then drops a chunk's worth of valid
+ * the lock, that is for at most one device step (a few page copies), one
+ * store of a chunk or one such hold of another path, and then drops a chunk's worth of valid
  * entries: its worst case is the pages cached in the range plus one such
  * critical section per hold, whatever device work is running.  That
  * critical section may itself be waiting: the engine, copying between
  * two userptrs, holds A's lock while it spins on B's, so an invalidation
- * of A waits for B's holder too.  The chain is one link long (a second lock is only ever
- * taken nested in a first, in address order, and nothing nests in the
+ * of A waits for B's holder too.  The chain is one link long (a second
+ * lock is only ever taken nested in a first, in address order, and nothing nests in the
  * second) and every section in it is bounded, so the wait stays bounded.
  * The callback never waits for device work to complete, takes no other
  * lock of the driver and does not sleep, so it behaves the same when the
@@ -389,7 +391,7 @@ static inline unsigned long *uptr_chunk_entries(struct uptr_chunk *chunk)
 
 static inline bool uptr_chunk_is_huge(const struct uptr_chunk *chunk)
 {
-	return chunk->capacity > UPTR_CHUNK_PAGES;
+	return UPTR_HUGE_CHUNKS && chunk->capacity > UPTR_CHUNK_PAGES;
 }
 
 /* Index of the first page of @chunk, which holds page @idx. */
@@ -974,12 +976,8 @@ static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chun
 {
 	lockdep_assert_held(&up->lock);
 
-	if (uptr_chunk_is_huge(chunk)) {
-		ci = round_down(ci, UPTR_HUGE_CHUNK_SLOTS);
-		xa_store_range(&up->chunks, ci, ci + UPTR_HUGE_CHUNK_SLOTS - 1, NULL, 0);
-	} else {
-		xa_erase(&up->chunks, ci);
-	}
+	/* Erasing any index of a multi-index entry erases all of it. */
+	xa_erase(&up->chunks, ci);
 	uptr_chunk_free(chunk);
 }
 
@@ -994,9 +992,8 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 				       struct uptr_chunk *chunk, unsigned long idx,
 				       unsigned long end, unsigned long *steps)
 {
-	unsigned long *entries = uptr_chunk_entries(chunk);
 	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
-	unsigned long dropped = 0, blk = 0;
+	unsigned long dropped = 0, blk = 0, *entries;
 
 	lockdep_assert_held(&up->lock);
 
@@ -1008,8 +1005,9 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 			dropped = blk;
 		}
 	}
-	/* A huge chunk has no page outside its block. */
-	for (; idx < end && chunk->valid; idx++) {
+	/* A huge chunk has no page outside its block, and no entries. */
+	entries = uptr_chunk_is_huge(chunk) ? NULL : uptr_chunk_entries(chunk);
+	for (; entries && idx < end && chunk->valid; idx++) {
 		unsigned long i = idx - cstart;
 
 		if (entries[i]) {
@@ -1349,6 +1347,8 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 	dma_addr_t dma;
 	long ret = 0;
 
+	if (!UPTR_HUGE_CHUNKS)
+		return 0;
 	if (!*spare)
 		*spare = uptr_huge_chunk_alloc();
 	if (!*spare)
@@ -1765,8 +1765,11 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	int ret = 0;
 
 	const unsigned long huge = UPTR_FAULT_HUGE_PAGES;
-	/* Try a huge batch first: a range of small pages then goes back to small ones. */
-	unsigned int order = ilog2(huge);
+	/*
+	 * A small batch first, as for small pages: a huge mapping it finds
+	 * makes the next batches huge ones.
+	 */
+	unsigned int order = 0;
 
 	pfns = kmalloc_array(min_t(unsigned long, count, huge),
 			     sizeof(*pfns), GFP_KERNEL_ACCOUNT);

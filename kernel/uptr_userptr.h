@@ -107,8 +107,9 @@ struct uptr_userptr {
 	/**
 	 * @lock: coherent: protects the entries of @chunks, the chunks
 	 * themselves (inserted and freed under it), the counters below and
-	 * the notifier sequence checks; held around each device access of
-	 * one page, by the fault path to store (and DMA-map) one chunk, and
+	 * the notifier sequence checks; held around each device step of a
+	 * few page accesses, by the fault path to store (and DMA-map) one
+	 * chunk, and
 	 * by the invalidate callback, the shrinker and the statistics and
 	 * release walks for about one chunk's work (see DOC: Locking)
 	 */

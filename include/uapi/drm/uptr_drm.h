@@ -180,9 +180,10 @@ struct drm_uptr_bo_create {
  * mapping (munmap, mremap, MAP_FIXED, madvise, mprotect, fork's
  * copy-on-write, migration, swap, KSM, THP splits, truncation).  Such a
  * change never waits for a job: it takes effect at once (waiting, for
- * each 2 MiB of the range that holds cached pages, at most for one short
- * critical section: the device's access to at most 16 pages, or a fault
- * storing up to 64 pages), the device never touches the old
+ * each 256 KiB of the range that holds cached pages, or each 2 MiB huge
+ * page, at most for one short critical section: the device's access to
+ * at most 16 pages, or a fault storing up to 64 pages or one huge page),
+ * the device never touches the old
  * pages again, and a running job faults the pages it still needs in
  * again, as the CPU would (see DRM_IOCTL_UPTR_SUBMIT).  A job whose
  * commands touch a page the CPU could not access the way the command
