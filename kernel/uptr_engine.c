@@ -60,6 +60,7 @@
  *	imported BO
  * @end: coherent userptr: end of the bytes the command touches in the BO
  * @write: the command writes through this cursor
+ * @hint: coherent userptr: the chunk of the page the step looked up last
  */
 struct uptr_cursor {
 	struct uptr_bo *bo;
@@ -67,6 +68,7 @@ struct uptr_cursor {
 	u64 off;
 	u64 end;
 	bool write;
+	struct uptr_userptr_hint hint;
 };
 
 /* Positions @c at byte @offset of @bo for @len bytes; the caller validated them. */
@@ -82,6 +84,7 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
 	c->off = offset;
 	c->end = offset + len;
 	c->write = write;
+	uptr_userptr_hint_init(&c->hint);
 	if (!sgt)
 		return;
 	for_each_sgtable_sg(sgt, sg, i) {
@@ -124,15 +127,16 @@ static u64 uptr_cursor_contig(const struct uptr_cursor *c, u64 max)
 }
 
 /*
- * The page under the cursor; for a coherent userptr, with its lock held,
- * NULL when the page is not valid (writable, if the cursor writes).
+ * The page under the cursor; for a coherent userptr, with its lock held
+ * since the step began (which reset the cursor's hint), NULL when the
+ * page is not valid (writable, if the cursor writes).
  */
-static struct page *uptr_cursor_page(const struct uptr_cursor *c)
+static struct page *uptr_cursor_page(struct uptr_cursor *c)
 {
 	struct uptr_userptr *up = uptr_cursor_userptr(c);
 
 	if (up)
-		return __uptr_userptr_page(up, c->off >> PAGE_SHIFT, c->write);
+		return __uptr_userptr_page(up, c->off >> PAGE_SHIFT, c->write, &c->hint);
 	return nth_page(sg_page(c->sg), (c->sg->offset + c->off) >> PAGE_SHIFT);
 }
 
@@ -298,6 +302,11 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 		struct uptr_cursor *invalid;
 
 		uptr_engine_lock(dup, sup);
+		/* What a cursor knew of the page cache went with the lock. */
+		if (dst)
+			uptr_userptr_hint_init(&dst->hint);
+		if (src)
+			uptr_userptr_hint_init(&src->hint);
 		invalid = uptr_engine_pages(dst, src, &dpage, &spage);
 		if (!invalid)
 			break;

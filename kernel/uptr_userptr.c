@@ -100,7 +100,7 @@
  *	// execution, for each page idx the work touches
  *	for (;;) {
  *		uptr_userptr_notifier_lock(up);
- *		page = __uptr_userptr_page(up, idx, write);
+ *		page = __uptr_userptr_page(up, idx, write, NULL);
  *		if (page)
  *			break;
  *		uptr_userptr_notifier_unlock(up);
@@ -1948,8 +1948,8 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
  * written for @write; 0 if not.  Its chunk and index in *@chunkp, *@ip.
  */
 static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long idx,
-					  bool write, struct uptr_chunk **chunkp,
-					  unsigned long *ip)
+					  bool write, struct uptr_userptr_hint *hint,
+					  struct uptr_chunk **chunkp, unsigned long *ip)
 {
 	unsigned long i, entry;
 	struct uptr_chunk *chunk;
@@ -1959,9 +1959,18 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages))
 		return 0;
 	/* Looked up under the lock: chunks come and go under it. */
-	chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
-	if (!chunk)
-		return 0;
+	if (hint && hint->chunk && idx - hint->first < hint->count) {
+		chunk = hint->chunk;
+	} else {
+		chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+		if (!chunk)
+			return 0;
+		if (hint) {
+			hint->chunk = chunk;
+			hint->first = uptr_chunk_start(chunk, idx);
+			hint->count = chunk->capacity;
+		}
+	}
 	i = idx - uptr_chunk_start(chunk, idx);
 	entry = uptr_chunk_entry(chunk, i);
 	if (!uptr_entry_ok(entry, write))
@@ -1983,6 +1992,8 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
  * @up: a coherent userptr
  * @idx: page index, below &uptr_userptr.npages
  * @write: the device will write the page
+ * @hint: NULL, or where the caller's step found its last page (see
+ *	struct uptr_userptr_hint)
  *
  * The check a device access makes as the last step before it touches
  * the page through the CPU (kmap_local_page()).  For @write, the page is
@@ -1996,12 +2007,12 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
  * @write): the caller releases the lock and faults it in again.
  */
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
-				 bool write)
+				 bool write, struct uptr_userptr_hint *hint)
 {
 	struct uptr_chunk *chunk;
 	unsigned long i;
 
-	return uptr_entry_page(__uptr_userptr_entry(up, idx, write, &chunk, &i));
+	return uptr_entry_page(__uptr_userptr_entry(up, idx, write, hint, &chunk, &i));
 }
 
 /**
@@ -2035,7 +2046,7 @@ bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool wr
 	struct uptr_chunk *chunk;
 	unsigned long i, entry;
 
-	entry = __uptr_userptr_entry(up, idx, write, &chunk, &i);
+	entry = __uptr_userptr_entry(up, idx, write, NULL, &chunk, &i);
 	if (!entry)
 		return false;
 	*addr = uptr_chunk_dma(chunk, i);

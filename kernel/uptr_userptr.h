@@ -198,8 +198,35 @@ int uptr_userptr_prefetch(struct uptr_userptr *up, unsigned long first,
 			  unsigned long count, unsigned int flags);
 int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 			unsigned long count, bool write);
+/**
+ * struct uptr_userptr_hint - where a device step found its last page
+ * @chunk: the page cache's chunk of that page (private to the core)
+ * @first: index of the chunk's first page
+ * @count: pages of the chunk
+ *
+ * Lets a step of consecutive page accesses under one hold of the lock
+ * look each page up in the chunk of the one before, instead of in the
+ * page cache's index.  Chunks are freed only under the lock, so a hint
+ * is good only until the lock is released: uptr_userptr_hint_init() it
+ * each time after uptr_userptr_notifier_lock().
+ */
+struct uptr_userptr_hint {
+	void *chunk;
+	unsigned long first;
+	unsigned long count;
+};
+
+/**
+ * uptr_userptr_hint_init() - a hint that knows no chunk yet
+ * @hint: the hint
+ */
+static inline void uptr_userptr_hint_init(struct uptr_userptr_hint *hint)
+{
+	hint->chunk = NULL;
+}
+
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
-				 bool write);
+				 bool write, struct uptr_userptr_hint *hint);
 bool __uptr_userptr_dma_addr(struct uptr_userptr *up, unsigned long idx, bool write,
 			     dma_addr_t *addr, bool *writable);
 void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st);
