@@ -297,7 +297,11 @@ TEST_F(lib, cache_bo_events)
 	munmap(p, SZ);
 }
 
-/* uptr_notify_query(): the page's slots; -ENOSPC once all are taken. */
+/*
+ * uptr_notify_query(): the page's slots; -ENOSPC once all are taken.
+ * Each userptr pins a page of its own: DMA-API debug tracks at most 7
+ * mappings of one page.
+ */
 TEST_F(lib, slots_and_enospc)
 {
 	struct uptr_notify_info in = nt_info(self->dev);
@@ -310,18 +314,18 @@ TEST_F(lib, slots_and_enospc)
 	ASSERT_LE(in.gen_slots, (uint64_t)self->page / 8);
 	EXPECT_EQ(0u, in.pad);
 	n = in.gen_slots;
-	p = ut_alloc(self->page);
+	p = ut_alloc((n + 1) * self->page);
 	h = calloc(n, sizeof(*h));
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, h);
-	memset(p, 0x66, self->page);
+	memset(p, 0x66, (n + 1) * self->page);
 	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, uptr_userptr_create_notify(self->dev, p, self->page, PINNED,
-							&h[i], &gen));
+		ASSERT_EQ(0, uptr_userptr_create_notify(self->dev, p + i * self->page,
+							self->page, PINNED, &h[i], &gen));
 		ASSERT_LT(gen.slot, n);
 	}
-	EXPECT_EQ(-ENOSPC, uptr_userptr_create_notify(self->dev, p, self->page, PINNED,
-						      &extra, &gen));
+	EXPECT_EQ(-ENOSPC, uptr_userptr_create_notify(self->dev, p + n * self->page,
+						      self->page, PINNED, &extra, &gen));
 	/* One destroyed gives its slot back, with a new generation. */
 	EXPECT_EQ(0, uptr_userptr_destroy(self->dev, h[0]));
 	ASSERT_EQ(0, uptr_userptr_create_notify(self->dev, p, self->page, PINNED,
@@ -330,7 +334,7 @@ TEST_F(lib, slots_and_enospc)
 	for (i = 0; i < n; i++)
 		EXPECT_EQ(0, uptr_userptr_destroy(self->dev, h[i]));
 	free(h);
-	munmap(p, self->page);
+	munmap(p, (n + 1) * self->page);
 }
 
 /*
