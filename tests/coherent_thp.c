@@ -8,7 +8,13 @@
  * CPU maps it with small pages each later change drops exactly its own
  * pages.  Each test checks the data on both sides (the user memory, a
  * mapped device BO) and the BO_INFO counters: pages resident, faulted
- * again, invalidations.  A kernel without THP (PREEMPT_RT) skips them.
+ * again, invalidations.  The huge fixture adds hugetlb pages (MAP_HUGETLB,
+ * a MFD_HUGETLB memfd, from a pool the test grows and puts back),
+ * read-only runs made writable after fork, the shrinker dropping written
+ * huge pages, and device writes into MADV_FREE'd huge pages, which need
+ * swap (vm/run --zram).  A kernel without THP (PREEMPT_RT) skips the THP
+ * tests and runs the hugetlb ones; one that cannot reserve two hugetlb
+ * pages skips those.
  * GPL-2.0: it builds on the kernel's kselftest_harness.h.
  */
 #include "uptr_harness.h"
@@ -429,6 +435,32 @@ static long hugetlb_reserve(FIXTURE_DATA(huge) *self, long n)
 		     (long)(n), __free, NR_HUGEPAGES);				\
 } while (0)
 
+/*
+ * @n private anonymous hugetlb pages (MAP_HUGETLB) side by side, each
+ * its own mapping (its own VMA, never merged: each has a file of its
+ * own), so that the test unmaps one without splitting a hugetlb VMA
+ * (which makes 6.1.192's hugetlb_split() warn under lockdep: it asserts
+ * the file's i_mmap lock, which __vma_adjust() takes only later).
+ * Return: the first, 2 MiB-aligned; NULL on failure (errno set).
+ */
+static unsigned char *hugetlb_map(size_t n)
+{
+	unsigned char *raw, *p;
+	size_t k;
+
+	raw = mmap(NULL, (n + 1) * HPAGE, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	p = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(uintptr_t)(HPAGE - 1));
+	for (k = 0; k < n; k++)
+		if (mmap(p + k * HPAGE, HPAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
+			 -1, 0) == MAP_FAILED)
+			return NULL;
+	return p;
+}
+
 /* What a device fill of @len bytes at @off with dword @v leaves in @ref. */
 static void ref_fill(unsigned char *ref, size_t off, size_t len, __u32 v)
 {
@@ -446,8 +478,8 @@ static void ref_fill(unsigned char *ref, size_t off, size_t len, __u32 v)
 } while (0)
 
 /*
- * Private anonymous hugetlb pages (MAP_HUGETLB, 2 MiB) under a coherent
- * userptr: the fault path sees each as one huge mapping and caches it as
+ * Private anonymous hugetlb pages (MAP_HUGETLB, 2 MiB, two mappings side
+ * by side) under a coherent userptr: the fault path sees each as one huge mapping and caches it as
  * one run.  A job reads them and one writes them, byte for byte right,
  * every page resident, no page faulted twice; munmap of one huge page
  * invalidates it alone, a job there fails, the other still works from
@@ -466,12 +498,10 @@ TEST_F(huge, hugetlb_job_data_and_munmap)
 
 	NEED_HUGETLB(2);
 	ASSERT_NE(NULL, ref);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-	ASSERT_NE(MAP_FAILED, p) {
+	p = hugetlb_map(2);
+	ASSERT_NE(NULL, p) {
 		TH_LOG("mmap(MAP_HUGETLB) of 2 reserved pages: %s", strerror(errno));
 	}
-	ASSERT_EQ(0ul, (uintptr_t)p & (HPAGE - 1));
 	ut_pattern(p, size, 601);
 	memcpy(ref, p, size);
 	UT_USERPTR(u, p, size, 0);
