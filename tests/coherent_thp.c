@@ -8,11 +8,19 @@
  * CPU maps it with small pages each later change drops exactly its own
  * pages.  Each test checks the data on both sides (the user memory, a
  * mapped device BO) and the BO_INFO counters: pages resident, faulted
- * again, invalidations.  A kernel without THP (PREEMPT_RT) skips them.
+ * again, invalidations.  The huge fixture adds hugetlb pages (MAP_HUGETLB,
+ * a MFD_HUGETLB memfd, from a pool the test grows and puts back),
+ * read-only runs made writable after fork, the shrinker dropping written
+ * huge pages, and device writes into MADV_FREE'd huge pages, which need
+ * swap (vm/run --zram).  A kernel without THP (PREEMPT_RT) skips the THP
+ * tests and runs the hugetlb ones; one that cannot reserve two hugetlb
+ * pages skips those.
  * GPL-2.0: it builds on the kernel's kselftest_harness.h.
  */
 #include "uptr_harness.h"
 
+#include <linux/mempolicy.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define HPAGE		(2 * UT_MIB)
@@ -356,6 +364,661 @@ TEST_F(uptr, thp_pageout_keeps_device_writes)
 	EXPECT_EQ(-1, ut_find_not_dword(p, size, 0x71727374));
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(p, size), *(__u64 *)map);
+}
+
+/* ---- hugetlb pages, read-only blocks, the shrinker, MADV_FREE ---- */
+
+#define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+
+/*
+ * FIXTURE(uptr)'s device fd, plus what the tests below change in the
+ * system, put back at teardown (which runs after a failed ASSERT too):
+ * automatic NUMA balancing, off so that nothing but the test changes the
+ * mappings (and the counters), and the hugetlb pool size.
+ */
+FIXTURE(huge) {
+	FIXTURE_DATA(uptr) base;	/* the device fd and its parameters */
+	int fd;			/* base.fd */
+	size_t page;		/* base.page, the CPU's page size */
+	char numa_balancing[32];	/* saved value, "" if untouched */
+	long nr_hugepages;	/* saved value of NR_HUGEPAGES, -1 if untouched */
+};
+
+FIXTURE_SETUP(huge)
+{
+	self->nr_hugepages = -1;
+	ut_coherent_setup(_metadata, &self->base);
+	self->fd = self->base.fd;
+	self->page = self->base.page;
+	ASSERT_EQ(0, ut_numa_balancing_off(self->numa_balancing,
+					   sizeof(self->numa_balancing)));
+}
+
+FIXTURE_TEARDOWN(huge)
+{
+	char v[32];
+
+	if (self->nr_hugepages >= 0) {
+		snprintf(v, sizeof(v), "%ld", self->nr_hugepages);
+		ut_write_str(NR_HUGEPAGES, v);
+	}
+	ut_numa_balancing_restore(self->numa_balancing);
+	uptr_teardown(_metadata, &self->base, NULL);
+}
+
+/*
+ * Grows the hugetlb pool by @n pages of 2 MiB (the pool size is put back
+ * at teardown).  Return: the free pages of the pool after that, -1 when
+ * the kernel has no hugetlb pages of 2 MiB at all.
+ */
+static long hugetlb_reserve(FIXTURE_DATA(huge) *self, long n)
+{
+	long have = ut_read_long(NR_HUGEPAGES);
+	char v[32];
+
+	if (have < 0 || ut_proc_kb("/proc/meminfo", "Hugepagesize") != (long)(HPAGE / 1024))
+		return -1;
+	if (self->nr_hugepages < 0)
+		self->nr_hugepages = have;
+	snprintf(v, sizeof(v), "%ld", have + n);
+	if (ut_write_str(NR_HUGEPAGES, v))
+		return -1;
+	return ut_proc_kb("/proc/meminfo", "HugePages_Free");
+}
+
+/* Skips the test, saying why, unless @n hugetlb pages of 2 MiB can be had. */
+#define NEED_HUGETLB(n) do {							\
+	long __free = hugetlb_reserve(self, (n));				\
+										\
+	if (__free < (long)(n))							\
+		SKIP(return, "cannot reserve %ld hugetlb pages of 2 MiB (%ld free after growing %s)", \
+		     (long)(n), __free, NR_HUGEPAGES);				\
+} while (0)
+
+/*
+ * @n private anonymous hugetlb pages (MAP_HUGETLB) side by side, each
+ * its own mapping (its own VMA, never merged: each has a file of its
+ * own), so that the test unmaps one without splitting a hugetlb VMA
+ * (which makes 6.1.192's hugetlb_split() warn under lockdep: it asserts
+ * the file's i_mmap lock, which __vma_adjust() takes only later).
+ * Return: the first, 2 MiB-aligned; NULL on failure (errno set).
+ */
+static unsigned char *hugetlb_map(size_t n)
+{
+	unsigned char *raw, *p;
+	size_t k;
+
+	raw = mmap(NULL, (n + 1) * HPAGE, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	p = (unsigned char *)(((uintptr_t)raw + HPAGE - 1) & ~(uintptr_t)(HPAGE - 1));
+	for (k = 0; k < n; k++)
+		if (mmap(p + k * HPAGE, HPAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
+			 -1, 0) == MAP_FAILED)
+			return NULL;
+	return p;
+}
+
+/* What a device fill of @len bytes at @off with dword @v leaves in @ref. */
+static void ref_fill(unsigned char *ref, size_t off, size_t len, __u32 v)
+{
+	size_t k;
+
+	for (k = 0; k + 4 <= len; k += 4)
+		memcpy(ref + off + k, &v, 4);
+}
+
+/* EXPECTs BO_INFO @i to say pages_faulted @f, pages_resident @r, invalidations @inv. */
+#define EXPECT_COUNTS(i, f, r, inv) do {					\
+	EXPECT_EQ((__u64)(f), (i).pages_faulted);				\
+	EXPECT_EQ((__u64)(r), (i).pages_resident);				\
+	EXPECT_EQ((__u64)(inv), (i).invalidations);				\
+} while (0)
+
+/*
+ * Private anonymous hugetlb pages (MAP_HUGETLB, 2 MiB, two mappings side
+ * by side) under a coherent userptr: the fault path sees each as one huge mapping and caches it as
+ * one run.  A job reads them and one writes them, byte for byte right,
+ * every page resident, no page faulted twice; munmap of one huge page
+ * invalidates it alone, a job there fails, the other still works from
+ * the cache; munmap of the other leaves nothing resident.  Catches: a
+ * hugetlb page taken apart or stored with the wrong pages (data, or more
+ * segments than huge pages), an unmapped hugetlb page kept in the cache
+ * (resident, or a job that still reaches it), writes that miss the pages
+ * the CPU maps.  Runs where the kernel has no THP (PREEMPT_RT) too.
+ */
+TEST_F(huge, hugetlb_job_data_and_munmap)
+{
+	size_t size = 2 * HPAGE, page = self->page, n = size / page, h = HPAGE / page;
+	unsigned char *p, *map = NULL, *ref = malloc(size);
+	struct drm_uptr_bo_info i0, i1, i2;
+	__u32 u, d;
+
+	NEED_HUGETLB(2);
+	ASSERT_NE(NULL, ref);
+	p = hugetlb_map(2);
+	ASSERT_NE(NULL, p) {
+		TH_LOG("mmap(MAP_HUGETLB) of 2 reserved pages: %s", strerror(errno));
+	}
+	ut_pattern(p, size, 601);
+	memcpy(ref, p, size);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, size);
+
+	/* A job reads it all: one run per huge page. */
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
+	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
+	INFO(u, i0);
+	log_info(_metadata, "after a read", &i0);
+	EXPECT_COUNTS(i0, n, n, 0);
+	EXPECT_LE(1ull, i0.sg_segments);
+	EXPECT_GE(size / HPAGE, i0.sg_segments);
+
+	/* A job writes across the two pages, around bytes left alone, and a store. */
+	ASSERT_EQ(0, ut_fill(self->fd, u, HPAGE - 3 * page - 4, 5 * page, 0x5a6b7c8d));
+	ref_fill(ref, HPAGE - 3 * page - 4, 5 * page, 0x5a6b7c8d);
+	ASSERT_EQ(0, ut_store(self->fd, u, size - 4, 0xcafef00d));
+	ref_fill(ref, size - 4, 4, 0xcafef00d);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, size)) {
+		TH_LOG("the CPU reads other bytes than the device wrote, first at %ld",
+		       ut_find_diff(p, ref, size));
+	}
+	/* ...and the device reads back what it wrote and the CPU wrote since. */
+	memset(p + 7, 0xee, 9);
+	memset(ref + 7, 0xee, 9);
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
+	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
+	INFO(u, i1);
+	EXPECT_COUNTS(i1, n, n, 0);
+
+	/* munmap of the second huge page: it alone leaves the cache. */
+	ASSERT_EQ(0, munmap(p + HPAGE, HPAGE));
+	INFO(u, i1);
+	log_info(_metadata, "after munmap of one huge page", &i1);
+	EXPECT_LT(i0.invalidations, i1.invalidations);
+	EXPECT_EQ(n - h, i1.pages_resident);
+	EXPECT_EQ(n, i1.pages_faulted);
+	EXPECT_EQ(-EFAULT, ut_checksum(self->fd, d, 0, u, HPAGE, page));
+	EXPECT_EQ(-EFAULT, ut_store(self->fd, u, size - 4, 0x1));
+	memset(map, 0, size);
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, HPAGE));
+	EXPECT_EQ(-1, ut_find_diff(map, ref, HPAGE));
+	INFO(u, i2);
+	EXPECT_EQ(n, i2.pages_faulted) {
+		TH_LOG("the huge page still mapped was faulted again");
+	}
+
+	/* munmap of the first: nothing left. */
+	ASSERT_EQ(0, munmap(p, HPAGE));
+	INFO(u, i2);
+	EXPECT_LT(i1.invalidations, i2.invalidations);
+	EXPECT_EQ(0ull, i2.pages_resident);
+	EXPECT_EQ(0ull, i2.sg_segments);
+	EXPECT_EQ(-EFAULT, ut_checksum(self->fd, d, 0, u, 0, page));
+	free(ref);
+}
+
+/*
+ * A shared hugetlb page (a MFD_HUGETLB memfd) mapped twice, the userptr
+ * over one mapping: the CPU only reads it (clean), the device writes it,
+ * the CPU reads the device's bytes through the other mapping, and the
+ * device reads what the CPU wrote; after munmap of the userptr's mapping
+ * (the cache drops the page, marking it dirty) the file still holds the
+ * device's bytes.  Catches: a device write that does not reach the
+ * page the file holds, a page kept in the cache after munmap.
+ */
+TEST_F(huge, hugetlb_shared_device_write_cpu_read)
+{
+	size_t size = HPAGE, page = self->page, n = size / page;
+	unsigned char *p, *q, *map = NULL, *ref = malloc(size), *buf = malloc(size);
+	struct drm_uptr_bo_info i0, i1;
+	volatile unsigned char sum = 0;
+	size_t k;
+	__u32 u, d;
+	int mfd;
+
+	NEED_HUGETLB(1);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, buf);
+	mfd = memfd_create("uptr-thp-hugetlb", MFD_CLOEXEC | MFD_HUGETLB);
+	ASSERT_LE(0, mfd) {
+		TH_LOG("memfd_create(MFD_HUGETLB): %s", strerror(errno));
+	}
+	ASSERT_EQ(0, ftruncate(mfd, size));
+	p = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	q = ut_map_file(mfd, size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, q);
+	for (k = 0; k < size; k += page)
+		sum += p[k];
+	EXPECT_EQ(0, sum);
+	memset(ref, 0, size);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, size);
+
+	ut_pattern(map, size, 602);
+	memcpy(ref + page, map + page, size - 2 * page);
+	ASSERT_EQ(0, ut_copy(self->fd, u, page, d, page, size - 2 * page));
+	EXPECT_EQ(-1, ut_find_diff(q, ref, size)) {
+		TH_LOG("the other mapping reads other bytes than the device wrote, first at %ld",
+		       ut_find_diff(q, ref, size));
+	}
+	INFO(u, i0);
+	log_info(_metadata, "after the write", &i0);
+	EXPECT_COUNTS(i0, n - 2, n - 2, 0);
+	EXPECT_EQ(1ull, i0.sg_segments);
+
+	/* The CPU writes through the other mapping; the device reads it all. */
+	memset(q + size - 100, 0x42, 100);
+	memset(ref + size - 100, 0x42, 100);
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
+	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
+
+	ASSERT_EQ(0, munmap(p, size));
+	INFO(u, i1);
+	EXPECT_LT(i0.invalidations, i1.invalidations);
+	EXPECT_EQ(0ull, i1.pages_resident);
+	ASSERT_EQ((ssize_t)size, pread(mfd, buf, size, 0));
+	EXPECT_EQ(-1, ut_find_diff(buf, ref, size));
+	EXPECT_EQ(-1, ut_find_diff(q, ref, size));
+	munmap(q, size);
+	close(mfd);
+	free(ref);
+	free(buf);
+}
+
+/*
+ * A child forked with the THP mapped, alive until the parent closes
+ * @wfd's pipe (it blocks reading the other end), then exits 0 if its own
+ * copy of [@p, @p + @size) still equals @ref (what both had at fork),
+ * 3 if not.  Return: the child's pid, in the parent; -1 on error.
+ */
+static pid_t fork_cow_child(const unsigned char *p, const unsigned char *ref, size_t size,
+			    int *wfd)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 0)
+			_exit(2);
+		_exit(memcmp(p, ref, size) ? 3 : 0);
+	}
+	close(fds[0]);
+	*wfd = fds[1];
+	return pid;
+}
+
+/*
+ * A userptr that starts one page into a huge page keeps its huge pages as
+ * runs (blocks) in chunks of small pages.  While a forked child shares
+ * them, the CPU maps them read-only and the device's read caches them so.
+ * The child exits; a device write then needs them writable: the CPU
+ * reuses the pages (or copies them after a split), the read-only run is
+ * dropped and the write lands in the page the parent maps, be it one
+ * dword, a 100-page span across chunks or all of it; the device then
+ * reads back what it wrote.  Catches: a write through the read-only run
+ * kept in the cache (a page the parent may no longer map: the parent
+ * does not see the write), a run not dropped whole when upgraded (stale
+ * entries: the read after the write differs), counters that lose pages.
+ */
+TEST_F(huge, thp_unaligned_ro_block_write_after_child_exit)
+{
+	size_t page = self->page, size = 2 * HPAGE, len = size - 2 * page, n = len / page;
+	unsigned char *p, *map = NULL, *ref = malloc(size);
+	struct drm_uptr_bo_info i0, i1, i2;
+	int wfd = -1;
+	pid_t pid;
+	__u32 u, d;
+
+	UT_NEED_THP();
+	ASSERT_NE(NULL, ref);
+	p = thp_region(_metadata, size, 611);
+	ASSERT_NE(NULL, p);
+	memcpy(ref, p, size);
+	UT_USERPTR(u, p + page, len, 0);
+	UT_DEVICE_BO(d, map, len);
+
+	pid = fork_cow_child(p, ref, size, &wfd);
+	ASSERT_LE(0, pid);
+	/* Read-only for both now (fork invalidated): the cache holds read-only runs. */
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
+	INFO(u, i0);
+	log_info(_metadata, "read while the child lives", &i0);
+	EXPECT_EQ(n, i0.pages_faulted);
+	EXPECT_EQ(n, i0.pages_resident);
+	EXPECT_EQ((long)(size / 1024), ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
+
+	close(wfd);
+	ASSERT_EQ(0, ut_wait_child(pid));
+	INFO(u, i0);
+
+	/* One dword, one page of the first run. */
+	ASSERT_EQ(0, ut_store(self->fd, u, 3 * page + 8, 0x13572468));
+	ref_fill(ref, page + 3 * page + 8, 4, 0x13572468);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, size)) {
+		TH_LOG("the parent does not see the device's write (first difference at %ld)",
+		       ut_find_diff(p, ref, size));
+	}
+	INFO(u, i1);
+	log_info(_metadata, "after a one-page write", &i1);
+	EXPECT_EQ(i0.pages_faulted + 1, i1.pages_faulted);
+	/*
+	 * The read-only run holding the page is dropped whole (the CPU
+	 * reused the huge page, or split it: then all of it went); only the
+	 * page written comes back.  A run is at most a chunk, 64 pages.
+	 */
+	EXPECT_LE(i0.invalidations == i1.invalidations ? n - 63 : n - HPAGE / page + 1,
+		  i1.pages_resident);
+	EXPECT_GE(n, i1.pages_resident);
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
+	INFO(u, i1);
+	EXPECT_EQ(n, i1.pages_resident);
+
+	/* 100 pages across chunks, inside the first huge page, then a span across both. */
+	ASSERT_EQ(0, ut_fill(self->fd, u, 60 * page + 12, 100 * page, 0x2468ace0));
+	ref_fill(ref, page + 60 * page + 12, 100 * page, 0x2468ace0);
+	ASSERT_EQ(0, ut_fill(self->fd, u, HPAGE - 40 * page, 80 * page, 0x0badf00d));
+	ref_fill(ref, page + HPAGE - 40 * page, 80 * page, 0x0badf00d);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, size)) {
+		TH_LOG("the parent does not see the device's writes (first difference at %ld)",
+		       ut_find_diff(p, ref, size));
+	}
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
+
+	/* All of it. */
+	ASSERT_EQ(0, ut_fill(self->fd, u, 0, len, 0x5c5c5c5c));
+	ref_fill(ref, page, len, 0x5c5c5c5c);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
+	INFO(u, i2);
+	log_info(_metadata, "after all the writes", &i2);
+	EXPECT_EQ(n, i2.pages_resident);
+	free(ref);
+}
+
+/*
+ * As above, but the device writes while the child still shares the huge
+ * pages: the CPU splits the huge page and copies the written pages for
+ * the parent (an invalidation), the write lands in the parent's copy and
+ * the child still reads what it had.  Catches: a read-only run upgraded
+ * in place (the write reaches the shared page: the child sees it), or a
+ * stale run after the split (the parent does not see the write).
+ */
+TEST_F(huge, thp_unaligned_ro_block_write_child_alive)
+{
+	size_t page = self->page, size = 2 * HPAGE, len = size - 2 * page, n = len / page;
+	unsigned char *p, *map = NULL, *ref = malloc(size);
+	struct drm_uptr_bo_info i0, i1;
+	int wfd = -1;
+	pid_t pid;
+	__u32 u, d;
+
+	UT_NEED_THP();
+	ASSERT_NE(NULL, ref);
+	p = thp_region(_metadata, size, 612);
+	ASSERT_NE(NULL, p);
+	memcpy(ref, p, size);
+	UT_USERPTR(u, p + page, len, 0);
+	UT_DEVICE_BO(d, map, len);
+
+	pid = fork_cow_child(p, ref, size, &wfd);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
+	INFO(u, i0);
+	EXPECT_EQ(n, i0.pages_faulted);
+	EXPECT_EQ(n, i0.pages_resident);
+
+	/* A few pages in the first huge page, then a span across both. */
+	ASSERT_EQ(0, ut_fill(self->fd, u, 5 * page - 4, 3 * page, 0x77665544));
+	ASSERT_EQ(0, ut_fill(self->fd, u, HPAGE - 70 * page, 140 * page, 0x33221100));
+	INFO(u, i1);
+	log_info(_metadata, "after the writes, the child alive", &i1);
+	EXPECT_LT(i0.invalidations, i1.invalidations);
+	close(wfd);
+	EXPECT_EQ(0, ut_wait_child(pid)) {
+		TH_LOG("the child's copy changed: the device wrote a page the child shares");
+	}
+	ref_fill(ref, page + 5 * page - 4, 3 * page, 0x77665544);
+	ref_fill(ref, page + HPAGE - 70 * page, 140 * page, 0x33221100);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, size)) {
+		TH_LOG("the parent does not see the device's writes (first difference at %ld)",
+		       ut_find_diff(p, ref, size));
+	}
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
+	INFO(u, i1);
+	EXPECT_EQ(n, i1.pages_resident);
+	free(ref);
+}
+
+/* ---- page-out helpers (as coherent_mm.c has them) ---- */
+
+/*
+ * Empties every CPU's LRU batch, where pages wait before they reach the
+ * LRU and MADV_PAGEOUT finds them: mbind(MPOL_MF_MOVE) drains them all;
+ * on a page with nothing mapped it moves nothing.
+ */
+static void lru_drain_all(void)
+{
+	static void *scratch;
+
+	if (!scratch) {
+		scratch = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (scratch == MAP_FAILED) {
+			scratch = NULL;
+			return;
+		}
+	}
+	syscall(SYS_mbind, scratch, getpagesize(), MPOL_DEFAULT, NULL, 0, MPOL_MF_MOVE);
+}
+
+/*
+ * MADV_PAGEOUT of [@p, @p + @size), repeated (bounded: 20 rounds) until
+ * no page of it is mapped, gone to swap or dropped: a lazyfree page the
+ * first round finds dirty is kept, and swapped out by a later round.
+ * Return: the pages still present.
+ */
+static size_t page_out_gone(void *p, size_t size, size_t page)
+{
+	size_t present = size / page;
+	int round;
+
+	for (round = 0; round < 20 && present; round++) {
+		lru_drain_all();
+		madvise(p, size, MADV_PAGEOUT);
+		present = ut_count_pagemap(p, size / page, page, UT_PM_PRESENT);
+		if (present)
+			usleep(20 * 1000);
+	}
+	return present;
+}
+
+/* Fails the test unless swap is on. */
+static void need_swap(struct __test_metadata *_metadata)
+{
+	char line[256];
+	int lines = 0;
+	FILE *f = fopen("/proc/swaps", "r");
+
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	ASSERT_LE(2, lines) {
+		TH_LOG("no swap device in /proc/swaps (vm/run --zram 512M)");
+	}
+}
+
+/*
+ * The shrinker (drop_caches) empties idle userptrs whose huge pages the
+ * device wrote: an aligned one (huge chunks) and one that starts a page
+ * into a huge page (runs in chunks of small pages).  The huge pages were
+ * MADV_FREEd before the device wrote them (lazyfree, clean in the page
+ * tables), so the dirty mark that the shrinker puts on each folio as it
+ * drops it is all that keeps reclaim from discarding them: after it,
+ * nothing is resident, no invalidation happened, the CPU reads the
+ * device's bytes, and still does after MADV_PAGEOUT of all of it.
+ * Catches: a shrinker that leaves huge chunks or runs (resident), or
+ * drops a written one clean (the page-out discards it: zeros).
+ */
+TEST_F(huge, thp_shrinker_drops_dirty_huge_chunks)
+{
+	size_t page = self->page, size = 2 * HPAGE, lb = size - 2 * page;
+	unsigned char *pa, *pb, *map = NULL, *ref = malloc(2 * size);
+	struct drm_uptr_bo_info a0, b0, a1, b1;
+	__u32 ua, ub, d;
+
+	UT_NEED_THP();
+	need_swap(_metadata);
+	ASSERT_NE(NULL, ref);
+	pa = thp_region(_metadata, size, 621);
+	pb = thp_region(_metadata, size, 622);
+	ASSERT_NE(NULL, pa);
+	ASSERT_NE(NULL, pb);
+	memcpy(ref, pa, size);
+	memcpy(ref + size, pb, size);
+	UT_USERPTR(ua, pa, size, 0);
+	UT_USERPTR(ub, pb + page, lb, 0);
+	UT_DEVICE_BO(d, map, size);
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, ua, 0, size));
+	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, ub, 0, lb));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + size + page, lb));
+
+	ASSERT_EQ(0, madvise(pa, size, MADV_FREE));
+	ASSERT_EQ(0, madvise(pb, size, MADV_FREE));
+	EXPECT_EQ((long)(2 * size / 1024),
+		  ut_anon_huge_kb((uintptr_t)pa, (uintptr_t)pa + size) +
+		  ut_anon_huge_kb((uintptr_t)pb, (uintptr_t)pb + size));
+
+	/* The device writes most of each huge page, and one dword of the last. */
+	ASSERT_EQ(0, ut_fill(self->fd, ua, 0, size - HPAGE / 2, 0xa5a5a5a5));
+	ASSERT_EQ(0, ut_store(self->fd, ua, size - 64, 0x1badb002));
+	ASSERT_EQ(0, ut_fill(self->fd, ub, 0, lb - HPAGE / 2, 0x5a5a5a5a));
+	ASSERT_EQ(0, ut_store(self->fd, ub, lb - 64, 0x2badb003));
+	ref_fill(ref, 0, size - HPAGE / 2, 0xa5a5a5a5);
+	ref_fill(ref, size - 64, 4, 0x1badb002);
+	ref_fill(ref, size + page, lb - HPAGE / 2, 0x5a5a5a5a);
+	ref_fill(ref, size + page + lb - 64, 4, 0x2badb003);
+	INFO(ua, a0);
+	INFO(ub, b0);
+	log_info(_metadata, "aligned, before drop_caches", &a0);
+	log_info(_metadata, "unaligned, before drop_caches", &b0);
+	/* What the device wrote since MADV_FREE dropped it all: the fills and the stores' pages. */
+	EXPECT_EQ((size - HPAGE / 2) / page + 1, a0.pages_resident);
+	EXPECT_EQ((lb - HPAGE / 2) / page + 1, b0.pages_resident);
+
+	ASSERT_EQ(0, ut_write_str("/proc/sys/vm/drop_caches", "2"));
+	INFO(ua, a1);
+	INFO(ub, b1);
+	log_info(_metadata, "aligned, after drop_caches", &a1);
+	log_info(_metadata, "unaligned, after drop_caches", &b1);
+	EXPECT_COUNTS(a1, a0.pages_faulted, 0, a0.invalidations);
+	EXPECT_COUNTS(b1, b0.pages_faulted, 0, b0.invalidations);
+	EXPECT_EQ(-1, ut_find_diff(pa, ref, size));
+	EXPECT_EQ(-1, ut_find_diff(pb, ref + size, size));
+
+	EXPECT_EQ(0ul, page_out_gone(pa, size, page));
+	EXPECT_EQ(0ul, page_out_gone(pb, size, page));
+	INFO(ua, a1);
+	EXPECT_EQ(a0.pages_faulted, a1.pages_faulted);
+	EXPECT_EQ(-1, ut_find_diff(pa, ref, size)) {
+		TH_LOG("aligned: device writes lost in a page-out after the shrinker dropped them, first at %ld (zero: %s)",
+		       ut_find_diff(pa, ref, size), pa[ut_find_diff(pa, ref, size)] ? "no" : "yes");
+	}
+	EXPECT_EQ(-1, ut_find_diff(pb, ref + size, size)) {
+		TH_LOG("unaligned: device writes lost in a page-out after the shrinker dropped them, first at %ld (zero: %s)",
+		       ut_find_diff(pb, ref + size, size),
+		       pb[ut_find_diff(pb, ref + size, size)] ? "no" : "yes");
+	}
+	/* And the device reads them back. */
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, ua, 0, size));
+	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
+	free(ref);
+}
+
+/*
+ * MADV_FREE of huge pages, then the device writes one of them whole (a
+ * huge chunk) and one dword of another, the CPU writes a third (the
+ * control): MADV_PAGEOUT must keep every page written, the device's as
+ * the CPU's, as swap_madv_free_device_write_survives checks for small
+ * pages.  The page-out's split invalidates the cached huge pages, whose
+ * drop marks the written folios dirty.  Catches: a written huge chunk or
+ * page of a huge page dropped clean: reclaim discards it (zeros).
+ */
+TEST_F(huge, thp_madv_free_device_write_survives_pageout)
+{
+	size_t page = self->page, size = 3 * HPAGE;
+	unsigned char *p, *map = NULL, *ref = malloc(size);
+	struct drm_uptr_bo_info i0, i1;
+	size_t k, zero;
+	__u32 u, d;
+
+	UT_NEED_THP();
+	need_swap(_metadata);
+	ASSERT_NE(NULL, ref);
+	p = thp_region(_metadata, size, 631);
+	ASSERT_NE(NULL, p);
+	memcpy(ref, p, size);
+	UT_USERPTR(u, p, size, 0);
+	UT_DEVICE_BO(d, map, size);
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, size));
+	EXPECT_EQ(-1, ut_find_diff(map, ref, size));
+
+	ASSERT_EQ(0, madvise(p, size, MADV_FREE));
+	INFO(u, i0);
+	EXPECT_EQ(0ull, i0.pages_resident);
+	EXPECT_EQ((long)(size / 1024), ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
+
+	/* The CPU writes the first huge page, the device the second and a dword of the third. */
+	memset(p, 0xc5, HPAGE);
+	memset(ref, 0xc5, HPAGE);
+	ASSERT_EQ(0, ut_fill(self->fd, u, HPAGE, HPAGE, 0xd6d6d6d6));
+	ref_fill(ref, HPAGE, HPAGE, 0xd6d6d6d6);
+	ASSERT_EQ(0, ut_store(self->fd, u, 2 * HPAGE + 77 * page + 16, 0xe7e7e7e7));
+	ref_fill(ref, 2 * HPAGE + 77 * page + 16, 4, 0xe7e7e7e7);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
+	INFO(u, i0);
+	log_info(_metadata, "before MADV_PAGEOUT", &i0);
+
+	ASSERT_EQ(0ul, page_out_gone(p, size, page));
+	INFO(u, i1);
+	log_info(_metadata, "after MADV_PAGEOUT", &i1);
+	EXPECT_LT(i0.invalidations, i1.invalidations);
+	EXPECT_EQ(0ull, i1.pages_resident);
+	EXPECT_EQ(-1, ut_find_diff(p, ref, HPAGE)) {
+		TH_LOG("the CPU's own writes were lost: the kernel, not the driver");
+	}
+	EXPECT_EQ(-1, ut_find_diff(p + HPAGE, ref + HPAGE, HPAGE)) {
+		for (zero = 0, k = HPAGE; k < 2 * HPAGE; k += page)
+			zero += ut_find_not(p + k, page, 0) < 0;
+		TH_LOG("device writes to a lazyfree huge page lost in a page-out: %zu of %zu pages read back as zeros",
+		       zero, (size_t)(HPAGE / page));
+	}
+	EXPECT_EQ(0xe7e7e7e7u, *(__u32 *)(p + 2 * HPAGE + 77 * page + 16)) {
+		TH_LOG("a device write to one page of a lazyfree huge page lost in a page-out");
+	}
+	/* The rest of that huge page: kept with it, or at worst zeros, page by page. */
+	for (k = 2 * HPAGE; k < size; k += page)
+		if (ut_find_diff(p + k, ref + k, page) >= 0 && k != 2 * HPAGE + 77 * page)
+			EXPECT_EQ(-1, ut_find_not(p + k, page, 0));
+	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, HPAGE, HPAGE));
+	EXPECT_EQ(-1, ut_find_diff(map, ref + HPAGE, HPAGE));
+	free(ref);
 }
 
 TEST_HARNESS_MAIN
