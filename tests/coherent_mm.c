@@ -177,72 +177,6 @@ static int bind_to_node(void *p, size_t len, int node)
 	return 0;
 }
 
-/*
- * Empty every CPU's LRU batch.  A page faulted in is first added to a
- * per-CPU batch and reaches the LRU only when that batch drains;
- * MADV_PAGEOUT skips it until then and drains only the calling CPU's
- * batch, while the engine faults pages on whichever CPU its worker runs.
- * mbind(MPOL_MF_MOVE) drains them all before it looks for pages to move;
- * on a range with nothing mapped it moves nothing and sets the default
- * policy, which is what the range had.
- */
-static void lru_drain_all(void)
-{
-	static void *scratch;
-
-	if (!scratch) {
-		scratch = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (scratch == MAP_FAILED) {
-			scratch = NULL;
-			return;
-		}
-	}
-	syscall(SYS_mbind, scratch, getpagesize(), MPOL_DEFAULT, NULL, 0,
-		MPOL_MF_MOVE);
-}
-
-/*
- * MADV_PAGEOUT of the @n pages at @p, repeated (bounded) until every one
- * of them is swapped out.  Return: how many of them are swapped out.
- */
-static size_t page_out(void *p, size_t n, size_t page)
-{
-	size_t swapped = 0;
-	int attempt;
-
-	for (attempt = 0; attempt < 20; attempt++) {
-		lru_drain_all();
-		madvise(p, n * page, MADV_PAGEOUT);
-		swapped = ut_count_pagemap(p, n, page, UT_PM_SWAP);
-		if (swapped == n)
-			break;
-		usleep(20 * 1000);
-	}
-	return swapped;
-}
-
-/*
- * MADV_PAGEOUT of the @n pages at @p, repeated (bounded) until none of
- * them is mapped any more, whether it went to swap or was dropped.
- * Return: how many of them are still present.
- */
-static size_t page_out_gone(void *p, size_t n, size_t page)
-{
-	size_t present = n;
-	int attempt;
-
-	for (attempt = 0; attempt < 20; attempt++) {
-		lru_drain_all();
-		madvise(p, n * page, MADV_PAGEOUT);
-		present = ut_count_pagemap(p, n, page, UT_PM_PRESENT);
-		if (!present)
-			break;
-		usleep(20 * 1000);
-	}
-	return present;
-}
-
 /* Reads every page at @p (faulting them in for reading). */
 static unsigned int touch_read(const unsigned char *p, size_t n, size_t page)
 {
@@ -575,22 +509,6 @@ TEST_F_TIMEOUT(coherent_mm, migrate_compact, 90)
 
 /* ---- 9. swap ---- */
 
-/* Fails the test unless swap is on. */
-static void need_swap(struct __test_metadata *_metadata)
-{
-	char line[256];
-	int lines = 0;
-	FILE *f = fopen("/proc/swaps", "r");
-
-	ASSERT_NE(NULL, f);
-	while (fgets(line, sizeof(line), f))
-		lines++;
-	fclose(f);
-	ASSERT_LE(2, lines) {
-		TH_LOG("no swap device in /proc/swaps (vm/run --zram 512M)");
-	}
-}
-
 /* After MADV_PAGEOUT the device reads swapped-out pages back in, with the right data. */
 TEST_F(coherent_mm, swap_read_back)
 {
@@ -599,7 +517,7 @@ TEST_F(coherent_mm, swap_read_back)
 	struct drm_uptr_bo_info i0, i1;
 	__u32 u, d;
 
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 901);
@@ -611,7 +529,7 @@ TEST_F(coherent_mm, swap_read_back)
 	check_all_resident(_metadata, self->fd, u, n);
 	UT_BO_INFO(u, i0);
 
-	swapped = page_out(p, n, self->page);
+	swapped = ut_page_out(p, n, self->page);
 	ASSERT_EQ(n, swapped) {
 		TH_LOG("MADV_PAGEOUT swapped out %zu of %zu pages (does the driver hold page references?)",
 		       swapped, n);
@@ -632,7 +550,7 @@ TEST_F(coherent_mm, swap_read_back)
 	EXPECT_EQ(2ull, i1.jobs);
 
 	/* A partial read after another page-out. */
-	ASSERT_EQ(n, page_out(p, n, self->page));
+	ASSERT_EQ(n, ut_page_out(p, n, self->page));
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 5 * self->page + 100,
 				 3 * self->page));
 	EXPECT_EQ(ut_fnv1a(ref + 5 * self->page + 100, 3 * self->page),
@@ -649,7 +567,7 @@ TEST_F(coherent_mm, swap_device_write_survives)
 	struct drm_uptr_bo_info i0, i1;
 	__u32 u, d;
 
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 902);
@@ -660,13 +578,13 @@ TEST_F(coherent_mm, swap_device_write_survives)
 	 * Swapped in by a device read, the pages are mapped read-only: the
 	 * device write must fault them in for writing first.
 	 */
-	ASSERT_EQ(n, page_out(p, n, self->page));
+	ASSERT_EQ(n, ut_page_out(p, n, self->page));
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	ut_pattern(map, size, 903);
 	memcpy(ref, map, size);
 	ASSERT_EQ(0, ut_copy(self->fd, u, 0, d, 0, size));
 	UT_BO_INFO(u, i0);
-	ASSERT_EQ(n, page_out(p, n, self->page)) {
+	ASSERT_EQ(n, ut_page_out(p, n, self->page)) {
 		TH_LOG("the pages did not go to swap after the device wrote them");
 	}
 	UT_BO_INFO(u, i1);
@@ -677,14 +595,14 @@ TEST_F(coherent_mm, swap_device_write_survives)
 	}
 
 	/* Again with writes into pages the device itself swapped in for writing. */
-	ASSERT_EQ(n, page_out(p, n, self->page));
+	ASSERT_EQ(n, ut_page_out(p, n, self->page));
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size / 2, 0xfeedf00d));
 	ASSERT_EQ(0, ut_store(self->fd, u, size - 8, 0x600dcafe));
 	memset(ref, 0, size / 2);
 	for (size_t k = 0; k < size / 2; k += 4)
 		*(__u32 *)(ref + k) = 0xfeedf00d;
 	*(__u32 *)(ref + size - 8) = 0x600dcafe;
-	ASSERT_EQ(n, page_out(p, n, self->page));
+	ASSERT_EQ(n, ut_page_out(p, n, self->page));
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size)) {
 		TH_LOG("device writes lost in a page-out");
 	}
@@ -704,7 +622,7 @@ TEST_F(coherent_mm, swap_shmem_device_write_survives)
 	__u32 u, d;
 	int mfd;
 
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, buf);
 	mfd = ut_memfd("uptr-coherent-mm", size);
@@ -725,7 +643,7 @@ TEST_F(coherent_mm, swap_shmem_device_write_survives)
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
 	UT_BO_INFO(u, i0);
 
-	ASSERT_EQ(0ul, page_out_gone(p, n, page)) {
+	ASSERT_EQ(0ul, ut_page_out_gone(p, n, page)) {
 		TH_LOG("MADV_PAGEOUT left pages of the memfd mapped");
 	}
 	UT_BO_INFO(u, i1);
@@ -763,7 +681,7 @@ TEST_F(coherent_mm, swap_shmem_pinned_device_write_survives_destroy)
 	__u32 u, d;
 	int mfd;
 
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, buf);
 	mfd = ut_memfd("uptr-pinned-mm", size);
@@ -788,7 +706,7 @@ TEST_F(coherent_mm, swap_shmem_pinned_device_write_survives_destroy)
 		usleep(1000);
 	ASSERT_EQ(pinned0, ut_pinned_kb());
 
-	ASSERT_EQ(0ul, page_out_gone(p, n, page)) {
+	ASSERT_EQ(0ul, ut_page_out_gone(p, n, page)) {
 		TH_LOG("MADV_PAGEOUT left pages of the memfd mapped");
 	}
 	ASSERT_EQ((ssize_t)size, pread(mfd, buf, size, 0));
@@ -813,7 +731,7 @@ TEST_F(coherent_mm, swap_madv_free_device_write_survives)
 	size_t k;
 	__u32 u;
 
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, ref);
 	ut_pattern(p, size, 906);
@@ -829,7 +747,7 @@ TEST_F(coherent_mm, swap_madv_free_device_write_survives)
 	memset(ref + size / 2, 0xd6, size / 2);
 	EXPECT_EQ(-1, ut_find_diff(p, ref, size));
 
-	ASSERT_EQ(0ul, page_out_gone(p, n, page));
+	ASSERT_EQ(0ul, ut_page_out_gone(p, n, page));
 	UT_BO_INFO(u, i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
 	EXPECT_EQ(0ull, i1.pages_resident);
@@ -1703,7 +1621,7 @@ TEST_F(coherent_mm, stream_pageout)
 	pthread_t t;
 	double end;
 
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	stream_start(_metadata, self, &s, 32, &i0, &t);
 	end = ut_now() + STREAM_S;
 	while (ut_now() < end) {

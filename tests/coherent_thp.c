@@ -656,6 +656,48 @@ static pid_t fork_cow_child(const unsigned char *p, const unsigned char *ref, si
 	return pid;
 }
 
+/* What the two tests of read-only runs after fork share. */
+struct ro_runs {
+	size_t size, len, n;	/* two huge pages; the userptr: all but a page each end */
+	unsigned char *p, *ref, *map;
+	__u32 u, d;
+	pid_t pid;		/* the child sharing the huge pages */
+	int wfd;		/* its pipe: closing it lets the child check and exit */
+	struct drm_uptr_bo_info i0;	/* after the device read them */
+};
+
+/*
+ * Two huge pages with a pattern (@seed), a coherent userptr of all but
+ * their first and last page (runs in chunks of small pages), a child
+ * forked sharing them, and a device read of all of it while the child
+ * lives: the cache holds read-only runs.
+ */
+static void ro_runs_setup(struct __test_metadata *_metadata, FIXTURE_DATA(huge) *self,
+			  __u32 seed, struct ro_runs *r)
+{
+	size_t page = self->page;
+
+	r->size = 2 * HPAGE;
+	r->len = r->size - 2 * page;
+	r->n = r->len / page;
+	r->ref = malloc(r->size);
+	ASSERT_NE(NULL, r->ref);
+	r->p = thp_region(_metadata, r->size, seed);
+	ASSERT_NE(NULL, r->p);
+	memcpy(r->ref, r->p, r->size);
+	UT_USERPTR(r->u, r->p + page, r->len, 0);
+	UT_DEVICE_BO(r->d, r->map, r->len);
+
+	r->pid = fork_cow_child(r->p, r->ref, r->size, &r->wfd);
+	ASSERT_LE(0, r->pid);
+	/* Read-only for both now (fork invalidated): the cache holds read-only runs. */
+	ASSERT_EQ(0, ut_copy(self->fd, r->d, 0, r->u, 0, r->len));
+	EXPECT_EQ(-1, ut_find_diff(r->map, r->ref + page, r->len));
+	INFO(r->u, r->i0);
+	EXPECT_EQ(r->n, r->i0.pages_faulted);
+	EXPECT_EQ(r->n, r->i0.pages_resident);
+}
+
 /*
  * A userptr that starts one page into a huge page keeps its huge pages as
  * runs (blocks) in chunks of small pages.  While a forked child shares
@@ -671,34 +713,21 @@ static pid_t fork_cow_child(const unsigned char *p, const unsigned char *ref, si
  */
 TEST_F(huge, thp_unaligned_ro_block_write_after_child_exit)
 {
-	size_t page = self->page, size = 2 * HPAGE, len = size - 2 * page, n = len / page;
-	unsigned char *p, *map = NULL, *ref = malloc(size);
+	size_t page = self->page, size, len, n;
 	struct drm_uptr_bo_info i0, i1, i2;
-	int wfd = -1;
-	pid_t pid;
+	struct ro_runs r;
+	unsigned char *p, *map, *ref;
 	__u32 u, d;
 
 	UT_NEED_THP();
-	ASSERT_NE(NULL, ref);
-	p = thp_region(_metadata, size, 611);
-	ASSERT_NE(NULL, p);
-	memcpy(ref, p, size);
-	UT_USERPTR(u, p + page, len, 0);
-	UT_DEVICE_BO(d, map, len);
-
-	pid = fork_cow_child(p, ref, size, &wfd);
-	ASSERT_LE(0, pid);
-	/* Read-only for both now (fork invalidated): the cache holds read-only runs. */
-	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
-	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
-	INFO(u, i0);
-	log_info(_metadata, "read while the child lives", &i0);
-	EXPECT_EQ(n, i0.pages_faulted);
-	EXPECT_EQ(n, i0.pages_resident);
+	ro_runs_setup(_metadata, self, 611, &r);
+	size = r.size, len = r.len, n = r.n;
+	p = r.p, map = r.map, ref = r.ref, u = r.u, d = r.d;
+	log_info(_metadata, "read while the child lives", &r.i0);
 	EXPECT_EQ((long)(size / 1024), ut_anon_huge_kb((uintptr_t)p, (uintptr_t)p + size));
 
-	close(wfd);
-	ASSERT_EQ(0, ut_wait_child(pid));
+	close(r.wfd);
+	ASSERT_EQ(0, ut_wait_child(r.pid));
 	INFO(u, i0);
 
 	/* One dword, one page of the first run. */
@@ -758,28 +787,17 @@ TEST_F(huge, thp_unaligned_ro_block_write_after_child_exit)
  */
 TEST_F(huge, thp_unaligned_ro_block_write_child_alive)
 {
-	size_t page = self->page, size = 2 * HPAGE, len = size - 2 * page, n = len / page;
-	unsigned char *p, *map = NULL, *ref = malloc(size);
+	size_t page = self->page, size, len, n;
 	struct drm_uptr_bo_info i0, i1;
-	int wfd = -1;
-	pid_t pid;
+	struct ro_runs r;
+	unsigned char *p, *map, *ref;
 	__u32 u, d;
 
 	UT_NEED_THP();
-	ASSERT_NE(NULL, ref);
-	p = thp_region(_metadata, size, 612);
-	ASSERT_NE(NULL, p);
-	memcpy(ref, p, size);
-	UT_USERPTR(u, p + page, len, 0);
-	UT_DEVICE_BO(d, map, len);
-
-	pid = fork_cow_child(p, ref, size, &wfd);
-	ASSERT_LE(0, pid);
-	ASSERT_EQ(0, ut_copy(self->fd, d, 0, u, 0, len));
-	EXPECT_EQ(-1, ut_find_diff(map, ref + page, len));
-	INFO(u, i0);
-	EXPECT_EQ(n, i0.pages_faulted);
-	EXPECT_EQ(n, i0.pages_resident);
+	ro_runs_setup(_metadata, self, 612, &r);
+	size = r.size, len = r.len, n = r.n;
+	p = r.p, map = r.map, ref = r.ref, u = r.u, d = r.d;
+	i0 = r.i0;
 
 	/* A few pages in the first huge page, then a span across both. */
 	ASSERT_EQ(0, ut_fill(self->fd, u, 5 * page - 4, 3 * page, 0x77665544));
@@ -787,8 +805,8 @@ TEST_F(huge, thp_unaligned_ro_block_write_child_alive)
 	INFO(u, i1);
 	log_info(_metadata, "after the writes, the child alive", &i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);
-	close(wfd);
-	EXPECT_EQ(0, ut_wait_child(pid)) {
+	close(r.wfd);
+	EXPECT_EQ(0, ut_wait_child(r.pid)) {
 		TH_LOG("the child's copy changed: the device wrote a page the child shares");
 	}
 	ref_fill(ref, page + 5 * page - 4, 3 * page, 0x77665544);
@@ -802,65 +820,6 @@ TEST_F(huge, thp_unaligned_ro_block_write_child_alive)
 	INFO(u, i1);
 	EXPECT_EQ(n, i1.pages_resident);
 	free(ref);
-}
-
-/* ---- page-out helpers (as coherent_mm.c has them) ---- */
-
-/*
- * Empties every CPU's LRU batch, where pages wait before they reach the
- * LRU and MADV_PAGEOUT finds them: mbind(MPOL_MF_MOVE) drains them all;
- * on a page with nothing mapped it moves nothing.
- */
-static void lru_drain_all(void)
-{
-	static void *scratch;
-
-	if (!scratch) {
-		scratch = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (scratch == MAP_FAILED) {
-			scratch = NULL;
-			return;
-		}
-	}
-	syscall(SYS_mbind, scratch, getpagesize(), MPOL_DEFAULT, NULL, 0, MPOL_MF_MOVE);
-}
-
-/*
- * MADV_PAGEOUT of [@p, @p + @size), repeated (bounded: 20 rounds) until
- * no page of it is mapped, gone to swap or dropped: a lazyfree page the
- * first round finds dirty is kept, and swapped out by a later round.
- * Return: the pages still present.
- */
-static size_t page_out_gone(void *p, size_t size, size_t page)
-{
-	size_t present = size / page;
-	int round;
-
-	for (round = 0; round < 20 && present; round++) {
-		lru_drain_all();
-		madvise(p, size, MADV_PAGEOUT);
-		present = ut_count_pagemap(p, size / page, page, UT_PM_PRESENT);
-		if (present)
-			usleep(20 * 1000);
-	}
-	return present;
-}
-
-/* Fails the test unless swap is on. */
-static void need_swap(struct __test_metadata *_metadata)
-{
-	char line[256];
-	int lines = 0;
-	FILE *f = fopen("/proc/swaps", "r");
-
-	ASSERT_NE(NULL, f);
-	while (fgets(line, sizeof(line), f))
-		lines++;
-	fclose(f);
-	ASSERT_LE(2, lines) {
-		TH_LOG("no swap device in /proc/swaps (vm/run --zram 512M)");
-	}
 }
 
 /*
@@ -883,7 +842,7 @@ TEST_F(huge, thp_shrinker_drops_dirty_huge_chunks)
 	__u32 ua, ub, d;
 
 	UT_NEED_THP();
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	ASSERT_NE(NULL, ref);
 	pa = thp_region(_metadata, size, 621);
 	pb = thp_region(_metadata, size, 622);
@@ -932,8 +891,8 @@ TEST_F(huge, thp_shrinker_drops_dirty_huge_chunks)
 	EXPECT_EQ(-1, ut_find_diff(pa, ref, size));
 	EXPECT_EQ(-1, ut_find_diff(pb, ref + size, size));
 
-	EXPECT_EQ(0ul, page_out_gone(pa, size, page));
-	EXPECT_EQ(0ul, page_out_gone(pb, size, page));
+	EXPECT_EQ(0ul, ut_page_out_gone(pa, size / page, page));
+	EXPECT_EQ(0ul, ut_page_out_gone(pb, size / page, page));
 	INFO(ua, a1);
 	EXPECT_EQ(a0.pages_faulted, a1.pages_faulted);
 	EXPECT_EQ(-1, ut_find_diff(pa, ref, size)) {
@@ -969,7 +928,7 @@ TEST_F(huge, thp_madv_free_device_write_survives_pageout)
 	__u32 u, d;
 
 	UT_NEED_THP();
-	need_swap(_metadata);
+	ut_need_swap(_metadata);
 	ASSERT_NE(NULL, ref);
 	p = thp_region(_metadata, size, 631);
 	ASSERT_NE(NULL, p);
@@ -995,7 +954,7 @@ TEST_F(huge, thp_madv_free_device_write_survives_pageout)
 	INFO(u, i0);
 	log_info(_metadata, "before MADV_PAGEOUT", &i0);
 
-	ASSERT_EQ(0ul, page_out_gone(p, size, page));
+	ASSERT_EQ(0ul, ut_page_out_gone(p, size / page, page));
 	INFO(u, i1);
 	log_info(_metadata, "after MADV_PAGEOUT", &i1);
 	EXPECT_LT(i0.invalidations, i1.invalidations);

@@ -189,4 +189,20 @@ static inline void ut_check_pinned_info(struct __test_metadata *_metadata,
 	EXPECT_EQ(0ull, info.jobs);
 }
 
+/* Fails the test unless swap is on. */
+static inline void ut_need_swap(struct __test_metadata *_metadata)
+{
+	char line[256];
+	int lines = 0;
+	FILE *f = fopen("/proc/swaps", "r");
+
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	ASSERT_LE(2, lines) {
+		TH_LOG("no swap device in /proc/swaps (vm/run --zram 512M)");
+	}
+}
+
 #endif /* UPTR_HARNESS_H */

@@ -24,12 +24,14 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
+#include <linux/mempolicy.h>
 #include <linux/sync_file.h>
 
 #include "uptr_drm.h"
@@ -1056,6 +1058,74 @@ static inline int ut_recv_fd(int sock)
 		return -EPROTO;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
+}
+
+/* ---- page-out ---- */
+
+/*
+ * Empty every CPU's LRU batch.  A page faulted in is first added to a
+ * per-CPU batch and reaches the LRU only when that batch drains;
+ * MADV_PAGEOUT skips it until then and drains only the calling CPU's
+ * batch, while the engine faults pages on whichever CPU its worker runs.
+ * mbind(MPOL_MF_MOVE) drains them all before it looks for pages to move;
+ * on a range with nothing mapped it moves nothing and sets the default
+ * policy, which is what the range had.
+ */
+static inline void ut_lru_drain_all(void)
+{
+	static void *scratch;
+
+	if (!scratch) {
+		scratch = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (scratch == MAP_FAILED) {
+			scratch = NULL;
+			return;
+		}
+	}
+	syscall(SYS_mbind, scratch, getpagesize(), MPOL_DEFAULT, NULL, 0,
+		MPOL_MF_MOVE);
+}
+
+/*
+ * MADV_PAGEOUT of the @n pages at @p, repeated (bounded) until every one
+ * of them is swapped out.  Return: how many of them are swapped out.
+ */
+static inline size_t ut_page_out(void *p, size_t n, size_t page)
+{
+	size_t swapped = 0;
+	int attempt;
+
+	for (attempt = 0; attempt < 20; attempt++) {
+		ut_lru_drain_all();
+		madvise(p, n * page, MADV_PAGEOUT);
+		swapped = ut_count_pagemap(p, n, page, UT_PM_SWAP);
+		if (swapped == n)
+			break;
+		usleep(20 * 1000);
+	}
+	return swapped;
+}
+
+/*
+ * MADV_PAGEOUT of the @n pages at @p, repeated (bounded) until none of
+ * them is mapped any more, whether it went to swap or was dropped.
+ * Return: how many of them are still present.
+ */
+static inline size_t ut_page_out_gone(void *p, size_t n, size_t page)
+{
+	size_t present = n;
+	int attempt;
+
+	for (attempt = 0; attempt < 20; attempt++) {
+		ut_lru_drain_all();
+		madvise(p, n * page, MADV_PAGEOUT);
+		present = ut_count_pagemap(p, n, page, UT_PM_PRESENT);
+		if (!present)
+			break;
+		usleep(20 * 1000);
+	}
+	return present;
 }
 
 #endif /* UPTR_TEST_H */
