@@ -1716,6 +1716,15 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		}
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(up->mm);
+		if (ret == -EBUSY && range.end - range.start > UPTR_FAULT_PAGES << PAGE_SHIFT) {
+			/*
+			 * A huge batch the CPU changed under the walk: the
+			 * caller goes on in small ones, which a change
+			 * restarts only in part.
+			 */
+			*order = 0;
+			break;
+		}
 		if (ret == -EBUSY)
 			continue;
 		if (ret == -EFAULT && fixed_up) {
@@ -1766,10 +1775,10 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 
 	const unsigned long huge = UPTR_FAULT_HUGE_PAGES;
 	/*
-	 * A small batch first, as for small pages: a huge mapping it finds
-	 * makes the next batches huge ones.
+	 * A huge batch first: one that finds small pages, or that the CPU
+	 * changes under the walk, makes the next batches small ones.
 	 */
-	unsigned int order = 0;
+	unsigned int order = ilog2(huge);
 
 	pfns = kmalloc_array(min_t(unsigned long, count, huge),
 			     sizeof(*pfns), GFP_KERNEL_ACCOUNT);
@@ -1784,6 +1793,11 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 			cend = min3(end, idx + UPTR_FAULT_PAGES,
 				    round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
 		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns, &order);
+		if (ret == -EBUSY && !order) {
+			/* Again in small batches; what was stored is skipped. */
+			ret = 0;
+			continue;
+		}
 		idx = cend;
 		cond_resched();
 	}
