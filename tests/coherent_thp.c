@@ -61,6 +61,21 @@ static unsigned char *thp_region(struct __test_metadata *_metadata, size_t size,
 
 #define INFO(h, i) ASSERT_EQ(0, ut_bo_info(self->fd, (h), &(i)))
 
+/*
+ * The start of most THP tests: @size bytes of THP written with pattern
+ * @seed at p (a copy in ref), a coherent userptr u of all of it, and a
+ * one-page device BO d mapped at map.
+ */
+#define THP_USERPTR(seed) do {						\
+	UT_NEED_THP();							\
+	ASSERT_NE(NULL, ref);						\
+	p = thp_region(_metadata, size, (seed));			\
+	ASSERT_NE(NULL, p);						\
+	memcpy(ref, p, size);						\
+	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));		\
+	ASSERT_EQ(0, ut_bo_create_map(self->fd, self->page, &d, (void **)&map)); \
+} while (0)
+
 static void log_info(struct __test_metadata *_metadata, const char *when,
 		     const struct drm_uptr_bo_info *i)
 {
@@ -78,13 +93,7 @@ TEST_F(uptr, thp_job_data_and_stats)
 	struct drm_uptr_bo_info i;
 	__u32 u, d;
 
-	UT_NEED_THP();
-	ASSERT_NE(NULL, ref);
-	p = thp_region(_metadata, size, 501);
-	ASSERT_NE(NULL, p);
-	memcpy(ref, p, size);
-	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, self->page, &d, (void **)&map));
+	THP_USERPTR(501);
 
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
@@ -134,13 +143,7 @@ TEST_F(uptr, thp_dontneed_one_page)
 	struct drm_uptr_bo_info i0, i1, i2;
 	__u32 u, d;
 
-	UT_NEED_THP();
-	ASSERT_NE(NULL, ref);
-	p = thp_region(_metadata, size, 502);
-	ASSERT_NE(NULL, p);
-	memcpy(ref, p, size);
-	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, self->page, &d, (void **)&map));
+	THP_USERPTR(502);
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 	EXPECT_EQ(ut_fnv1a(ref, size), *(__u64 *)map);
 	/* No khugepaged collapse of the first huge page once it is split. */
@@ -196,13 +199,7 @@ TEST_F(uptr, thp_munmap_half)
 	struct drm_uptr_bo_info i0, i1, i2;
 	__u32 u, d;
 
-	UT_NEED_THP();
-	ASSERT_NE(NULL, ref);
-	p = thp_region(_metadata, size, 503);
-	ASSERT_NE(NULL, p);
-	memcpy(ref, p, size);
-	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, self->page, &d, (void **)&map));
+	THP_USERPTR(503);
 	ASSERT_EQ(0, ut_fill(self->fd, u, 0, size, 0x3c3c3c3c));
 	memset(ref, 0x3c, size);
 	INFO(u, i0);
@@ -297,14 +294,8 @@ TEST_F(uptr, thp_write_after_fork)
 	pid_t pid;
 	__u32 u, d;
 
-	UT_NEED_THP();
-	ASSERT_NE(NULL, ref);
-	p = thp_region(_metadata, size, 505);
-	ASSERT_NE(NULL, p);
-	memcpy(ref, p, size);
-	pfn0 = ut_pagemap(p) & ((1ull << 55) - 1);
-	ASSERT_EQ(0, ut_userptr(self->fd, p, size, 0, &u));
-	ASSERT_EQ(0, ut_bo_create_map(self->fd, self->page, &d, (void **)&map));
+	THP_USERPTR(505);
+	pfn0 = ut_pagemap(p) & UT_PM_PFN_MASK;
 	ASSERT_EQ(0, ut_checksum(self->fd, d, 0, u, 0, size));
 
 	pid = fork();
