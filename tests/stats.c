@@ -597,6 +597,14 @@ FIXTURE_SETUP(trace)
 		self->dir[0] = '\0';
 		TH_LOG("mkdir of a tracefs instance: %s", strerror(errno));
 	}
+	/*
+	 * The tests check the order of events traced on different CPUs:
+	 * the default clock is per CPU and need not agree between them.
+	 */
+	snprintf(path, sizeof(path), "%s/trace_clock", self->dir);
+	ASSERT_EQ(0, write_text(path, "global")) {
+		TH_LOG("%s: no global clock", path);
+	}
 	snprintf(path, sizeof(path), "%s/events/uptr/enable", self->dir);
 	ASSERT_EQ(0, write_text(path, "1")) {
 		TH_LOG("%s: no uptr events", path);
