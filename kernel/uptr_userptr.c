@@ -304,21 +304,23 @@
 				 UPTR_HUGE_CHUNK_PAGES <= U16_MAX)
 
 /*
- * Pages faulted per hmm_range_fault() call, and stored per hold of the
- * userptr lock.  Each call must succeed within HMM_RANGE_DEFAULT_TIMEOUT
- * while the CPU keeps changing the range (NUMA balancing migrates each
- * page it faults, each migration restarts the walk): a small batch keeps
- * that bound reachable on a slow (debug) kernel, and keeps the critical
+ * Pages stored per hold of the userptr lock, and faulted per
+ * hmm_range_fault() call once the CPU changed a larger batch under the
+ * walk.  Each call must succeed within HMM_RANGE_DEFAULT_TIMEOUT while
+ * the CPU keeps changing the range (NUMA balancing migrates each page it
+ * faults, each migration restarts the walk): a small batch keeps that
+ * bound reachable on a slow (debug) kernel, and keeps the critical
  * section of a store short.
  */
 #define UPTR_FAULT_PAGES	UPTR_CHUNK_PAGES
 
 /*
- * Pages faulted per hmm_range_fault() call where the CPU maps the range
- * with huge pages (PMD-mapped THP, hugetlb): one PMD.  Walking a huge
- * mapping costs one step whatever its pages, so the walk is done once
- * for all of it; what it found is still stored one chunk
- * (UPTR_FAULT_PAGES) per hold of the lock.
+ * Pages faulted per hmm_range_fault() call until the CPU changes a batch
+ * under the walk: one PMD, aligned.  Walking a huge mapping (PMD-mapped
+ * THP, hugetlb) costs one step whatever its pages, so the walk is done
+ * once for all of it; over small pages one walk instead of eight saves
+ * the set-up of seven (sequence, mmap lock, VMA checks).  What it found
+ * is still stored one chunk (UPTR_FAULT_PAGES) per hold of the lock.
  */
 #define UPTR_FAULT_HUGE_PAGES	max_t(unsigned long, UPTR_FAULT_PAGES, PMD_SIZE >> PAGE_SHIFT)
 
@@ -1725,12 +1727,14 @@ static long uptr_userptr_commit_range(struct uptr_userptr *up, unsigned long seq
 /*
  * Makes pages [idx, end), at most UPTR_FAULT_HUGE_PAGES, valid; without
  * @fault, only those the CPU page tables map now, with the access they
- * grant.  *@order is set to the order of the CPU mapping of the last
- * page walked (hmm_pfn_to_map_order()), left alone if nothing was.
+ * grant.  A batch of more than UPTR_FAULT_PAGES that the CPU changes
+ * under the walk, or before its pages are stored, sets *@small and ends
+ * with -EBUSY (what was stored stays): the caller goes on in small
+ * batches, which a change restarts only in part.
  */
 static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 				    unsigned long end, bool write, bool fault,
-				    unsigned long *pfns, unsigned int *order)
+				    unsigned long *pfns, bool *small)
 {
 	struct hmm_range range = {
 		.notifier = &up->notifier,
@@ -1795,12 +1799,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(up->mm);
 		if (ret == -EBUSY && range.end - range.start > UPTR_FAULT_PAGES << PAGE_SHIFT) {
-			/*
-			 * A huge batch the CPU changed under the walk: the
-			 * caller goes on in small ones, which a change
-			 * restarts only in part.
-			 */
-			*order = 0;
+			*small = true;
 			break;
 		}
 		if (ret == -EBUSY)
@@ -1817,13 +1816,16 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			break;
 		}
 
-		*order = hmm_pfn_to_map_order(pfns[end - idx - 1]);
 		/*
 		 * Only now that the pages exist does the range get chunks:
 		 * failed jobs on a sparse range leave no memory behind.
 		 */
 		ret = uptr_userptr_commit_range(up, range.notifier_seq, &idx, end, pfns,
 						&spare, &stored);
+		if (ret == -EBUSY && range.end - range.start > UPTR_FAULT_PAGES << PAGE_SHIFT) {
+			*small = true;
+			break;
+		}
 		if (ret == -EBUSY) {
 			/* What was stored stays: walk the rest again. */
 			range.start = up->start + (idx << PAGE_SHIFT);
@@ -1840,9 +1842,9 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 
 /*
  * Faults [first, first + count) in (@fault) or takes what is mapped,
- * UPTR_FAULT_PAGES at a time and never across a chunk, or
- * UPTR_FAULT_HUGE_PAGES at a time, aligned, while the CPU maps the range
- * with huge pages; mm referenced.
+ * UPTR_FAULT_HUGE_PAGES at a time, aligned, until the CPU changes a
+ * batch under the walk, then UPTR_FAULT_PAGES at a time and never across
+ * a chunk; mm referenced.
  */
 static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first,
 				    unsigned long count, bool write, bool fault)
@@ -1852,11 +1854,8 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	int ret = 0;
 
 	const unsigned long huge = UPTR_FAULT_HUGE_PAGES;
-	/*
-	 * A huge batch first: one that finds small pages, or that the CPU
-	 * changes under the walk, makes the next batches small ones.
-	 */
-	unsigned int order = ilog2(huge);
+	/* Huge batches, small ones once the CPU changed one under the walk. */
+	bool small = false;
 
 	pfns = kmalloc_array(min_t(unsigned long, count, huge),
 			     sizeof(*pfns), GFP_KERNEL_ACCOUNT);
@@ -1865,13 +1864,13 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	while (idx < end && !ret) {
 		unsigned long va = (up->start >> PAGE_SHIFT) + idx, cend;
 
-		if (BIT(order) >= huge && count >= huge)
+		if (!small && count >= huge)
 			cend = min(end, idx + huge - (va & (huge - 1)));
 		else
 			cend = min3(end, idx + UPTR_FAULT_PAGES,
 				    round_down(idx, UPTR_CHUNK_PAGES) + UPTR_CHUNK_PAGES);
-		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns, &order);
-		if (ret == -EBUSY && !order) {
+		ret = uptr_userptr_fault_chunk(up, idx, cend, write, fault, pfns, &small);
+		if (ret == -EBUSY && small) {
 			/* Again in small batches; what was stored is skipped. */
 			ret = 0;
 			continue;
