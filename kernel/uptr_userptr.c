@@ -219,8 +219,8 @@
  *
  * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
  * the fault path and erased and freed at once (no RCU) by whoever drops
- * its last valid entry (the invalidate callback, the shrinker, or a
- * fault that stored nothing), always with the userptr's lock held; a
+ * its last valid entry (the invalidate callback, the shrinker, fini, or
+ * a fault that stored nothing), always with the userptr's lock held; a
  * huge chunk, one multi-index entry over UPTR_HUGE_CHUNK_SLOTS indexes
  * (xa_store_range()), is inserted and erased whole the same way.
  * So a chunk pointer is valid only while the lock is held: every path
@@ -234,11 +234,7 @@
  * stores the pages in chunks of small pages instead.  A reserved slot is
  * no chunk: a huge chunk may take its place, and the reservation is then
  * released for nothing.  Erasing allocates nothing.  No chunk is ever
- * left empty once the lock is released, but by fini: it empties the
- * chunks under the lock, leaves them in place (the invalidate callback
- * erases and frees any it finds, as above, until nothing is resident),
- * and frees those left once the notifier is removed and nothing else
- * can reach them (uptr_userptr_drop_all(), uptr_userptr_free_chunks()).
+ * left empty once the lock is released.
  *
  * The shrinker: each manager keeps its coherent userptrs that may have
  * cached pages on a list (&uptr_userptr_mgr.lru) under a spinlock of its
@@ -351,10 +347,9 @@
  *	gives any page's entry)
  *
  * Allocated by a fault that stores a page in it, freed when its last
- * page is dropped (fini may free it later: see DOC: Locking); inserted
- * into and erased from &uptr_userptr.chunks with &uptr_userptr.lock
- * held, so a pointer to it is only valid while that lock is held (see
- * DOC: Locking).
+ * page is dropped; inserted into and erased from &uptr_userptr.chunks
+ * with &uptr_userptr.lock held, so a pointer to it is only valid while
+ * that lock is held (see DOC: Locking).
  *
  * Huge pages: a run of pages that hmm_range_fault() reports mapped by
  * one huge CPU mapping (hmm_pfn_to_map_order()), physically contiguous,
@@ -948,8 +943,7 @@ static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
  * mapping and, if the device wrote it, marks its folio dirty, unless
  * @forget (its pages may be gone: see __uptr_entry_forget()).  The
  * caller accounts for the pages, returned, in &uptr_userptr.resident and
- * &uptr_userptr_mgr.cached, and frees the chunk if it is empty (fini
- * frees it later: uptr_userptr_drop_all()).
+ * &uptr_userptr_mgr.cached, and frees the chunk if it is empty.
  */
 static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
 				       bool forget)
@@ -990,15 +984,15 @@ static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chun
 }
 
 /*
- * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk,
- * which stays in &uptr_userptr.chunks, empty or not.  A block the range
- * touches is dropped whole.  Returns the pages dropped; adds to *@steps,
- * if not NULL, the work it did: one for the chunk and its block, one
- * per other page.
+ * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
+ * frees the chunk if that was its last one.  A block the range touches
+ * is dropped whole.  Returns the pages dropped; adds to *@steps, if not
+ * NULL, the work it did: one for the chunk and its block, one per other
+ * page.
  */
-static unsigned long __uptr_chunk_drop_pages(struct uptr_userptr *up, unsigned long ci,
-					     struct uptr_chunk *chunk, unsigned long idx,
-					     unsigned long end, unsigned long *steps)
+static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
+				       struct uptr_chunk *chunk, unsigned long idx,
+				       unsigned long end, unsigned long *steps)
 {
 	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
 	unsigned long dropped = 0, blk = 0, *entries;
@@ -1024,26 +1018,10 @@ static unsigned long __uptr_chunk_drop_pages(struct uptr_userptr *up, unsigned l
 		}
 	}
 	__uptr_userptr_uncount(up, dropped);
-	if (steps)
-		*steps += 1 + dropped - blk;
-	return dropped;
-}
-
-/*
- * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
- * frees the chunk if that was its last one.  A block the range touches
- * is dropped whole.  Returns the pages dropped; adds to *@steps, if not
- * NULL, the work it did: one for the chunk and its block, one per other
- * page.
- */
-static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
-				       struct uptr_chunk *chunk, unsigned long idx,
-				       unsigned long end, unsigned long *steps)
-{
-	unsigned long dropped = __uptr_chunk_drop_pages(up, ci, chunk, idx, end, steps);
-
 	if (!chunk->valid)
 		__uptr_chunk_remove(up, chunk, ci);
+	if (steps)
+		*steps += 1 + dropped - blk;
 	return dropped;
 }
 
@@ -1098,62 +1076,6 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 		if (can_sleep)
 			cond_resched();
 	}
-}
-
-/*
- * Drops every cached page of a coherent userptr that is being destroyed,
- * as uptr_userptr_drop() does, in holds of its lock of the same bounded
- * work, but leaves the emptied chunks in &uptr_userptr.chunks.  The
- * notifier, the only other path that can still reach the userptr, may
- * meanwhile erase and free one it finds empty, under the lock as
- * always (no chunk or xarray node is used across an unlock: xas_pause());
- * once nothing is resident it looks at none.  uptr_userptr_free_chunks()
- * frees those left once the notifier is gone, without a lookup and an
- * erasure each.
- */
-static void uptr_userptr_drop_all(struct uptr_userptr *up)
-{
-	XA_STATE(xas, &up->chunks, 0);
-	struct uptr_chunk *chunk;
-
-	do {
-		unsigned long steps = 0, cstart;
-
-		uptr_userptr_notifier_lock(up);
-		rcu_read_lock();
-		xas_for_each(&xas, chunk, ULONG_MAX) {
-			if (!up->resident) {
-				chunk = NULL;
-				break;
-			}
-			cstart = uptr_chunk_start(chunk, xas.xa_index << UPTR_CHUNK_SHIFT);
-			__uptr_chunk_drop_pages(up, xas.xa_index, chunk, cstart,
-						cstart + chunk->capacity, &steps);
-			if (steps >= UPTR_CHUNK_PAGES) {
-				xas_pause(&xas);
-				break;
-			}
-		}
-		rcu_read_unlock();
-		uptr_userptr_notifier_unlock(up);
-		cond_resched();
-	} while (chunk);
-}
-
-/*
- * Frees the chunks of a userptr that nothing can reach any more (no
- * notifier, no device work), all empty: uptr_userptr_drop_all().
- */
-static void uptr_userptr_free_chunks(struct uptr_userptr *up)
-{
-	struct uptr_chunk *chunk;
-	unsigned long ci;
-
-	xa_for_each(&up->chunks, ci, chunk) {
-		WARN_ON_ONCE(chunk->valid);
-		uptr_chunk_free(chunk);
-	}
-	xa_destroy(&up->chunks);
 }
 
 /*
@@ -2360,8 +2282,8 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		/*
 		 * Out of the shrinker's reach first: it visits a userptr
 		 * only with the list lock held.  Then drop the pages while
-		 * the notifier still guarantees they are alive, stop
-		 * following the range, and free the chunks, all empty.
+		 * the notifier still guarantees they are alive, which frees
+		 * every chunk, and stop following the range.
 		 */
 		spin_lock(&mgr->lru_lock);
 		if (!list_empty(&up->lru)) {
@@ -2370,10 +2292,10 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		}
 		spin_unlock(&mgr->lru_lock);
 		WARN_ON_ONCE(atomic_read(&up->active));
-		uptr_userptr_drop_all(up);
+		uptr_userptr_drop(up, 0, up->npages, true);
 		mmu_interval_notifier_remove(&up->notifier);
-		WARN_ON_ONCE(up->resident);
-		uptr_userptr_free_chunks(up);
+		WARN_ON_ONCE(up->resident || !xa_empty(&up->chunks));
+		xa_destroy(&up->chunks);
 	} else {
 		bool dirty = !(up->flags & UPTR_USERPTR_READ_ONLY);
 		struct scatterlist *sg;

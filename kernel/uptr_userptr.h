@@ -138,8 +138,7 @@ struct uptr_userptr {
 			 * is allocated when a fault stores its first page
 			 * and freed when its last page is dropped, both
 			 * under @lock, so a chunk pointer is only used
-			 * with @lock held (uptr_userptr_fini() may free
-			 * empty ones later: see DOC: Locking)
+			 * with @lock held
 			 */
 			struct xarray chunks;
 			/**
