@@ -1877,9 +1877,11 @@ u64 uptr_userptr_faulted(struct uptr_userptr *up)
  * stay valid until an invalidation or the shrinker drops them, as the
  * pages of any job do.  Pages already valid (writable, for
  * %UPTR_PREFETCH_WRITE) are not faulted again.  Works through the range
- * UPTR_FAULT_PAGES at a time, yielding the CPU and checking for a fatal
- * signal between them; a caller that wants to stop earlier (on any
- * signal, at a job's deadline) calls it on pieces of the range.
+ * as a job's fault-in does (uptr_userptr_fault_range(): a PMD per walk,
+ * UPTR_FAULT_PAGES once the CPU changed a walk), yielding the CPU and
+ * checking for a fatal signal between walks; a caller that wants to
+ * stop earlier (on any signal, at a job's deadline) calls it on pieces
+ * of the range.
  *
  * Without %UPTR_PREFETCH_NO_FAULT, a page that cannot be accessed as
  * asked ends the prefetch there, the pages before it staying valid.
