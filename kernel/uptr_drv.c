@@ -34,7 +34,7 @@
 #define UPTR_DRIVER_DESC	"userptr buffer objects on a software engine"
 #define UPTR_DRIVER_DATE	"20261121"
 #define UPTR_DRIVER_MAJOR	1
-#define UPTR_DRIVER_MINOR	5
+#define UPTR_DRIVER_MINOR	6
 
 unsigned int uptr_debug;
 module_param_named(debug, uptr_debug, uint, 0600);

@@ -76,7 +76,7 @@ struct uptr_file {
 	struct uptr_lane lanes[UPTR_ENGINE_COUNT];
 	/** @fence_context: first of the lanes' fence timelines, one per engine */
 	u64 fence_context;
-	/** @seqno: last seqno of each lane (only the engine's run_job writes it) */
+	/** @seqno: last seqno of each lane (written by the lane's owner: uptr_job_init_hw()) */
 	u64 seqno[UPTR_ENGINE_COUNT];
 	/** @submit_lock: orders arming and queueing of the file's jobs */
 	struct mutex submit_lock;

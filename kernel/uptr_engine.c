@@ -37,6 +37,7 @@
 #include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/scatterlist.h>
 #include <linux/string.h>
@@ -227,6 +228,8 @@ static int uptr_engine_yield(const struct uptr_engine_limits *lim)
 	cond_resched();
 	if (atomic_read(lim->cancel))
 		return -ECANCELED;
+	if (lim->killable && fatal_signal_pending(current))
+		return -EINTR;
 	if (time_after(jiffies, lim->deadline))
 		return -ETIMEDOUT;
 	return 0;
@@ -520,7 +523,8 @@ static int uptr_engine_prefetch(const struct uptr_engine_cmd *cmd,
  * at the first page of a coherent userptr it could no longer reach the
  * way the command needs; -EAGAIN if such a page kept being taken away
  * for HMM_RANGE_DEFAULT_TIMEOUT; -ETIMEDOUT past @limits' deadline;
- * -ECANCELED once @limits says so; -ENOMEM.
+ * -ECANCELED once @limits says so; -EINTR on a fatal signal, if @limits
+ * is killable; -ENOMEM.
  */
 int uptr_engine_run(const struct uptr_engine_cmd *cmds, unsigned int nr_cmds,
 		    const struct uptr_engine_limits *limits)

@@ -76,6 +76,11 @@ struct uptr_engine_limits {
 	unsigned long deadline;
 	/** @cancel: non-zero once the job's owner went away: -ECANCELED */
 	const atomic_t *cancel;
+	/**
+	 * @killable: the job runs on its submitter's thread: a fatal signal
+	 * ends it with -EINTR
+	 */
+	bool killable;
 };
 
 /**
@@ -85,6 +90,8 @@ struct uptr_engine_limits {
  * dependencies and starts them.  Each open file has its own lane on each
  * engine: an ordered workqueue that executes the file's jobs one at a
  * time, in order, at normal priority, never in the scheduler's thread.
+ * A synchronous job with nothing ahead of it skips the scheduler and runs
+ * on its submitter's thread, the lane claimed meanwhile (uptr_job.c).
  * The lanes of different files run at the same time, so that one
  * process's long job never holds up another's.
  */
@@ -106,7 +113,11 @@ struct uptr_engine {
  *
  * A lane is busy while its work item runs on the device's exec_wq: the
  * work executes the lane's jobs one after the other, then goes idle.
- * Busy, the lane holds a reference on its file.
+ * Busy, the lane holds a reference on its file.  A submitter that runs
+ * its job on its own thread makes the lane busy for that time, without
+ * a reference (it is in an ioctl of the file); jobs the scheduler starts
+ * meanwhile wait in @jobs, and the submitter queues @work for them when
+ * it is done.
  */
 struct uptr_lane {
 	/** @lock: protects @jobs and @busy */

@@ -13,7 +13,9 @@
  * the in-syncobjs' fences, arms the job's scheduler fence and adds it to
  * every BO (as a writer where a command writes the BO, as a reader
  * otherwise) and to the out-syncobj, then queues the job on the file's
- * entity of its engine.  The DRM scheduler starts the job once its
+ * entity of its engine; a job whose submitter waits for it, with nothing
+ * ahead of it, is not queued but executed on the submitter's thread (see
+ * uptr_job_push()).  The DRM scheduler starts the job once its
  * dependencies signalled, on the engine's workqueue: execution, which
  * takes replayable faults (a page the CPU took away meanwhile is faulted
  * in again) and stops at the first page it cannot reach any more, at the
@@ -464,18 +466,94 @@ static int uptr_job_add_in_syncobjs(struct uptr_job *job, struct drm_file *file,
 }
 
 /*
+ * Creates the engine fence of a job that starts now, on the timeline of
+ * the file's lane of its engine.  Only the lane's owner calls it: the
+ * engine's run_job, or a submitter that claimed the idle lane.
+ */
+static void uptr_job_init_hw(struct uptr_job *job)
+{
+	struct uptr_engine *engine = job->engine;
+	struct uptr_file *ufile = job->ufile;
+
+	/* The job's module reference, taken at submit, goes to this fence. */
+	job->hw->engine = engine;
+	dma_fence_init(&job->hw->base, &uptr_fence_ops, &engine->fence_lock,
+		       ufile->fence_context + engine->index, ++ufile->seqno[engine->index]);
+	atomic_inc(&uptr_live_objects);
+}
+
+/*
+ * Claims the lane of the job's engine for the submitting thread, if the
+ * job can run there at once: every fence it depends on signalled, and
+ * nothing of its file ahead of it on the engine (no job waiting in the
+ * scheduler, the lane idle).  Jobs the scheduler starts while the lane is
+ * claimed wait in it; uptr_lane_unclaim() passes them on.
+ */
+static bool uptr_job_claim_lane(struct uptr_job *job)
+{
+	struct uptr_file *ufile = job->ufile;
+	struct uptr_lane *lane = &ufile->lanes[job->engine->index];
+	struct dma_fence *fence;
+	unsigned long index;
+	bool claimed = false;
+
+	lockdep_assert_held(&ufile->submit_lock);
+	xa_for_each(&job->base.dependencies, index, fence)
+		if (!dma_fence_is_signaled(fence))
+			return false;
+	/*
+	 * Pushes are made under submit_lock, held here; a pushed job has
+	 * left the count once the scheduler started it and put it in the
+	 * lane, whose lock orders that with the test below.
+	 */
+	if (atomic_read(&ufile->queued))
+		return false;
+	spin_lock(&lane->lock);
+	if (!lane->busy) {
+		lane->busy = true;
+		claimed = true;
+	}
+	spin_unlock(&lane->lock);
+	return claimed;
+}
+
+/* The submitter is done with the lane it claimed: run what came meanwhile. */
+static void uptr_lane_unclaim(struct uptr_file *ufile, struct uptr_lane *lane)
+{
+	spin_lock(&lane->lock);
+	if (list_empty(&lane->jobs)) {
+		lane->busy = false;
+	} else {
+		uptr_file_get(ufile);
+		queue_work(ufile->udev->exec_wq, &lane->work);
+	}
+	spin_unlock(&lane->lock);
+}
+
+static void uptr_job_exec(struct uptr_job *job, struct dma_fence *fence, bool here);
+
+/*
  * Makes the job wait for the earlier users of its BOs, arms its fence,
  * publishes it on every BO and in the out-syncobj, and queues the job.
  * Nothing is published when this fails.  On success the job belongs to
  * the scheduler, which may complete and free it at once: the caller gets
  * a reference on its fence in *@out and must not touch the job any more.
+ *
+ * With @sync (the submitter waits for the job), a job that could start at
+ * once (see uptr_job_claim_lane()) is not queued: its engine fence is its
+ * fence, and it runs here, on the submitting thread, before this returns
+ * with the fence signalled.  That saves the scheduler's thread and the
+ * lane's worker two wake-ups each way, which are most of the cost of a
+ * small job, and charges the job's CPU time to the process that asked
+ * for it.
  */
-static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
+static int uptr_job_push(struct uptr_job *job, struct dma_fence **out, bool sync)
 {
 	unsigned int i, nr_resv = job->no_implicit ? 0 : job->nr_bos;
 	struct uptr_file *ufile = job->ufile;
 	struct dma_fence *fence;
 	struct ww_acquire_ctx ctx;
+	bool here;
 	int ret;
 
 	ret = drm_gem_lock_reservations(job->bos, nr_resv, &ctx);
@@ -494,14 +572,21 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 
 	/* Arm and push under one lock, so that the file's jobs keep their order. */
 	mutex_lock(&ufile->submit_lock);
-	drm_sched_job_arm(&job->base);
-	fence = &job->base.s_fence->finished;
-	/*
-	 * Files' lanes on one engine run at the same time: a later job of
-	 * this engine that depends on this one must wait for it to finish,
-	 * not only to start, as the scheduler would assume of one ring.
-	 */
-	set_bit(DRM_SCHED_FENCE_DONT_PIPELINE, &fence->flags);
+	here = sync && uptr_job_claim_lane(job);
+	if (here) {
+		uptr_job_init_hw(job);
+		fence = &job->hw->base;
+	} else {
+		drm_sched_job_arm(&job->base);
+		fence = &job->base.s_fence->finished;
+		/*
+		 * Files' lanes on one engine run at the same time: a later
+		 * job of this engine that depends on this one must wait for
+		 * it to finish, not only to start, as the scheduler would
+		 * assume of one ring.
+		 */
+		set_bit(DRM_SCHED_FENCE_DONT_PIPELINE, &fence->flags);
+	}
 	*out = dma_fence_get(fence);
 	for (i = 0; i < nr_resv; i++)
 		dma_resv_add_fence(job->bos[i]->resv, fence,
@@ -515,8 +600,16 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out)
 	 * waits for a job that is about to be queued.
 	 */
 	drm_gem_unlock_reservations(job->bos, nr_resv, &ctx);
-	atomic_inc(&ufile->queued);
 	trace_uptr_job_queue(fence->context, fence->seqno, job->engine->index);
+	if (here) {
+		mutex_unlock(&ufile->submit_lock);
+		uptr_job_exec(job, fence, true);
+		uptr_lane_unclaim(ufile, &ufile->lanes[job->engine->index]);
+		drm_sched_job_cleanup(&job->base);
+		uptr_job_free_struct(job);
+		return 0;
+	}
+	atomic_inc(&ufile->queued);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&ufile->submit_lock);
 	return 0;
@@ -645,7 +738,7 @@ int uptr_job_prefetch(struct drm_file *file, struct drm_gem_object *obj, u32 eng
 	ret = uptr_sched_job_init(&job->base, &ufile->entities[engine], ufile, file);
 	if (ret)
 		goto err_free;
-	ret = uptr_job_push(job, &fence);
+	ret = uptr_job_push(job, &fence, false);
 	if (ret) {
 		drm_sched_job_cleanup(&job->base);
 		goto err_free;
@@ -659,24 +752,28 @@ err_free:
 	return ret;
 }
 
-/* Executes a job, in its lane, then signals the engine's fence. */
-static void uptr_job_exec(struct uptr_job *job)
+/*
+ * Executes a job, in its lane or (@here) on its submitter's thread, then
+ * signals the engine's fence.  @fence is the job's public fence: the
+ * scheduler's finished fence, which lives until the engine's fence
+ * signalled, or the engine's fence itself.
+ */
+static void uptr_job_exec(struct uptr_job *job, struct dma_fence *fence, bool here)
 {
 	struct uptr_engine_limits limits = {
 		.deadline = jiffies + msecs_to_jiffies(uptr_job_timeout()),
 		.cancel = &job->ufile->cancel,
+		.killable = here,
 	};
 	struct uptr_engine *engine = job->engine;
-	/* The finished fence lives until the engine's fence signalled. */
-	struct dma_fence *finished = &job->base.s_fence->finished;
 	ktime_t start = ktime_get();
 	unsigned int i;
 	s64 busy;
 	int err;
 
-	trace_uptr_job_start(finished->context, finished->seqno, engine->index);
+	trace_uptr_job_start(fence->context, fence->seqno, engine->index);
 	/* A dependency failed, or the scheduler cancelled the job. */
-	err = finished->error;
+	err = fence->error;
 	if (!err) {
 		/* A kernel thread charges no one unless told whom. */
 		struct mem_cgroup *old = set_active_memcg(job->memcg);
@@ -699,12 +796,13 @@ static void uptr_job_exec(struct uptr_job *job)
 	 */
 	uptr_job_release(job, true);
 
-	trace_uptr_job_end(finished->context, finished->seqno, engine->index, err);
+	trace_uptr_job_end(fence->context, fence->seqno, engine->index, err);
 	if (err) {
 		/* 6.1's scheduler does not pass the error on: set it on both. */
-		if (!finished->error)
-			dma_fence_set_error(finished, err);
-		dma_fence_set_error(&job->hw->base, err);
+		if (!fence->error)
+			dma_fence_set_error(fence, err);
+		if (fence != &job->hw->base)
+			dma_fence_set_error(&job->hw->base, err);
 	}
 	dma_fence_signal(&job->hw->base);
 }
@@ -731,7 +829,7 @@ static void uptr_lane_work(struct work_struct *work)
 		spin_unlock(&lane->lock);
 		if (!job)
 			break;
-		uptr_job_exec(job);
+		uptr_job_exec(job, &job->base.s_fence->finished, false);
 		cond_resched();
 	}
 	uptr_file_put(ufile);
@@ -751,11 +849,7 @@ static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
 	struct uptr_file *ufile = job->ufile;
 	struct uptr_lane *lane = &ufile->lanes[engine->index];
 
-	/* The job's module reference, taken at submit, goes to this fence. */
-	job->hw->engine = engine;
-	dma_fence_init(&job->hw->base, &uptr_fence_ops, &engine->fence_lock,
-		       ufile->fence_context + engine->index, ++ufile->seqno[engine->index]);
-	atomic_inc(&uptr_live_objects);
+	uptr_job_init_hw(job);
 	/* A closed file's jobs end without running. */
 	if (atomic_read(&ufile->cancel) && !sched_job->s_fence->finished.error)
 		dma_fence_set_error(&sched_job->s_fence->finished, -ECANCELED);
@@ -966,7 +1060,7 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		goto err_cleanup;
 	}
 
-	ret = uptr_job_push(job, &fence);
+	ret = uptr_job_push(job, &fence, args->flags & DRM_UPTR_SUBMIT_WAIT);
 	if (ret)
 		goto err_cleanup;
 	if (args->flags & DRM_UPTR_SUBMIT_WAIT)

@@ -4,8 +4,9 @@
  * jobs of one file on one engine run in order, engines run at the same
  * time, in-syncobjs (across engines and files, and as sync_files),
  * out-syncobjs, implicit synchronisation through the BOs, BO_WAIT's
- * absolute deadline, the per-job time limit, and what closing the file
- * does to its jobs and fences.
+ * absolute deadline, the per-job time limit, what closing the file
+ * does to its jobs and fences, and the synchronous job that runs on its
+ * submitter's thread when nothing is ahead of it.
  *
  * Where a test must see a job not run yet, the job waits for a fence that
  * the test signals itself: a vgem fence (Debian's vgem module, loaded on
@@ -13,8 +14,10 @@
  */
 #include "uptr_harness.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <linux/dma-buf.h>
 
@@ -562,6 +565,252 @@ TEST_F(uptr, submit_syncobj_errors)
 	EXPECT_EQ(1ull, info.jobs);
 	EXPECT_EQ(-EINVAL, ut_syncobj_wait(self->fd, empty, 0));
 	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 1));
+}
+
+/* The engine time of @fd's jobs on engine @engine so far (fdinfo), in ns; ~0 if unreadable. */
+static __u64 engine_ns(int fd, unsigned int engine)
+{
+	char path[64], key[32], line[256];
+	unsigned long long v;
+	__u64 ns = ~0ull;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	snprintf(key, sizeof(key), "drm-engine-engine%u:\t%%llu ns", engine);
+	f = fopen(path, "r");
+	if (!f)
+		return ns;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, key, &v) == 1)
+			ns = v;
+	fclose(f);
+	return ns;
+}
+
+/* The calling thread's CPU time, in ns. */
+static __u64 thread_cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec * (__u64)SEC + t.tv_nsec;
+}
+
+/*
+ * A job waited for, with nothing ahead of it, runs on the submitting
+ * thread: the thread's CPU time grows by about the engine time the job
+ * took.  A queued job's engine time is spent on the engine's worker.
+ */
+TEST_F(uptr, sync_job_runs_on_submitting_thread)
+{
+	__u64 busy, cpu;
+	struct drm_uptr_cmd c;
+	struct out o;
+	__u64 ts;
+	int st = 0;
+	__u32 x;
+
+	ASSERT_EQ(0, ut_bo_create(self->fd, LONG_BO, &x));
+	c = ut_cmd_fill(x, 0, LONG_BO, 1);
+	busy = engine_ns(self->fd, 0);
+	cpu = thread_cpu_ns();
+	ASSERT_EQ(0, ut_submit(self->fd, &c, 1));
+	cpu = thread_cpu_ns() - cpu;
+	busy = engine_ns(self->fd, 0) - busy;
+	ASSERT_LT(0ull, busy);
+	EXPECT_LE(busy / 2, cpu) {
+		TH_LOG("job took %llu ns on the engine, %llu ns of the thread's CPU",
+		       (unsigned long long)busy, (unsigned long long)cpu);
+	}
+
+	ASSERT_EQ(0, out_init(self->fd, &o));
+	c.value = 2;
+	busy = engine_ns(self->fd, 0);
+	cpu = thread_cpu_ns();
+	ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, NULL, 0, o.syncobj));
+	ASSERT_EQ(0, out_export(self->fd, &o));
+	ASSERT_EQ(0, out_wait(&o, &st, &ts));
+	cpu = thread_cpu_ns() - cpu;
+	busy = engine_ns(self->fd, 0) - busy;
+	EXPECT_EQ(1, st);
+	ASSERT_LT(0ull, busy);
+	EXPECT_GT(busy / 2, cpu) {
+		TH_LOG("queued job took %llu ns on the engine, %llu ns of the thread's CPU",
+		       (unsigned long long)busy, (unsigned long long)cpu);
+	}
+	close(o.sync_file);
+}
+
+/* A SUBMIT_WAIT made on another thread: its job, and what it returned. */
+struct waiter {
+	int fd;
+	struct drm_uptr_submit s;
+	int ret;
+	pid_t tid;
+	volatile int started;
+};
+
+static void *waiter_fn(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->tid = (pid_t)syscall(SYS_gettid);
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	w->ret = ut_ioctl(w->fd, DRM_IOCTL_UPTR_SUBMIT, &w->s);
+	return NULL;
+}
+
+/* State letter of thread @tid of this process (R, S, D, ...); 0 if unknown. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Waits, within a bound, until the waiter sleeps in its SUBMIT_WAIT
+ * (uninterruptible but killable: "D"); false if it never did.
+ */
+static bool waiter_blocked(struct waiter *w)
+{
+	int i, n = 60000 * ut_time_scale();
+
+	while (!__atomic_load_n(&w->started, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	for (i = 0; i < n; i++) {
+		if (thread_state(w->tid) == 'D')
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* A job waited for does not run before the fence of its in-syncobj signals. */
+TEST_F(uptr, sync_job_waits_for_its_in_syncobj)
+{
+	struct ut_gate g = { .vgem = -1 };
+	struct waiter w = { .fd = self->fd };
+	struct drm_uptr_cmd c;
+	pthread_t t;
+	__u32 *map, x;
+
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
+	map = bo_map(self->fd, self->page, &x);
+	ASSERT_NE(NULL, map);
+	c = ut_cmd_fill(x, 0, self->page, 0x600d);
+	w.s = (struct drm_uptr_submit){
+		.commands = (uintptr_t)&c, .count = 1, .flags = DRM_UPTR_SUBMIT_WAIT,
+		.in_syncobjs = (uintptr_t)&g.syncobj, .in_syncobj_count = 1,
+	};
+	ASSERT_EQ(0, pthread_create(&t, NULL, waiter_fn, &w));
+	EXPECT_TRUE(waiter_blocked(&w));
+	EXPECT_EQ(0u, map[0]) {
+		TH_LOG("the job ran before its in-syncobj signalled");
+	}
+	ASSERT_EQ(0, ut_gate_open(&g));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 0x600d));
+	ut_gate_fini(&g);
+}
+
+/*
+ * A job waited for, behind a job of its file on the same engine that
+ * waits for a fence, waits its turn, although the two share no BO.
+ */
+TEST_F(uptr, sync_job_behind_queued_job_waits_its_turn)
+{
+	struct ut_gate g = { .vgem = -1 };
+	struct waiter w = { .fd = self->fd };
+	struct drm_uptr_cmd c;
+	__u32 *map, x;
+	struct out o;
+	pthread_t t;
+	__u64 ts;
+	int st = 0;
+
+	ASSERT_EQ(0, ut_gate_init(self->fd, &g));
+	ASSERT_EQ(0, fill_job(self->fd, self->page, 0, &g.syncobj, 1, 1, &o));
+	map = bo_map(self->fd, self->page, &x);
+	ASSERT_NE(NULL, map);
+	c = ut_cmd_fill(x, 0, self->page, 2);
+	w.s = (struct drm_uptr_submit){
+		.commands = (uintptr_t)&c, .count = 1, .flags = DRM_UPTR_SUBMIT_WAIT,
+	};
+	ASSERT_EQ(0, pthread_create(&t, NULL, waiter_fn, &w));
+	EXPECT_TRUE(waiter_blocked(&w));
+	EXPECT_EQ(0u, map[0]) {
+		TH_LOG("the job ran before the job ahead of it");
+	}
+	EXPECT_EQ(0, ut_sync_file_poll(o.sync_file, 0));
+	ASSERT_EQ(0, ut_gate_open(&g));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(-1, ut_find_not_dword(map, self->page, 2));
+	ASSERT_EQ(0, out_wait(&o, &st, &ts));
+	EXPECT_EQ(1, st);
+	close(o.sync_file);
+	ut_gate_fini(&g);
+}
+
+/*
+ * While a job waited for runs on its submitter's thread, a job queued on
+ * the same engine by another thread of the file waits for it to finish,
+ * although the two share no BO; the first job's out-syncobj gets its
+ * fence, signalled when SUBMIT returns.
+ */
+TEST_F_TIMEOUT(uptr, jobs_wait_for_a_running_sync_job, 120)
+{
+	struct waiter w = { .fd = self->fd };
+	volatile __u32 *map;
+	struct drm_uptr_cmd c[16];
+	struct out ow, o;
+	__u64 tsw, ts;
+	int st = 0, i, n = 60000 * ut_time_scale();
+	pthread_t t;
+	__u32 x;
+
+	map = bo_map(self->fd, LONG_BO, &x);
+	ASSERT_NE(NULL, map);
+	long_cmds(c, x, 16);
+	ASSERT_EQ(0, out_init(self->fd, &ow));
+	w.s = (struct drm_uptr_submit){
+		.commands = (uintptr_t)c, .count = 16, .flags = DRM_UPTR_SUBMIT_WAIT,
+		.out_syncobj = ow.syncobj,
+	};
+	ASSERT_EQ(0, pthread_create(&t, NULL, waiter_fn, &w));
+	/* The job runs once it has written its first page. */
+	for (i = 0; i < n && !map[0]; i++)
+		usleep(1000);
+	EXPECT_NE(0u, map[0]);
+	ASSERT_EQ(0, fill_job(self->fd, self->page, 0, NULL, 0, 3, &o));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, w.ret);
+	EXPECT_EQ(-1, ut_find_not_dword((void *)map, LONG_BO, 16));
+	EXPECT_EQ(0, ut_syncobj_wait(self->fd, ow.syncobj, 0));
+	ASSERT_EQ(0, out_export(self->fd, &ow));
+	ASSERT_EQ(0, out_wait(&ow, &st, &tsw));
+	EXPECT_EQ(1, st);
+	ASSERT_EQ(0, out_wait(&o, &st, &ts));
+	EXPECT_EQ(1, st);
+	EXPECT_LE(tsw, ts) {
+		TH_LOG("the queued job finished before the running one");
+	}
+	close(ow.sync_file);
+	close(o.sync_file);
 }
 
 TEST_HARNESS_MAIN

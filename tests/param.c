@@ -41,7 +41,7 @@ TEST_F(uptr, driver_version)
 
 	ASSERT_EQ(0, ut_ioctl(self->fd, DRM_IOCTL_VERSION, &v));
 	EXPECT_EQ(1, v.version_major);
-	EXPECT_LE(5, v.version_minor);
+	EXPECT_LE(6, v.version_minor);
 	EXPECT_EQ(-EINVAL, ut_get_param(self->fd, 1, &p));
 	EXPECT_EQ(0xdeadbeefull, p);
 }

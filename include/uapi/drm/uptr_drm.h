@@ -36,6 +36,8 @@ extern "C" {
  *    drm_uptr_user_extension, COPY refused between any two userptrs
  *    whose user ranges overlap; DRM_IOCTL_UPTR_PREFETCH; dma-buf export
  *    and import (DOC: Sharing buffers, DRM_UPTR_BO_KIND_IMPORT).
+ * 6: a DRM_UPTR_SUBMIT_WAIT job with nothing ahead of it runs on the
+ *    calling thread, and a fatal signal stops it.
  *
  * What a driver of a given minor can do is further reported by
  * DRM_IOCTL_UPTR_GET_PARAM: the userptr kinds and flags it accepts, its
@@ -581,8 +583,8 @@ struct drm_uptr_cmd {
  * faults.  The process and the kernel may change the mappings under a
  * running job (munmap, mprotect, madvise, migration, swap...); such a
  * change never waits for the job, and the job follows it, faulting in
- * again each page it still needs, through the BO's address space (the
- * engine runs in a thread of its own, not in the submitter's).  So:
+ * again each page it still needs, through the BO's address space (from
+ * whichever thread runs the job).  So:
  *
  *  - a job whose pages are all reachable when it is submitted, and stay
  *    so, runs to completion, and reads and writes exactly what the CPU
@@ -599,9 +601,16 @@ struct drm_uptr_cmd {
  * With DRM_UPTR_SUBMIT_WAIT the ioctl returns once the job completed,
  * with the job's error: it waits for the job's dependencies, the file's
  * earlier jobs on that engine and the job itself (at most its time
- * limit).  A fatal signal ends the wait (not the job) with -EINTR;
- * other signals do not interrupt it, since a restarted ioctl would
- * submit the job again.
+ * limit).  A job with nothing ahead of it (its dependencies signalled,
+ * no earlier job of the file on that engine waiting or running) runs on
+ * the calling thread rather than on the engine's worker: at the
+ * caller's priority, its CPU time charged to the caller, without the
+ * wake-ups of a queued job.  Jobs the file queues on that engine
+ * meanwhile wait for it as for any earlier job.  A fatal signal stops
+ * such a job at its next page, with -EINTR; for a job that runs
+ * elsewhere, it ends the wait (not the job) with -EINTR.  Other signals
+ * do not interrupt either, since a restarted ioctl would submit the job
+ * again.
  *
  * Errors (of the ioctl; a job's own error is its fence's): -EINVAL for
  * an @extensions chain (see struct drm_uptr_user_extension) or a non-zero
@@ -627,7 +636,7 @@ struct drm_uptr_cmd {
  * signal before the job was queued; -ENOMEM when memory runs out.  With
  * DRM_UPTR_SUBMIT_WAIT, the job's error once it completed: -EFAULT,
  * -EAGAIN (see above), -ETIMEDOUT, -ECANCELED, -ENOMEM; or -EINTR (fatal
- * signal while waiting; the job runs on).
+ * signal: a job on the calling thread stopped there, any other runs on).
  */
 struct drm_uptr_submit {
 	/** @extensions: in, 0 or a chain of struct drm_uptr_user_extension */
