@@ -126,6 +126,12 @@ struct uptr_lane {
 	struct list_head jobs;
 	/** @busy: @work is queued or running */
 	bool busy;
+	/**
+	 * @last: the public fence of the last job the scheduler put in
+	 * @jobs, referenced (dropped when the file is closed), or NULL: the
+	 * scheduler signals it shortly after the job's engine fence
+	 */
+	struct dma_fence *last;
 	/** @work: executes the jobs */
 	struct work_struct work;
 	/** @ufile: the file */

@@ -485,9 +485,11 @@ static void uptr_job_init_hw(struct uptr_job *job)
 /*
  * Claims the lane of the job's engine for the submitting thread, if the
  * job can run there at once: every fence it depends on signalled, and
- * nothing of its file ahead of it on the engine (no job waiting in the
- * scheduler, the lane idle).  Jobs the scheduler starts while the lane is
- * claimed wait in it; uptr_lane_unclaim() passes them on.
+ * nothing of its file ahead of it (no job of the file waiting in the
+ * scheduler, on any engine; the lane idle, and the public fence of the
+ * last job it ran signalled, so that fences signal in submission order).
+ * Jobs the scheduler starts while the lane is claimed wait in it;
+ * uptr_lane_unclaim() passes them on.
  */
 static bool uptr_job_claim_lane(struct uptr_job *job)
 {
@@ -509,7 +511,7 @@ static bool uptr_job_claim_lane(struct uptr_job *job)
 	if (atomic_read(&ufile->queued))
 		return false;
 	spin_lock(&lane->lock);
-	if (!lane->busy) {
+	if (!lane->busy && (!lane->last || dma_fence_is_signaled(lane->last))) {
 		lane->busy = true;
 		claimed = true;
 	}
@@ -530,30 +532,28 @@ static void uptr_lane_unclaim(struct uptr_file *ufile, struct uptr_lane *lane)
 	spin_unlock(&lane->lock);
 }
 
-static void uptr_job_exec(struct uptr_job *job, struct dma_fence *fence, bool here);
-
 /*
  * Makes the job wait for the earlier users of its BOs, arms its fence,
  * publishes it on every BO and in the out-syncobj, and queues the job.
- * Nothing is published when this fails.  On success the job belongs to
- * the scheduler, which may complete and free it at once: the caller gets
- * a reference on its fence in *@out and must not touch the job any more.
+ * Nothing is published when this fails.  On success the caller gets a
+ * reference on the job's fence in *@out.
  *
- * With @sync (the submitter waits for the job), a job that could start at
- * once (see uptr_job_claim_lane()) is not queued: its engine fence is its
- * fence, and it runs here, on the submitting thread, before this returns
- * with the fence signalled.  That saves the scheduler's thread and the
- * lane's worker two wake-ups each way, which are most of the cost of a
- * small job, and charges the job's CPU time to the process that asked
- * for it.
+ * On entry *@here says whether the submitter waits for the job.  If so,
+ * and the job can start at once (see uptr_job_claim_lane()), it is not
+ * queued: its engine fence is its public fence, *@here stays true, and
+ * the caller must run it with uptr_job_run_here().  That saves the
+ * scheduler's thread and the lane's worker two wake-ups each way, which
+ * are most of the cost of a small job, and charges the job's CPU time to
+ * the process that asked for it.  Otherwise *@here is false and the job
+ * belongs to the scheduler, which may complete and free it at once: the
+ * caller must not touch it any more.
  */
-static int uptr_job_push(struct uptr_job *job, struct dma_fence **out, bool sync)
+static int uptr_job_push(struct uptr_job *job, struct dma_fence **out, bool *here)
 {
 	unsigned int i, nr_resv = job->no_implicit ? 0 : job->nr_bos;
 	struct uptr_file *ufile = job->ufile;
 	struct dma_fence *fence;
 	struct ww_acquire_ctx ctx;
-	bool here;
 	int ret;
 
 	ret = drm_gem_lock_reservations(job->bos, nr_resv, &ctx);
@@ -572,8 +572,8 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out, bool sync
 
 	/* Arm and push under one lock, so that the file's jobs keep their order. */
 	mutex_lock(&ufile->submit_lock);
-	here = sync && uptr_job_claim_lane(job);
-	if (here) {
+	*here = *here && uptr_job_claim_lane(job);
+	if (*here) {
 		uptr_job_init_hw(job);
 		fence = &job->hw->base;
 	} else {
@@ -601,12 +601,8 @@ static int uptr_job_push(struct uptr_job *job, struct dma_fence **out, bool sync
 	 */
 	drm_gem_unlock_reservations(job->bos, nr_resv, &ctx);
 	trace_uptr_job_queue(fence->context, fence->seqno, job->engine->index);
-	if (here) {
+	if (*here) {
 		mutex_unlock(&ufile->submit_lock);
-		uptr_job_exec(job, fence, true);
-		uptr_lane_unclaim(ufile, &ufile->lanes[job->engine->index]);
-		drm_sched_job_cleanup(&job->base);
-		uptr_job_free_struct(job);
 		return 0;
 	}
 	atomic_inc(&ufile->queued);
@@ -706,6 +702,7 @@ int uptr_job_prefetch(struct drm_file *file, struct drm_gem_object *obj, u32 eng
 	struct uptr_engine_cmd *cmd;
 	struct dma_fence *fence;
 	struct uptr_job *job;
+	bool here = false;
 	int ret;
 
 	job = uptr_job_alloc(ufile, engine);
@@ -738,7 +735,7 @@ int uptr_job_prefetch(struct drm_file *file, struct drm_gem_object *obj, u32 eng
 	ret = uptr_sched_job_init(&job->base, &ufile->entities[engine], ufile, file);
 	if (ret)
 		goto err_free;
-	ret = uptr_job_push(job, &fence, false);
+	ret = uptr_job_push(job, &fence, &here);
 	if (ret) {
 		drm_sched_job_cleanup(&job->base);
 		goto err_free;
@@ -808,6 +805,21 @@ static void uptr_job_exec(struct uptr_job *job, struct dma_fence *fence, bool he
 }
 
 /*
+ * Runs a job uptr_job_push() left to its submitter, on the submitter's
+ * thread, then lets the lane go and frees the job, which was never
+ * queued: its fence is signalled when this returns.
+ */
+static void uptr_job_run_here(struct uptr_job *job)
+{
+	struct uptr_file *ufile = job->ufile;
+
+	uptr_job_exec(job, &job->hw->base, true);
+	uptr_lane_unclaim(ufile, &ufile->lanes[job->engine->index]);
+	drm_sched_job_cleanup(&job->base);
+	uptr_job_free_struct(job);
+}
+
+/*
  * A lane's work: executes the lane's jobs in order until there is none
  * left, then drops the lane's reference on its file, which may be the
  * last one (the work item goes with the file: allowed, as the last thing
@@ -848,6 +860,7 @@ static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
 	struct uptr_engine *engine = job->engine;
 	struct uptr_file *ufile = job->ufile;
 	struct uptr_lane *lane = &ufile->lanes[engine->index];
+	struct dma_fence *last;
 
 	uptr_job_init_hw(job);
 	/* A closed file's jobs end without running. */
@@ -856,12 +869,15 @@ static struct dma_fence *uptr_job_run(struct drm_sched_job *sched_job)
 
 	spin_lock(&lane->lock);
 	list_add_tail(&job->link, &lane->jobs);
+	last = lane->last;
+	lane->last = dma_fence_get(&sched_job->s_fence->finished);
 	if (!lane->busy) {
 		lane->busy = true;
 		uptr_file_get(ufile);
 		queue_work(ufile->udev->exec_wq, &lane->work);
 	}
 	spin_unlock(&lane->lock);
+	dma_fence_put(last);
 
 	if (atomic_dec_and_test(&ufile->queued))
 		wake_up_all(&ufile->queue_wait);
@@ -995,6 +1011,8 @@ void uptr_jobs_file_close(struct uptr_file *ufile)
 		drm_sched_entity_destroy(&ufile->entities[i]);
 		/* Waits for what the lane holds: cancelled, each ends at once. */
 		flush_work(&ufile->lanes[i].work);
+		dma_fence_put(ufile->lanes[i].last);
+		ufile->lanes[i].last = NULL;
 	}
 	mutex_destroy(&ufile->submit_lock);
 }
@@ -1005,6 +1023,7 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	struct drm_uptr_submit *args = data;
 	struct dma_fence *fence;
 	struct uptr_job *job;
+	bool here;
 	int ret;
 
 	ret = uptr_user_extensions(args->extensions);
@@ -1060,9 +1079,13 @@ int uptr_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		goto err_cleanup;
 	}
 
-	ret = uptr_job_push(job, &fence, args->flags & DRM_UPTR_SUBMIT_WAIT);
+	here = args->flags & DRM_UPTR_SUBMIT_WAIT;
+	ret = uptr_job_push(job, &fence, &here);
 	if (ret)
 		goto err_cleanup;
+	/* Out of uptr_job_push()'s frame: the job may fault and reclaim. */
+	if (here)
+		uptr_job_run_here(job);
 	if (args->flags & DRM_UPTR_SUBMIT_WAIT)
 		ret = uptr_fence_wait_killable(fence);
 	dma_fence_put(fence);

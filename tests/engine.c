@@ -772,7 +772,7 @@ TEST_F(uptr, sync_job_behind_queued_job_waits_its_turn)
  * although the two share no BO; the first job's out-syncobj gets its
  * fence, signalled when SUBMIT returns.
  */
-TEST_F_TIMEOUT(uptr, jobs_wait_for_a_running_sync_job, 120)
+TEST_F(uptr, jobs_wait_for_a_running_sync_job)
 {
 	struct waiter w = { .fd = self->fd };
 	volatile __u32 *map;
@@ -785,10 +785,11 @@ TEST_F_TIMEOUT(uptr, jobs_wait_for_a_running_sync_job, 120)
 
 	map = bo_map(self->fd, LONG_BO, &x);
 	ASSERT_NE(NULL, map);
+	/* The last 4 FILLs of a long job: 256 MiB, far within the time limit. */
 	long_cmds(c, x, 16);
 	ASSERT_EQ(0, out_init(self->fd, &ow));
 	w.s = (struct drm_uptr_submit){
-		.commands = (uintptr_t)c, .count = 16, .flags = DRM_UPTR_SUBMIT_WAIT,
+		.commands = (uintptr_t)&c[12], .count = 4, .flags = DRM_UPTR_SUBMIT_WAIT,
 		.out_syncobj = ow.syncobj,
 	};
 	ASSERT_EQ(0, pthread_create(&t, NULL, waiter_fn, &w));
@@ -811,6 +812,31 @@ TEST_F_TIMEOUT(uptr, jobs_wait_for_a_running_sync_job, 120)
 	}
 	close(ow.sync_file);
 	close(o.sync_file);
+}
+
+/*
+ * When SUBMIT_WAIT returns, the fences of the file's earlier jobs on the
+ * engine have signalled too, whether the job ran on the submitting
+ * thread or behind them.
+ */
+TEST_F(uptr, sync_job_returns_after_earlier_fences)
+{
+	struct drm_uptr_cmd c;
+	unsigned int i, late = 0;
+	__u32 x, y, out;
+
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &x));
+	ASSERT_EQ(0, ut_bo_create(self->fd, self->page, &y));
+	ASSERT_EQ(0, ut_syncobj_create(self->fd, &out));
+	for (i = 0; i < 200; i++) {
+		c = ut_cmd_fill(x, 0, self->page, i);
+		ASSERT_EQ(0, ut_submit_async(self->fd, 0, &c, 1, NULL, 0, out));
+		c = ut_cmd_fill(y, 0, self->page, i);
+		ASSERT_EQ(0, ut_submit(self->fd, &c, 1));
+		if (ut_syncobj_wait(self->fd, out, 0))
+			late++;
+	}
+	EXPECT_EQ(0u, late);
 }
 
 TEST_HARNESS_MAIN

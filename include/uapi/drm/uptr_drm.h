@@ -602,10 +602,11 @@ struct drm_uptr_cmd {
  * with the job's error: it waits for the job's dependencies, the file's
  * earlier jobs on that engine and the job itself (at most its time
  * limit).  A job with nothing ahead of it (its dependencies signalled,
- * no earlier job of the file on that engine waiting or running) runs on
- * the calling thread rather than on the engine's worker: at the
- * caller's priority, its CPU time charged to the caller, without the
- * wake-ups of a queued job.  Jobs the file queues on that engine
+ * no earlier job of the file waiting for its own dependencies, on any
+ * engine, nor running on that engine) runs on the calling thread rather
+ * than on the engine's worker: at the caller's priority, its CPU time
+ * charged to the caller, without the wake-ups of a queued job (its time
+ * limit is wall-clock time, as for any job).  Jobs the file queues on that engine
  * meanwhile wait for it as for any earlier job.  A fatal signal stops
  * such a job at its next page, with -EINTR; for a job that runs
  * elsewhere, it ends the wait (not the job) with -EINTR.  Other signals
