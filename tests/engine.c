@@ -839,4 +839,45 @@ TEST_F(uptr, sync_job_returns_after_earlier_fences)
 	EXPECT_EQ(0u, late);
 }
 
+/*
+ * A fatal signal stops a job that runs on its submitter's thread at its
+ * next page: a child's 1 GiB job over shared memory, killed once it has
+ * written its first page, leaves the memory short of the job's last value.
+ */
+TEST_F(uptr, sync_job_stops_on_fatal_signal)
+{
+	volatile __u32 *mem;
+	int i, n = 60000 * ut_time_scale(), status = 0;
+	pid_t pid;
+
+	mem = mmap(NULL, LONG_BO, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct drm_uptr_cmd c[16];
+		int fd = ut_open();
+		__u32 u;
+
+		if (fd < 0 || ut_userptr(fd, (void *)mem, LONG_BO, 0, &u))
+			_exit(2);
+		long_cmds(c, u, 16);
+		ut_submit(fd, c, 16);
+		/* Only reached if the signal did not stop the job. */
+		_exit(3);
+	}
+	for (i = 0; i < n && !mem[0]; i++)
+		usleep(1000);
+	EXPECT_NE(0u, mem[0]);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		TH_LOG("child status %#x", status);
+	}
+	EXPECT_NE(-1, ut_find_not_dword((void *)mem, LONG_BO, 16)) {
+		TH_LOG("the job ran to its end after SIGKILL");
+	}
+	munmap((void *)mem, LONG_BO);
+}
+
 TEST_HARNESS_MAIN
