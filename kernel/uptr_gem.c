@@ -174,9 +174,10 @@ static void uptr_bo_free(struct drm_gem_object *obj)
 {
 	struct uptr_bo *bo = to_uptr_bo(obj);
 
-	uptr_dbg(BO, "bo %p kind %d size %zu\n", bo, bo->kind, obj->size);
+	uptr_dbg(BO, "bo %p %s size %zu\n", bo, uptr_bo_is_userptr(bo) ? "userptr" : "device",
+		 obj->size);
 	if (uptr_bo_is_userptr(bo)) {
-		uptr_notify_free(bo->notify);
+		uptr_notify_free(uptr_bo_notify(bo));
 		uptr_userptr_fini(&bo->userptr);
 	} else if (bo->pages) {
 		if (bo->sgt) {
@@ -265,10 +266,10 @@ static const struct drm_gem_object_funcs uptr_device_bo_funcs = {
 /* The handle the BO was created with goes: stop the stale-range signals. */
 static void uptr_bo_userptr_close(struct drm_gem_object *obj, struct drm_file *file)
 {
-	struct uptr_bo *bo = to_uptr_bo(obj);
+	struct uptr_notify *notify = uptr_bo_notify(to_uptr_bo(obj));
 
-	if (bo->notify)
-		uptr_notify_detach(bo->notify, file);
+	if (notify)
+		uptr_notify_detach(notify, file);
 }
 
 /*
@@ -276,7 +277,7 @@ static void uptr_bo_userptr_close(struct drm_gem_object *obj, struct drm_file *f
  * only kind uptr_prime_export() lets out; the DRM fd has no mmap offset
  * for a userptr.
  */
-static const struct drm_gem_object_funcs uptr_bo_userptr_funcs = {
+const struct drm_gem_object_funcs uptr_bo_userptr_funcs = {
 	.free = uptr_bo_free,
 	.close = uptr_bo_userptr_close,
 	.export = uptr_prime_export,
@@ -352,7 +353,6 @@ int uptr_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 	bo = uptr_bo_alloc();
 	if (!bo)
 		return -ENOMEM;
-	bo->kind = UPTR_BO_DEVICE;
 	bo->base.funcs = &uptr_device_bo_funcs;
 
 	ret = drm_gem_object_init(dev, &bo->base, args->size);
@@ -401,10 +401,13 @@ err_free:
 int uptr_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	struct drm_uptr_userptr *args = data;
+	struct uptr_notify *notify = NULL;
 	unsigned int core_flags = 0;
 	struct uptr_bo *bo;
 	int ret;
 
+	/* The uAPI flags are kept above the core's (uptr_bo_uapi_flags()). */
+	BUILD_BUG_ON(UPTR_USERPTR_UAPI_FLAGS >> (32 - UPTR_USERPTR_DRIVER_SHIFT));
 	ret = uptr_user_extensions(args->extensions);
 	if (ret)
 		return ret;
@@ -445,42 +448,42 @@ int uptr_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *f
 	bo = uptr_bo_alloc();
 	if (!bo)
 		return -ENOMEM;
-	bo->kind = UPTR_BO_USERPTR;
-	bo->uapi_flags = args->flags;
 	bo->base.funcs = &uptr_bo_userptr_funcs;
 	args->gen_slot = 0;
 	args->generation = 0;
 
 	/* Before the pin: no change after it may go unseen. */
 	if (args->flags & DRM_UPTR_USERPTR_NOTIFY) {
-		bo->notify = uptr_notify_create(file, args->user_ptr, args->user_size,
-						&args->gen_slot, &args->generation);
-		if (IS_ERR(bo->notify)) {
-			ret = PTR_ERR(bo->notify);
+		notify = uptr_notify_create(file, args->user_ptr, args->user_size,
+					    &args->gen_slot, &args->generation);
+		if (IS_ERR(notify)) {
 			kmem_cache_free(uptr_bo_cache, bo);
-			return ret;
+			return PTR_ERR(notify);
 		}
 	}
 
 	ret = uptr_userptr_init(&bo->userptr, &to_uptr_device(dev)->userptr_mgr,
-				args->user_ptr, args->user_size, core_flags);
+				args->user_ptr, args->user_size,
+				core_flags | args->flags << UPTR_USERPTR_DRIVER_SHIFT);
 	if (ret) {
 		uptr_dbg(IOCTL, "userptr %#llx+%#llx: %d\n",
 			 args->user_ptr, args->user_size, ret);
-		uptr_notify_free(bo->notify);
+		uptr_notify_free(notify);
 		kmem_cache_free(uptr_bo_cache, bo);
 		return ret;
 	}
-	if (bo->notify)
-		uptr_notify_arm(bo->notify, bo->userptr.pages);
+	if (notify) {
+		bo->userptr.priv = notify;
+		uptr_notify_arm(notify, bo->userptr.pages);
+	}
 	drm_gem_private_object_init(dev, &bo->base, args->user_size);
 
 	uptr_dbg(BO, "userptr bo %p %#llx+%#llx flags %#x\n", bo,
 		 args->user_ptr, args->user_size, args->flags);
 	atomic_inc(&uptr_live_objects);
 	ret = drm_gem_handle_create(file, &bo->base, &args->handle);
-	if (!ret && bo->notify)
-		uptr_notify_attach(bo->notify, args->handle);
+	if (!ret && notify)
+		uptr_notify_attach(notify, args->handle);
 	drm_gem_object_put(&bo->base);
 	return ret;
 }
@@ -573,15 +576,15 @@ int uptr_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 
 		uptr_userptr_stats(&bo->userptr, &st);
 		args->kind = DRM_UPTR_BO_KIND_USERPTR;
-		args->flags = bo->uapi_flags;
-		args->user_ptr = bo->userptr.start;
+		args->flags = uptr_bo_uapi_flags(bo);
+		args->user_ptr = uptr_userptr_start(&bo->userptr);
 		args->pages_pinned = st.pinned;
 		args->pages_resident = st.resident;
 		args->sg_segments = st.segments;
 		args->invalidations = st.invalidations;
 		args->pages_faulted = st.faulted;
-		if (bo->notify)
-			args->stale = uptr_notify_stale(bo->notify);
+		if (uptr_bo_notify(bo))
+			args->stale = uptr_notify_stale(uptr_bo_notify(bo));
 	} else if (uptr_bo_is_import(bo)) {
 		args->kind = DRM_UPTR_BO_KIND_IMPORT;
 	} else {

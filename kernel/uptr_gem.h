@@ -18,11 +18,9 @@ struct uptr_notify;
 struct drm_device;
 struct drm_file;
 
-enum uptr_bo_kind {
-	UPTR_BO_DEVICE = 1,
-	UPTR_BO_USERPTR,
-	UPTR_BO_IMPORT,
-};
+/* What each kind of BO is made of: a BO's kind is told by its functions. */
+extern const struct drm_gem_object_funcs uptr_bo_userptr_funcs;
+extern const struct drm_gem_object_funcs uptr_import_bo_funcs;
 
 /**
  * struct uptr_bo - a uptr buffer object
@@ -32,16 +30,15 @@ enum uptr_bo_kind {
  * mapping the exporter gave (uptr_bo_vaddr()).  Every
  * member but the counters is set at creation and never changes until the
  * object is freed, so holding a GEM reference is enough to read them.
+ * The kind of a BO is told by @base.funcs (uptr_bo_is_userptr(),
+ * uptr_bo_is_import()); a userptr BO keeps its uAPI flags and, if it is a
+ * NOTIFY one, its stale-range signals in the userptr core's struct
+ * (uptr_bo_uapi_flags(), uptr_bo_notify()), so that a userptr BO costs no
+ * more than its GEM object, its counters and the core's state.
  */
 struct uptr_bo {
 	/** @base: the GEM object */
 	struct drm_gem_object base;
-	/** @kind: device-local or userptr */
-	enum uptr_bo_kind kind;
-	/** @uapi_flags: userptr BO: DRM_UPTR_USERPTR_* it was created with */
-	u32 uapi_flags;
-	/** @notify: NOTIFY userptr BO: its stale-range signals, else NULL */
-	struct uptr_notify *notify;
 	/** @jobs: jobs that used the BO */
 	atomic64_t jobs;
 	union {
@@ -75,12 +72,36 @@ static inline struct uptr_bo *to_uptr_bo(struct drm_gem_object *obj)
 
 static inline bool uptr_bo_is_userptr(const struct uptr_bo *bo)
 {
-	return bo->kind == UPTR_BO_USERPTR;
+	return bo->base.funcs == &uptr_bo_userptr_funcs;
 }
 
 static inline bool uptr_bo_is_import(const struct uptr_bo *bo)
 {
-	return bo->kind == UPTR_BO_IMPORT;
+	return bo->base.funcs == &uptr_import_bo_funcs;
+}
+
+/**
+ * uptr_bo_uapi_flags() - the DRM_UPTR_USERPTR_* a userptr BO was created with
+ * @bo: a userptr BO
+ *
+ * Return: the flags.
+ */
+static inline u32 uptr_bo_uapi_flags(const struct uptr_bo *bo)
+{
+	return bo->userptr.flags >> UPTR_USERPTR_DRIVER_SHIFT;
+}
+
+/**
+ * uptr_bo_notify() - the stale-range signals of a NOTIFY userptr BO
+ * @bo: any BO
+ *
+ * Return: those of a pinned userptr BO created with NOTIFY, else NULL.
+ */
+static inline struct uptr_notify *uptr_bo_notify(const struct uptr_bo *bo)
+{
+	if (!uptr_bo_is_userptr(bo) || uptr_userptr_is_coherent(&bo->userptr))
+		return NULL;
+	return bo->userptr.priv;
 }
 
 static inline bool uptr_bo_is_coherent(const struct uptr_bo *bo)

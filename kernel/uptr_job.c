@@ -242,7 +242,7 @@ static u64 uptr_cmd_dst_len(const struct drm_uptr_cmd *c)
 /* Refuses a userptr BO used from a process other than its creator. */
 static int uptr_cmd_check_mm(const struct uptr_bo *bo)
 {
-	if (uptr_bo_is_userptr(bo) && bo->userptr.mm != current->mm) {
+	if (uptr_bo_is_userptr(bo) && uptr_userptr_mm(&bo->userptr) != current->mm) {
 		uptr_dbg(IOCTL, "userptr used from another process\n");
 		return -EFAULT;
 	}
@@ -265,11 +265,11 @@ static bool uptr_cmd_user_overlap(const struct uptr_engine_cmd *cmd,
 	u64 dstart, sstart;
 
 	if (cmd->src == cmd->dst || !uptr_bo_is_userptr(cmd->dst) ||
-	    !uptr_bo_is_userptr(cmd->src) || d->mm != s->mm)
+	    !uptr_bo_is_userptr(cmd->src) || uptr_userptr_mm(d) != uptr_userptr_mm(s))
 		return false;
 	/* No overflow: both ranges lie inside the user address space. */
-	dstart = d->start + c->dst_offset;
-	sstart = s->start + c->src_offset;
+	dstart = uptr_userptr_start(d) + c->dst_offset;
+	sstart = uptr_userptr_start(s) + c->src_offset;
 	return sstart < dstart + c->size && dstart < sstart + c->size;
 }
 

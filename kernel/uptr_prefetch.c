@@ -76,7 +76,7 @@ static int uptr_prefetch_check_bo(const struct uptr_bo *bo,
 		uptr_dbg(IOCTL, "range %#llx+%#llx beyond the BO\n", args->offset, args->size);
 		return -EINVAL;
 	}
-	if (bo->userptr.mm != current->mm) {
+	if (uptr_userptr_mm(&bo->userptr) != current->mm) {
 		uptr_dbg(IOCTL, "userptr used from another process\n");
 		return -EFAULT;
 	}

@@ -14,7 +14,7 @@
  * Every other userptr is refused (see uptr_prime_userptr_exportable()).
  *
  * Import.  A dma-buf exported by this device gives back its own GEM
- * object.  Any other becomes a BO of kind UPTR_BO_IMPORT: attached for
+ * object.  Any other becomes an imported BO (uptr_import_bo_funcs): attached for
  * the device, mapped into the kernel with dma_buf_vmap() for its whole
  * life, and sharing the exporter's reservation object, so that jobs wait
  * for the exporter's fences and publish theirs there (uptr_job.c).
@@ -100,7 +100,7 @@ static bool uptr_prime_userptr_pages_ok(struct uptr_bo *bo, unsigned long *bad)
 	struct page **pages = bo->userptr.pages;
 	unsigned long i;
 
-	for (i = 0; i < bo->userptr.npages; i++) {
+	for (i = 0; i < uptr_userptr_npages(&bo->userptr); i++) {
 		struct folio *folio = page_folio(pages[i]);
 		struct address_space *mapping;
 		bool ok;
@@ -259,7 +259,7 @@ static void uptr_import_free(struct drm_gem_object *obj)
 	queue_work(to_uptr_device(obj->dev)->exec_wq, &bo->free_work);
 }
 
-static const struct drm_gem_object_funcs uptr_import_bo_funcs = {
+const struct drm_gem_object_funcs uptr_import_bo_funcs = {
 	.free = uptr_import_free,
 };
 
@@ -326,7 +326,6 @@ uptr_prime_import_foreign(struct drm_device *dev, struct dma_buf *dma_buf)
 		ret = -ENOMEM;
 		goto err_vunmap;
 	}
-	bo->kind = UPTR_BO_IMPORT;
 	bo->vaddr = map.vaddr;
 	bo->base.funcs = &uptr_import_bo_funcs;
 	/* The exporter's fences are the BO's: set before the object's init. */

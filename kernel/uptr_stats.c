@@ -271,10 +271,10 @@ static void uptr_debugfs_show_userptr(struct seq_file *m, u64 client_id, pid_t p
 
 	uptr_userptr_stats(up, &st);
 	seq_printf(m, "%llu %d %d 0x%lx 0x%lx %s %s %lu %llu %llu %llu\n",
-		   client_id, pid, handle, up->start, up->start + (up->npages << PAGE_SHIFT),
+		   client_id, pid, handle, uptr_userptr_start(up), uptr_userptr_end(up),
 		   uptr_bo_is_coherent(bo) ? "coherent" : "pinned",
 		   uptr_bo_is_read_only(bo) ? "ro" : "rw",
-		   up->npages, st.resident, st.faulted, st.invalidations);
+		   uptr_userptr_npages(up), st.resident, st.faulted, st.invalidations);
 }
 
 /*

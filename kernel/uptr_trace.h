@@ -26,8 +26,8 @@ DECLARE_EVENT_CLASS(uptr_userptr_class,
 				     __field(u64, end)
 				     __field(u32, flags)),
 		    TP_fast_assign(__entry->up = up;
-				   __entry->start = up->start;
-				   __entry->end = up->start + (up->npages << PAGE_SHIFT);
+				   __entry->start = uptr_userptr_start(up);
+				   __entry->end = uptr_userptr_end(up);
 				   __entry->flags = up->flags;),
 		    TP_printk("userptr=%p start=0x%llx end=0x%llx kind=%s access=%s",
 			      __entry->up, __entry->start, __entry->end,
@@ -58,7 +58,7 @@ DECLARE_EVENT_CLASS(uptr_userptr_fault_class,
 				     __field(int, ret)
 				     __field(bool, write)),
 		    TP_fast_assign(__entry->up = up;
-				   __entry->start = up->start + (first << PAGE_SHIFT);
+				   __entry->start = uptr_userptr_start(up) + (first << PAGE_SHIFT);
 				   __entry->pages = count;
 				   __entry->ns = ns;
 				   __entry->ret = ret;
@@ -105,7 +105,7 @@ TRACE_EVENT(uptr_userptr_prefetch,
 			     __field(int, ret)
 			     __field(u32, flags)),
 	    TP_fast_assign(__entry->up = up;
-			   __entry->start = up->start + (first << PAGE_SHIFT);
+			   __entry->start = uptr_userptr_start(up) + (first << PAGE_SHIFT);
 			   __entry->pages = count;
 			   __entry->ns = ns;
 			   __entry->ret = ret;
@@ -142,8 +142,8 @@ TRACE_EVENT(uptr_userptr_invalidate,
 			     __field(u32, event)
 			     __field(bool, blockable)),
 	    TP_fast_assign(__entry->up = up;
-			   __entry->start = max(range->start, up->start);
-			   __entry->end = min(range->end, up->start + (up->npages << PAGE_SHIFT));
+			   __entry->start = max(range->start, uptr_userptr_start(up));
+			   __entry->end = min(range->end, uptr_userptr_end(up));
 			   __entry->ns = ns;
 			   __entry->event = range->event;
 			   __entry->blockable = mmu_notifier_range_blockable(range);),

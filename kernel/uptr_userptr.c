@@ -80,7 +80,7 @@
  * those pages again.
  *
  * Either way uptr_userptr_fini() gives everything back.  The caller must
- * refuse to use a userptr from an mm other than &uptr_userptr.mm.
+ * refuse to use a userptr from an mm other than uptr_userptr_mm().
  *
  * See DOC: Examples for the submit path and the fault path of a driver.
  */
@@ -414,7 +414,8 @@ static inline unsigned long uptr_chunk_next(const struct uptr_chunk *chunk, unsi
 static inline unsigned long uptr_chunk_capacity(const struct uptr_userptr *up,
 						unsigned long ci)
 {
-	return min_t(unsigned long, UPTR_CHUNK_PAGES, up->npages - (ci << UPTR_CHUNK_SHIFT));
+	return min_t(unsigned long, UPTR_CHUNK_PAGES,
+		     uptr_userptr_npages(up) - (ci << UPTR_CHUNK_SHIFT));
 }
 
 /*
@@ -524,6 +525,10 @@ static unsigned long uptr_userptr_shrink_count(struct shrinker *shrinker,
 static unsigned long uptr_userptr_shrink_scan(struct shrinker *shrinker,
 					      struct shrink_control *sc);
 
+static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq);
+
 /**
  * uptr_userptr_mgr_init() - set up what the userptrs of a device share
  * @mgr: the manager, embedded in the driver's device
@@ -551,6 +556,11 @@ int uptr_userptr_mgr_init(struct uptr_userptr_mgr *mgr, struct device *dma_dev,
 	mgr->dma_dev = dma_dev;
 	mgr->ops = ops;
 	mgr->dma_attrs = dma_attrs;
+	/*
+	 * Written once, before any userptr of the manager exists; the
+	 * manager lives in the device, which outlives them all.
+	 */
+	mgr->notifier_ops.invalidate = uptr_userptr_invalidate;
 	spin_lock_init(&mgr->lru_lock);
 	INIT_LIST_HEAD(&mgr->lru);
 	mgr->nr_lru = 0;
@@ -704,7 +714,7 @@ static int uptr_userptr_charge(struct uptr_userptr *up)
 		user = get_current_user();
 		cur = atomic_long_read(&user->locked_vm);
 		do {
-			new = cur + up->npages;
+			new = cur + uptr_userptr_npages(up);
 			if (new < cur || new > limit) {
 				free_uid(user);
 				return -ENOMEM;
@@ -712,15 +722,15 @@ static int uptr_userptr_charge(struct uptr_userptr *up)
 		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
 		up->user = user;
 	}
-	atomic64_add(up->npages, &up->mm->pinned_vm);
+	atomic64_add(uptr_userptr_npages(up), &uptr_userptr_mm(up)->pinned_vm);
 	return 0;
 }
 
 static void uptr_userptr_uncharge(struct uptr_userptr *up)
 {
-	atomic64_sub(up->npages, &up->mm->pinned_vm);
+	atomic64_sub(uptr_userptr_npages(up), &uptr_userptr_mm(up)->pinned_vm);
 	if (up->user) {
-		atomic_long_sub(up->npages, &up->user->locked_vm);
+		atomic_long_sub(uptr_userptr_npages(up), &up->user->locked_vm);
 		free_uid(up->user);
 		up->user = NULL;
 	}
@@ -737,14 +747,14 @@ static void uptr_userptr_uncharge(struct uptr_userptr *up)
  */
 static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
 {
-	VMA_ITERATOR(vmi, up->mm, up->start);
+	VMA_ITERATOR(vmi, uptr_userptr_mm(up), uptr_userptr_start(up));
 	struct vm_area_struct *vma;
 	int ret = 0;
 
-	if (mmap_read_lock_killable(up->mm))
+	if (mmap_read_lock_killable(uptr_userptr_mm(up)))
 		return -EINTR;
-	for_each_vma_range(vmi, vma, up->start + (up->npages << PAGE_SHIFT)) {
-		if (!uptr_vma_ok(vma, up->mgr->ops)) {
+	for_each_vma_range(vmi, vma, uptr_userptr_end(up)) {
+		if (!uptr_vma_ok(vma, uptr_userptr_mgr(up)->ops)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -757,7 +767,7 @@ static int uptr_userptr_check_pinnable(struct uptr_userptr *up)
 			break;
 		}
 	}
-	mmap_read_unlock(up->mm);
+	mmap_read_unlock(uptr_userptr_mm(up));
 	return ret;
 }
 
@@ -803,20 +813,22 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 		return ret;
 
 	/* Past INT_MAX bytes kvmalloc fails: say -ENOMEM without a warning. */
-	pages = kvmalloc_array(up->npages, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	pages = kvmalloc_array(uptr_userptr_npages(up), sizeof(*pages),
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pages) {
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
 
-	while (done < up->npages) {
-		unsigned long n = min_t(unsigned long, up->npages - done, UPTR_PIN_BATCH);
+	while (done < uptr_userptr_npages(up)) {
+		unsigned long n = min_t(unsigned long, uptr_userptr_npages(up) - done,
+					UPTR_PIN_BATCH);
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			goto err_unpin;
 		}
-		ret = pin_user_pages_fast(up->start + (done << PAGE_SHIFT), n, gup,
+		ret = pin_user_pages_fast(uptr_userptr_start(up) + (done << PAGE_SHIFT), n, gup,
 					  pages + done);
 		if (ret <= 0) {
 			/* -EFAULT for a hole, a mapping without the access or
@@ -838,7 +850,7 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 	 * range in between.  What counts is what was pinned.
 	 */
 	if (!(up->flags & UPTR_USERPTR_READ_ONLY)) {
-		for (i = 0; i < up->npages; i++) {
+		for (i = 0; i < uptr_userptr_npages(up); i++) {
 			if (!uptr_page_rw_pinnable(pages[i])) {
 				ret = -EFAULT;
 				goto err_unpin;
@@ -849,15 +861,15 @@ static int uptr_userptr_pin(struct uptr_userptr *up)
 	}
 
 	/* Contiguous pages, huge pages first of all, become one segment. */
-	ret = sg_alloc_table_from_pages_segment(&up->sgt, pages, up->npages, 0,
-						up->npages << PAGE_SHIFT,
-						uptr_userptr_max_segment(up->mgr->dma_dev),
+	ret = sg_alloc_table_from_pages_segment(&up->sgt, pages, uptr_userptr_npages(up), 0,
+						uptr_userptr_npages(up) << PAGE_SHIFT,
+						uptr_userptr_max_segment(up->pin_mgr->dma_dev),
 						GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_unpin;
 
-	ret = dma_map_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
-			      up->mgr->dma_attrs);
+	ret = dma_map_sgtable(uptr_userptr_mgr(up)->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
+			      uptr_userptr_mgr(up)->dma_attrs);
 	if (ret)
 		goto err_free_sgt;
 
@@ -902,8 +914,8 @@ static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chun
 
 	lockdep_assert_held(&up->lock);
 
-	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[i], PAGE_SIZE,
-			     uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+	dma_unmap_page_attrs(uptr_userptr_mgr(up)->dma_dev, chunk->dma[i], PAGE_SIZE,
+			     uptr_entry_dma_dir(entry), uptr_userptr_mgr(up)->dma_attrs);
 	WRITE_ONCE(entries[i], 0);
 	chunk->valid--;
 }
@@ -935,7 +947,7 @@ static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
 	lockdep_assert_held(&up->lock);
 
 	up->resident -= n;
-	atomic_long_sub(n, &up->mgr->cached);
+	atomic_long_sub(n, &uptr_userptr_mgr(up)->cached);
 }
 
 /*
@@ -949,6 +961,7 @@ static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chun
 				       bool forget)
 {
 	unsigned long k, n = chunk->blk_count, entry = chunk->blk_entry;
+	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
 	struct page *head = uptr_entry_page(entry);
 
 	lockdep_assert_held(&up->lock);
@@ -961,8 +974,8 @@ static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chun
 		folio_mark_dirty(folio);
 		k += folio_nr_pages(folio) - (page_to_pfn(page) - folio_pfn(folio));
 	}
-	dma_unmap_page_attrs(up->mgr->dma_dev, chunk->dma[chunk->blk_first], n << PAGE_SHIFT,
-			     uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+	dma_unmap_page_attrs(mgr->dma_dev, chunk->dma[chunk->blk_first], n << PAGE_SHIFT,
+			     uptr_entry_dma_dir(entry), mgr->dma_attrs);
 	chunk->valid -= n;
 	chunk->blk_count = 0;
 	chunk->blk_entry = 0;
@@ -1092,14 +1105,14 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 				    unsigned long cur_seq)
 {
 	struct uptr_userptr *up = container_of(mni, struct uptr_userptr, notifier);
-	unsigned long end = up->start + (up->npages << PAGE_SHIFT);
+	unsigned long end = uptr_userptr_end(up);
 	unsigned long first, last;
 	u64 t0 = ktime_get_ns();
 	bool cached;
 
 	/* Round out: a partial page is a page the CPU changes. */
-	first = (max(range->start, up->start) - up->start) >> PAGE_SHIFT;
-	last = DIV_ROUND_UP(min(range->end, end) - up->start, PAGE_SIZE);
+	first = (max(range->start, uptr_userptr_start(up)) - uptr_userptr_start(up)) >> PAGE_SHIFT;
+	last = DIV_ROUND_UP(min(range->end, end) - uptr_userptr_start(up), PAGE_SIZE);
 
 	/*
 	 * From here on, a fault that read the page tables before cannot
@@ -1119,10 +1132,6 @@ static bool uptr_userptr_invalidate(struct mmu_interval_notifier *mni,
 	trace_uptr_userptr_invalidate(up, range, ktime_get_ns() - t0);
 	return true;
 }
-
-static const struct mmu_interval_notifier_ops uptr_userptr_notifier_ops = {
-	.invalidate = uptr_userptr_invalidate,
-};
 
 /* The entry hmm_range_fault()'s @hmm_pfn makes, flags but the dirty mark. */
 static inline unsigned long uptr_pfn_entry(const struct uptr_userptr *up,
@@ -1160,7 +1169,7 @@ static unsigned long uptr_pfns_block(const struct uptr_userptr *up, u32 chunk_va
 	if (!order)
 		return 0;
 	/* Not past the end of the huge mapping @idx is in. */
-	span = BIT(order) - (((up->start >> PAGE_SHIFT) + idx) & (BIT(order) - 1));
+	span = BIT(order) - (((uptr_userptr_start(up) >> PAGE_SHIFT) + idx) & (BIT(order) - 1));
 	max = min3(max, span, end - idx);
 	/*
 	 * The flags (valid, write, order) in the high bits, the pfn in the
@@ -1188,7 +1197,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 				 const unsigned long *pfns)
 {
 	unsigned long *entries = uptr_chunk_entries(chunk);
-	struct device *dev = up->mgr->dma_dev;
+	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
+	struct device *dev = mgr->dma_dev;
 	unsigned long max_blk = min_t(unsigned long, U16_MAX,
 				      uptr_userptr_max_segment(dev) >> PAGE_SHIFT);
 	long stored = 0, forgotten = 0, ret = 0;
@@ -1231,7 +1241,7 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 								   pfns, max_blk);
 		if (n > 1) {
 			dma = dma_map_page_attrs(dev, page, 0, n << PAGE_SHIFT,
-						 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+						 uptr_entry_dma_dir(entry), mgr->dma_attrs);
 			if (dma_mapping_error(dev, dma)) {
 				ret = -ENOMEM;
 				break;
@@ -1267,14 +1277,14 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			}
 		}
 		dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE,
-					 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+					 uptr_entry_dma_dir(entry), mgr->dma_attrs);
 		if (dma_mapping_error(dev, dma)) {
 			ret = -ENOMEM;
 			break;
 		}
 		if (old) {
 			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
-					     uptr_entry_dma_dir(old), up->mgr->dma_attrs);
+					     uptr_entry_dma_dir(old), mgr->dma_attrs);
 			entry |= old & UPTR_ENTRY_DIRTY;
 		} else {
 			chunk->valid++;
@@ -1288,7 +1298,7 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 	__uptr_userptr_uncount(up, forgotten);
 	up->resident += stored;
 	up->faulted += stored;
-	atomic_long_add(stored, &up->mgr->cached);
+	atomic_long_add(stored, &uptr_userptr_mgr(up)->cached);
 	return ret ? ret : stored;
 }
 
@@ -1344,7 +1354,8 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 {
 	unsigned long ci = idx >> UPTR_CHUNK_SHIFT, last = ci + UPTR_HUGE_CHUNK_SLOTS - 1, at = ci;
 	unsigned long entry = uptr_pfn_entry(up, pfns[0]), n = UPTR_HUGE_CHUNK_PAGES;
-	struct device *dev = up->mgr->dma_dev;
+	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
+	struct device *dev = mgr->dma_dev;
 	struct uptr_chunk *chunk, *old;
 	dma_addr_t dma;
 	long ret = 0;
@@ -1371,14 +1382,14 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 	if (xa_find(&up->chunks, &at, last, XA_PRESENT))
 		goto out;
 	dma = dma_map_page_attrs(dev, hmm_pfn_to_page(pfns[0]), 0, n << PAGE_SHIFT,
-				 uptr_entry_dma_dir(entry), up->mgr->dma_attrs);
+				 uptr_entry_dma_dir(entry), uptr_userptr_mgr(up)->dma_attrs);
 	if (dma_mapping_error(dev, dma))
 		goto out;
 	if (xa_is_err(xa_store_range(&up->chunks, ci, last, chunk, GFP_NOWAIT | __GFP_NOWARN))) {
 		/* Whatever was stored goes: only this path inserts there now. */
 		xa_store_range(&up->chunks, ci, last, NULL, 0);
 		dma_unmap_page_attrs(dev, dma, n << PAGE_SHIFT, uptr_entry_dma_dir(entry),
-				     up->mgr->dma_attrs);
+				     uptr_userptr_mgr(up)->dma_attrs);
 		goto out;
 	}
 	*spare = NULL;
@@ -1389,7 +1400,7 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 	chunk->valid = n;
 	up->resident += n;
 	up->faulted += n;
-	atomic_long_add(n, &up->mgr->cached);
+	atomic_long_add(n, &uptr_userptr_mgr(up)->cached);
 	ret = n;
 out:
 	uptr_userptr_notifier_unlock(up);
@@ -1403,10 +1414,11 @@ static bool uptr_pfns_huge(const struct uptr_userptr *up, unsigned long idx,
 	const unsigned long n = UPTR_HUGE_CHUNK_PAGES;
 
 	return UPTR_HUGE_CHUNKS && IS_ALIGNED(idx, n) &&
-	       IS_ALIGNED((up->start >> PAGE_SHIFT) + idx, n) && idx + n <= up->npages &&
+	       IS_ALIGNED((uptr_userptr_start(up) >> PAGE_SHIFT) + idx, n) &&
+	       idx + n <= uptr_userptr_npages(up) &&
 	       uptr_pfn_valid(pfns[0]) && BIT(hmm_pfn_to_map_order(pfns[0])) >= n &&
 	       pfns[n - 1] == pfns[0] + n - 1 &&
-	       (uptr_userptr_max_segment(up->mgr->dma_dev) >> PAGE_SHIFT) >= n;
+	       (uptr_userptr_max_segment(uptr_userptr_mgr(up)->dma_dev) >> PAGE_SHIFT) >= n;
 }
 
 /*
@@ -1503,7 +1515,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
  */
 static void uptr_userptr_lru_add(struct uptr_userptr *up)
 {
-	struct uptr_userptr_mgr *mgr = up->mgr;
+	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
 
 	if (!list_empty(&up->lru))
 		return;
@@ -1525,13 +1537,13 @@ static void uptr_userptr_lru_add(struct uptr_userptr *up)
 static int uptr_userptr_check_vmas(struct uptr_userptr *up, unsigned long start,
 				   unsigned long end, bool *uffd)
 {
-	VMA_ITERATOR(vmi, up->mm, start);
+	VMA_ITERATOR(vmi, uptr_userptr_mm(up), start);
 	struct vm_area_struct *vma;
 
-	uptr_mmap_assert_locked(up->mm);
+	uptr_mmap_assert_locked(uptr_userptr_mm(up));
 	*uffd = false;
 	for_each_vma_range(vmi, vma, end) {
-		if (!uptr_vma_ok(vma, up->mgr->ops))
+		if (!uptr_vma_ok(vma, uptr_userptr_mgr(up)->ops))
 			return -EFAULT;
 		if (userfaultfd_armed(vma))
 			*uffd = true;
@@ -1553,13 +1565,13 @@ static int uptr_userptr_fixup(struct uptr_userptr *up, unsigned long start,
 	bool unlocked;
 	int ret = 0;
 
-	if (mmap_read_lock_killable(up->mm))
+	if (mmap_read_lock_killable(uptr_userptr_mm(up)))
 		return -EINTR;
 	for (addr = start; addr < end && !ret; addr += PAGE_SIZE) {
 		unlocked = false;
-		ret = fixup_user_fault(up->mm, addr, flags, &unlocked);
+		ret = fixup_user_fault(uptr_userptr_mm(up), addr, flags, &unlocked);
 	}
-	mmap_read_unlock(up->mm);
+	mmap_read_unlock(uptr_userptr_mm(up));
 	return ret;
 }
 
@@ -1673,8 +1685,8 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 	uptr_userptr_missing(up, &idx, &end, write);
 	if (idx == end)
 		return 0;
-	range.start = up->start + (idx << PAGE_SHIFT);
-	range.end = up->start + (end << PAGE_SHIFT);
+	range.start = uptr_userptr_start(up) + (idx << PAGE_SHIFT);
+	range.end = uptr_userptr_start(up) + (end << PAGE_SHIFT);
 
 	for (;;) {
 		if (fatal_signal_pending(current)) {
@@ -1695,17 +1707,17 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		}
 
 		range.notifier_seq = mmu_interval_read_begin(&up->notifier);
-		if (mmap_read_lock_killable(up->mm)) {
+		if (mmap_read_lock_killable(uptr_userptr_mm(up))) {
 			ret = -EINTR;
 			break;
 		}
 		ret = uptr_userptr_check_vmas(up, range.start, range.end, &uffd);
 		if (ret) {
-			mmap_read_unlock(up->mm);
+			mmap_read_unlock(uptr_userptr_mm(up));
 			break;
 		}
 		if (!fixed_up && uffd && fault) {
-			mmap_read_unlock(up->mm);
+			mmap_read_unlock(uptr_userptr_mm(up));
 			ret = uptr_userptr_fixup(up, range.start, range.end, write);
 			if (ret)
 				break;
@@ -1719,7 +1731,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 			continue;
 		}
 		ret = hmm_range_fault(&range);
-		mmap_read_unlock(up->mm);
+		mmap_read_unlock(uptr_userptr_mm(up));
 		if (ret == -EBUSY && range.end - range.start > UPTR_FAULT_PAGES << PAGE_SHIFT) {
 			*small = true;
 			break;
@@ -1750,7 +1762,7 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		}
 		if (ret == -EBUSY) {
 			/* What was stored stays: walk the rest again. */
-			range.start = up->start + (idx << PAGE_SHIFT);
+			range.start = uptr_userptr_start(up) + (idx << PAGE_SHIFT);
 			continue;
 		}
 		break;
@@ -1784,7 +1796,7 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
 	if (!pfns)
 		return -ENOMEM;
 	while (idx < end && !ret) {
-		unsigned long va = (up->start >> PAGE_SHIFT) + idx, cend;
+		unsigned long va = (uptr_userptr_start(up) >> PAGE_SHIFT) + idx, cend;
 
 		if (!small && count >= huge)
 			cend = min(end, idx + huge - (va & (huge - 1)));
@@ -1808,7 +1820,7 @@ static int uptr_userptr_fault_range(struct uptr_userptr *up, unsigned long first
  * uptr_userptr_fault() - make pages of a coherent userptr valid
  * @up: a coherent userptr
  * @first: index of the first page
- * @count: number of pages, @first + @count <= &uptr_userptr.npages
+ * @count: number of pages, @first + @count <= uptr_userptr_npages()
  * @write: the device will write them
  *
  * Faults in the pages of the range that are not valid yet (not writable
@@ -1833,14 +1845,15 @@ int uptr_userptr_fault(struct uptr_userptr *up, unsigned long first,
 	int ret;
 
 	lockdep_assert_not_held(&up->lock);
-	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || end > up->npages || end < first))
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || end > uptr_userptr_npages(up) ||
+			 end < first))
 		return -EINVAL;
 	if (!count)
 		return 0;
-	if (!mmget_not_zero(up->mm))
+	if (!mmget_not_zero(uptr_userptr_mm(up)))
 		return -EFAULT;
 	ret = uptr_userptr_fault_range(up, first, count, write, true);
-	mmput(up->mm);
+	mmput(uptr_userptr_mm(up));
 	trace_uptr_userptr_fault(up, first, count, write, ret, ktime_get_ns() - t0);
 	return ret;
 }
@@ -1866,7 +1879,7 @@ u64 uptr_userptr_faulted(struct uptr_userptr *up)
  * uptr_userptr_prefetch() - make pages of a coherent userptr valid ahead of device work
  * @up: a coherent userptr
  * @first: index of the first page
- * @count: number of pages, @first + @count <= &uptr_userptr.npages
+ * @count: number of pages, @first + @count <= uptr_userptr_npages()
  * @flags: %UPTR_PREFETCH_WRITE to fault the pages in for device writes
  *	(else for reads), %UPTR_PREFETCH_NO_FAULT to take only the pages
  *	the CPU page tables map now, with the access they grant, and fault
@@ -1903,7 +1916,8 @@ int uptr_userptr_prefetch(struct uptr_userptr *up, unsigned long first,
 	int ret;
 
 	lockdep_assert_not_held(&up->lock);
-	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || end > up->npages || end < first))
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || end > uptr_userptr_npages(up) ||
+			 end < first))
 		return -EINVAL;
 	if ((flags & ~(UPTR_PREFETCH_WRITE | UPTR_PREFETCH_NO_FAULT)) || (write && !fault))
 		return -EINVAL;
@@ -1911,10 +1925,10 @@ int uptr_userptr_prefetch(struct uptr_userptr *up, unsigned long first,
 		return -EACCES;
 	if (!count)
 		return 0;
-	if (!mmget_not_zero(up->mm))
+	if (!mmget_not_zero(uptr_userptr_mm(up)))
 		return -EFAULT;
 	ret = uptr_userptr_fault_range(up, first, count, write, fault);
-	mmput(up->mm);
+	mmput(uptr_userptr_mm(up));
 	trace_uptr_userptr_prefetch(up, first, count, flags, ret, ktime_get_ns() - t0);
 	return ret;
 }
@@ -1944,16 +1958,16 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 	int ret;
 
 	lockdep_assert_not_held(&up->lock);
-	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages || !count))
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= uptr_userptr_npages(up) || !count))
 		return -EINVAL;
-	count = min3(count, up->npages - idx, cend - idx);
+	count = min3(count, uptr_userptr_npages(up) - idx, cend - idx);
 	count = min_t(unsigned long, count, UPTR_FAULT_PAGES);
-	if (!mmget_not_zero(up->mm))
+	if (!mmget_not_zero(uptr_userptr_mm(up)))
 		return -EFAULT;
 	ret = uptr_userptr_fault_range(up, idx, count, write, true);
 	if (ret == -EFAULT && count > 1)
 		ret = uptr_userptr_fault_range(up, idx, 1, write, true);
-	mmput(up->mm);
+	mmput(uptr_userptr_mm(up));
 	trace_uptr_userptr_replay(up, idx, count, write, ret, ktime_get_ns() - t0);
 	return ret;
 }
@@ -1971,7 +1985,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 
 	lockdep_assert_held(&up->lock);
 
-	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= up->npages))
+	if (WARN_ON_ONCE(!uptr_userptr_is_coherent(up) || idx >= uptr_userptr_npages(up)))
 		return 0;
 	/* Looked up under the lock: chunks come and go under it. */
 	if (hint && hint->chunk && idx - hint->first < hint->count) {
@@ -2005,7 +2019,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 /**
  * __uptr_userptr_page() - a valid page of a coherent userptr, for the device
  * @up: a coherent userptr
- * @idx: page index, below &uptr_userptr.npages
+ * @idx: page index, below uptr_userptr_npages()
  * @write: the device will write the page
  * @hint: NULL, or where the caller's step found its last page (see
  *	struct uptr_userptr_hint)
@@ -2033,7 +2047,7 @@ struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
 /**
  * __uptr_userptr_dma_addr() - DMA address of a valid page of a coherent userptr
  * @up: a coherent userptr
- * @idx: page index, below &uptr_userptr.npages
+ * @idx: page index, below uptr_userptr_npages()
  * @write: the device will write the page
  * @addr: set to the page's DMA address for &uptr_userptr_mgr.dma_dev
  * @writable: if not NULL, set to whether the page is mapped for device
@@ -2126,8 +2140,8 @@ void uptr_userptr_stats(struct uptr_userptr *up, struct uptr_userptr_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (!uptr_userptr_is_coherent(up)) {
-		st->pinned = up->npages;
-		st->resident = up->npages;
+		st->pinned = uptr_userptr_npages(up);
+		st->resident = uptr_userptr_npages(up);
 		st->segments = up->sgt.orig_nents;
 		return;
 	}
@@ -2238,13 +2252,7 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
 {
 	int ret;
 
-	up->mm = current->mm;
-	mmgrab(up->mm);
-	up->mgr = mgr;
-	up->start = start;
-	up->npages = size >> PAGE_SHIFT;
 	up->flags = flags;
-
 	if (uptr_userptr_is_coherent(up)) {
 		spin_lock_init(&up->lock);
 		/* The notifier takes the lock in reclaim: tell lockdep at once. */
@@ -2254,16 +2262,23 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
 		xa_init_flags(&up->chunks, XA_FLAGS_ACCOUNT);
 		INIT_LIST_HEAD(&up->lru);
 		atomic_set(&up->active, 0);
-		ret = mmu_interval_notifier_insert(&up->notifier, up->mm, start, size,
-						   &uptr_userptr_notifier_ops);
+		/* The notifier keeps the range, the mm (mmgrab()) and the manager. */
+		ret = mmu_interval_notifier_insert(&up->notifier, current->mm, start, size,
+						   &mgr->notifier_ops);
 	} else {
+		up->pin_mm = current->mm;
+		mmgrab(up->pin_mm);
+		up->pin_mgr = mgr;
+		up->pin_start = start;
+		up->pin_npages = size >> PAGE_SHIFT;
 		ret = uptr_userptr_pin(up);
+		if (ret) {
+			mmdrop(up->pin_mm);
+			up->pin_mm = NULL;
+		}
 	}
-	if (ret) {
-		mmdrop(up->mm);
-		up->mm = NULL;
+	if (ret)
 		return ret;
-	}
 	trace_uptr_userptr_create(up);
 	return 0;
 }
@@ -2277,7 +2292,7 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
  */
 void uptr_userptr_fini(struct uptr_userptr *up)
 {
-	struct uptr_userptr_mgr *mgr = up->mgr;
+	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
 
 	trace_uptr_userptr_destroy(up);
 	if (uptr_userptr_is_coherent(up)) {
@@ -2294,7 +2309,7 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		}
 		spin_unlock(&mgr->lru_lock);
 		WARN_ON_ONCE(atomic_read(&up->active));
-		uptr_userptr_drop(up, 0, up->npages, true);
+		uptr_userptr_drop(up, 0, uptr_userptr_npages(up), true);
 		mmu_interval_notifier_remove(&up->notifier);
 		WARN_ON_ONCE(up->resident || !xa_empty(&up->chunks));
 		xa_destroy(&up->chunks);
@@ -2303,8 +2318,8 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		struct scatterlist *sg;
 		unsigned int i;
 
-		dma_unmap_sgtable(up->mgr->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
-				  up->mgr->dma_attrs);
+		dma_unmap_sgtable(uptr_userptr_mgr(up)->dma_dev, &up->sgt, uptr_userptr_dma_dir(up),
+				  uptr_userptr_mgr(up)->dma_attrs);
 		/*
 		 * Each segment is a run of physically contiguous pages:
 		 * unpinned a folio at a time, without a look at each page.
@@ -2318,7 +2333,7 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		kvfree(up->pages);
 		up->pages = NULL;
 		uptr_userptr_uncharge(up);
+		mmdrop(up->pin_mm);
+		up->pin_mm = NULL;
 	}
-	mmdrop(up->mm);
-	up->mm = NULL;
 }

@@ -29,6 +29,11 @@ struct vm_area_struct;
 #define UPTR_USERPTR_READ_ONLY		BIT(0)
 /* Pin every page at creation (FOLL_LONGTERM), charged to RLIMIT_MEMLOCK. */
 #define UPTR_USERPTR_PINNED		BIT(1)
+/*
+ * Flags from this bit up are the driver's: the core keeps them in
+ * &uptr_userptr.flags as they were passed and looks at none of them.
+ */
+#define UPTR_USERPTR_DRIVER_SHIFT	16
 
 /* uptr_userptr_prefetch(): fault the pages in for device writes... */
 #define UPTR_PREFETCH_WRITE		BIT(0)
@@ -81,28 +86,29 @@ struct uptr_userptr_mgr {
 	atomic_long_t cached;
 	/** @shrinker: drops cached pages of idle userptrs under memory pressure */
 	struct shrinker *shrinker;
+	/**
+	 * @notifier_ops: the MMU notifier callbacks of the coherent
+	 * userptrs, one copy per manager, so that a coherent userptr finds
+	 * its manager through its notifier (uptr_userptr_mgr())
+	 */
+	struct mmu_interval_notifier_ops notifier_ops;
 };
 
 /**
  * struct uptr_userptr - a range of a process's address space
  *
- * Embedded by the driver in its buffer object.  @mm, @mgr, @start,
- * @npages and @flags are set by uptr_userptr_init() and never change;
- * so are @pages and @sgt of a pinned userptr.  The page cache and the
+ * Embedded by the driver in its buffer object.  Its range, mm and
+ * manager, read with uptr_userptr_start(), uptr_userptr_npages(),
+ * uptr_userptr_mm() and uptr_userptr_mgr(), and @flags are set by
+ * uptr_userptr_init() and never change; so are @pages and @sgt of a
+ * pinned userptr.  A coherent userptr keeps them in its MMU notifier
+ * only, a pinned one in members of its own.  The page cache and the
  * counters of a coherent userptr are protected by its own @lock, taken
  * through uptr_userptr_notifier_lock() (see DOC: Locking).  The members
  * of the two kinds share memory: a cold userptr costs one small object.
  */
 struct uptr_userptr {
-	/** @mm: the creator's mm, held with mmgrab() */
-	struct mm_struct *mm;
-	/** @mgr: the device's manager */
-	struct uptr_userptr_mgr *mgr;
-	/** @start: first user address, page aligned */
-	unsigned long start;
-	/** @npages: pages of the range */
-	unsigned long npages;
-	/** @flags: UPTR_USERPTR_* */
+	/** @flags: UPTR_USERPTR_*, and the driver's from UPTR_USERPTR_DRIVER_SHIFT up */
 	unsigned int flags;
 	/**
 	 * @lock: coherent: protects the entries of @chunks, the chunks
@@ -117,7 +123,15 @@ struct uptr_userptr {
 	union {
 		/* pinned */
 		struct {
-			/** @pages: pinned: the pinned pages, @npages of them */
+			/** @pin_mm: pinned: the creator's mm, held with mmgrab() */
+			struct mm_struct *pin_mm;
+			/** @pin_mgr: pinned: the device's manager */
+			struct uptr_userptr_mgr *pin_mgr;
+			/** @pin_start: pinned: first user address, page aligned */
+			unsigned long pin_start;
+			/** @pin_npages: pinned: pages of the range */
+			unsigned long pin_npages;
+			/** @pages: pinned: the pinned pages, @pin_npages of them */
 			struct page **pages;
 			/** @sgt: pinned: the pages, coalesced and DMA-mapped */
 			struct sg_table sgt;
@@ -127,10 +141,17 @@ struct uptr_userptr {
 			 * creator had CAP_IPC_LOCK
 			 */
 			struct user_struct *user;
+			/** @priv: pinned: the driver's, NULL until it sets it */
+			void *priv;
 		};
 		/* coherent */
 		struct {
-			/** @notifier: coherent: follows the range in @mm */
+			/**
+			 * @notifier: coherent: follows the range in its mm;
+			 * its range, its mm (held with mmgrab() until it is
+			 * removed) and its ops (the manager's) are the
+			 * userptr's
+			 */
 			struct mmu_interval_notifier notifier;
 			/**
 			 * @chunks: coherent: the page cache, chunks of
@@ -285,6 +306,68 @@ static inline void uptr_userptr_notifier_unlock(struct uptr_userptr *up)
 static inline bool uptr_userptr_is_coherent(const struct uptr_userptr *up)
 {
 	return !(up->flags & UPTR_USERPTR_PINNED);
+}
+
+/**
+ * uptr_userptr_mm() - the address space a userptr wraps a range of
+ * @up: an initialised userptr
+ *
+ * Return: the creator's mm, held (mmgrab()) for @up's life.
+ */
+static inline struct mm_struct *uptr_userptr_mm(const struct uptr_userptr *up)
+{
+	return uptr_userptr_is_coherent(up) ? up->notifier.mm : up->pin_mm;
+}
+
+/**
+ * uptr_userptr_mgr() - the manager of a userptr's device
+ * @up: an initialised userptr
+ *
+ * Return: the manager passed to uptr_userptr_init().
+ */
+static inline struct uptr_userptr_mgr *uptr_userptr_mgr(const struct uptr_userptr *up)
+{
+	if (uptr_userptr_is_coherent(up))
+		return container_of(up->notifier.ops, struct uptr_userptr_mgr, notifier_ops);
+	return up->pin_mgr;
+}
+
+/**
+ * uptr_userptr_start() - the first user address of a userptr
+ * @up: an initialised userptr
+ *
+ * Return: the address, page aligned.
+ */
+static inline unsigned long uptr_userptr_start(const struct uptr_userptr *up)
+{
+	return uptr_userptr_is_coherent(up) ? up->notifier.interval_tree.start : up->pin_start;
+}
+
+/**
+ * uptr_userptr_end() - the user address just past a userptr's range
+ * @up: an initialised userptr
+ *
+ * Return: the address, page aligned.
+ */
+static inline unsigned long uptr_userptr_end(const struct uptr_userptr *up)
+{
+	if (uptr_userptr_is_coherent(up))
+		return up->notifier.interval_tree.last + 1;
+	return up->pin_start + (up->pin_npages << PAGE_SHIFT);
+}
+
+/**
+ * uptr_userptr_npages() - the pages of a userptr's range
+ * @up: an initialised userptr
+ *
+ * Return: the number of pages.
+ */
+static inline unsigned long uptr_userptr_npages(const struct uptr_userptr *up)
+{
+	if (uptr_userptr_is_coherent(up))
+		return (up->notifier.interval_tree.last + 1 -
+			up->notifier.interval_tree.start) >> PAGE_SHIFT;
+	return up->pin_npages;
 }
 
 /**
