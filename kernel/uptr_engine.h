@@ -120,7 +120,11 @@ struct uptr_engine {
  * it is done.
  */
 struct uptr_lane {
-	/** @lock: protects @jobs and @busy */
+	/**
+	 * @lock: protects @jobs, @busy and @last; a spinlock held for a list
+	 * step, taken by the scheduler's run_job, the lane's work and, under
+	 * the file's submit_lock, by a submitter claiming the lane
+	 */
 	spinlock_t lock;
 	/** @jobs: jobs started by the scheduler, not executed yet */
 	struct list_head jobs;
