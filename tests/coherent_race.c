@@ -824,6 +824,25 @@ static void *munmap_thread(void *arg)
 }
 
 /*
+ * Waits until @j's SUBMIT is inside the kernel: it faulted a page of its
+ * userptr (nothing else faults it in) or returned.  False after @secs.
+ */
+static bool wait_job_inside(struct job *j, double secs)
+{
+	double start = ut_now();
+	struct drm_uptr_bo_info info;
+
+	while (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
+		if (!ut_bo_info(j->fd, j->dst, &info) && info.pages_faulted)
+			return true;
+		if (ut_now() - start > secs)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/*
  * close() of the fd while another thread is inside SUBMIT on it: close
  * returns at once, the job completes with its data in memory (it holds
  * its BOs; the file goes when SUBMIT returns); and with a third thread
@@ -869,6 +888,8 @@ TEST_F_TIMEOUT(uptr, close_fd_during_job, 180)
 			ASSERT_EQ(0, pthread_create(&mthread, NULL,
 						    munmap_thread, &m));
 		ASSERT_TRUE(wait_flag(&j.started, 30));
+		/* A close before SUBMIT entered would make it fail with -EBADF. */
+		ASSERT_TRUE(wait_job_inside(&j, 30));
 		sleep_s(rnd01(&rs) * t_cold);
 		t_close0 = ut_now();
 		EXPECT_EQ(0, close(j.fd));
