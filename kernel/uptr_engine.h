@@ -122,13 +122,15 @@ struct uptr_engine {
 struct uptr_lane {
 	/**
 	 * @lock: protects @jobs, @busy and @last; a spinlock held for a list
-	 * step, taken by the scheduler's run_job, the lane's work and, under
-	 * the file's submit_lock, by a submitter claiming the lane
+	 * step or a fence check, taken by the scheduler's run_job, the
+	 * lane's work and, under the file's submit_lock, by a submitter
+	 * claiming the lane; file close drops @last without it, once the
+	 * scheduler entity is destroyed and @work flushed
 	 */
 	spinlock_t lock;
 	/** @jobs: jobs started by the scheduler, not executed yet */
 	struct list_head jobs;
-	/** @busy: @work is queued or running */
+	/** @busy: @work is queued or running, or a submitter claimed the lane */
 	bool busy;
 	/**
 	 * @last: the public fence of the last job the scheduler put in
