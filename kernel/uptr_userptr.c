@@ -161,8 +161,8 @@
  * - the device (the driver's engine), around each step of a small bounded
  *   batch of page accesses (uptr's engine: UPTR_ENGINE_STEP_PAGES, 16):
  *   for each page, check the entry is valid (and writable, for a write)
- *   with __uptr_userptr_page(), which marks a written page so that it is
- *   marked dirty when dropped, then copy the page through
+ *   with __uptr_userptr_page(), which marks the page dirty at the first
+ *   write through its entry, then copy the page through
  *   kmap_local_page().  A copy between two coherent userptrs holds both
  *   locks, the lower address first (uptr_userptr_notifier_lock_nested());
  * - the fault path, to store what hmm_range_fault() found for one chunk
@@ -172,9 +172,8 @@
  * - the invalidate callback, to call mmu_interval_set_seq() and then to
  *   drop the entries of the invalidated range, about a chunk's worth of
  *   work per hold: UPTR_CHUNK_PAGES steps, a step being a chunk visited,
- *   a page dropped, or a block (a huge page) dropped whole (DMA unmap;
- *   set_page_dirty() for a page, folio_mark_dirty() once for a block,
- *   the device wrote);
+ *   a page dropped, or a block (a huge page) dropped whole (a DMA unmap;
+ *   the pages themselves are not touched);
  * - the shrinker, with spin_trylock() under the manager's list lock, to
  *   drop one chunk of an idle userptr;
  * - uptr_userptr_fini(), as the invalidate callback; uptr_userptr_stats(),
@@ -208,8 +207,12 @@
  * which non-blockable notifiers may do there too.
  *
  * The device writes through the kernel mapping, which the CPU's dirty
- * bits do not see, hence the mark in the entry and set_page_dirty() when
- * the entry goes, while the CPU mapping still holds the page.
+ * bits do not see, hence set_page_dirty() at the device's first write
+ * through an entry, under the lock, while the CPU maps the page; whatever
+ * cleans a page the CPU maps goes through the notifier first, which drops
+ * the entry, so a later write needs a new entry and marks the page again
+ * (__uptr_entry_mark_written()).  The invalidate callback therefore
+ * touches no page: it only unmaps DMA addresses and clears entries.
  *
  * A page is valid from a store until the invalidate callback drops it,
  * and the callback runs before the CPU mapping lets the page go; so a
@@ -356,8 +359,8 @@
  * is stored as one block per chunk: one entry and one DMA mapping for
  * the run, whatever its length, so that storing, dropping and unmapping
  * it costs one step (the engine looks its pages up as any other).  The
- * device's writes mark the block, and dropping it marks its folio
- * dirty once.  The block is stored and dropped as a whole: dropping any
+ * device's first write to any page of it marks the block, and its folio
+ * dirty, once.  The block is stored and dropped as a whole: dropping any
  * page of it drops all of it.  That drops no more than the CPU does: a
  * change to part of a huge mapping splits it first, and the split
  * invalidates the whole huge range (__split_huge_pmd()), so the pages
@@ -900,14 +903,13 @@ static enum dma_data_direction uptr_entry_dma_dir(unsigned long entry)
 }
 
 /*
- * Invalidates entry @i of @chunk without touching its page: unmaps its
- * DMA address and clears it.  For an entry whose page may be gone
- * already (a bug: see __uptr_userptr_store()), where __uptr_entry_drop()
- * would dirty freed memory.  The caller accounts for it in
+ * Drops entry @i of @chunk: unmaps its DMA address and clears it, without
+ * touching its page, which a page the device wrote needs no more (see
+ * __uptr_entry_mark_written()).  The caller accounts for it in
  * &uptr_userptr.resident and &uptr_userptr_mgr.cached.
  */
-static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chunk,
-				unsigned long i)
+static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
+			      unsigned long i)
 {
 	unsigned long *entries = uptr_chunk_entries(chunk);
 	unsigned long entry = entries[i];
@@ -918,27 +920,6 @@ static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chun
 			     uptr_entry_dma_dir(entry), uptr_userptr_mgr(up)->dma_attrs);
 	WRITE_ONCE(entries[i], 0);
 	chunk->valid--;
-}
-
-/*
- * Drops entry @i of @chunk.  Runs before the CPU mapping of the page goes
- * away (from the notifier, or from the shrinker or at fini while the
- * entry is still valid, hence while the CPU still maps the page), so
- * the page is alive and its mapping stable, as in zap_pte_range(), and a
- * page the device wrote can be marked dirty without its lock.  The device
- * writes through the kernel mapping, which leaves the CPU's dirty bits
- * alone: without this, reclaim could drop what it wrote.
- */
-static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
-			      unsigned long i)
-{
-	unsigned long entry = uptr_chunk_entries(chunk)[i];
-
-	lockdep_assert_held(&up->lock);
-
-	if (entry & UPTR_ENTRY_DIRTY)
-		set_page_dirty(uptr_entry_page(entry));
-	__uptr_entry_forget(up, chunk, i);
 }
 
 /* Takes @n dropped pages off the counts of @up and of its manager. */
@@ -952,28 +933,17 @@ static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
 
 /*
  * Drops the block of @chunk (see &struct uptr_chunk): unmaps its one DMA
- * mapping and, if the device wrote it, marks its folio dirty, unless
- * @forget (its pages may be gone: see __uptr_entry_forget()).  The
+ * mapping, without touching its pages, as __uptr_entry_drop().  The
  * caller accounts for the pages, returned, in &uptr_userptr.resident and
  * &uptr_userptr_mgr.cached, and frees the chunk if it is empty.
  */
-static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
-				       bool forget)
+static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chunk *chunk)
 {
-	unsigned long k, n = chunk->blk_count, entry = chunk->blk_entry;
+	unsigned long n = chunk->blk_count, entry = chunk->blk_entry;
 	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
-	struct page *head = uptr_entry_page(entry);
 
 	lockdep_assert_held(&up->lock);
 
-	/* One huge mapping is one folio; step by folio all the same. */
-	for (k = 0; !forget && (entry & UPTR_ENTRY_DIRTY) && k < n;) {
-		struct page *page = nth_page(head, k);
-		struct folio *folio = page_folio(page);
-
-		folio_mark_dirty(folio);
-		k += folio_nr_pages(folio) - (page_to_pfn(page) - folio_pfn(folio));
-	}
 	dma_unmap_page_attrs(mgr->dma_dev, chunk->dma[chunk->blk_first], n << PAGE_SHIFT,
 			     uptr_entry_dma_dir(entry), mgr->dma_attrs);
 	chunk->valid -= n;
@@ -1016,7 +986,7 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 		unsigned long bstart = cstart + chunk->blk_first;
 
 		if (idx < bstart + chunk->blk_count && bstart < end) {
-			blk = __uptr_block_drop(up, chunk, false);
+			blk = __uptr_block_drop(up, chunk);
 			dropped = blk;
 		}
 	}
@@ -1231,8 +1201,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 				pfns++;
 				continue;
 			}
-			n = __uptr_block_drop(up, chunk,
-					      WARN_ON_ONCE(uptr_entry_page(old) != page));
+			WARN_ON_ONCE(uptr_entry_page(old) != page);
+			n = __uptr_block_drop(up, chunk);
 			forgotten += n;
 			continue;
 		}
@@ -1265,8 +1235,7 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			 * device writes this time.
 			 */
 			if (WARN_ON_ONCE(uptr_entry_page(old) != page)) {
-				/* The old page may be freed: do not dirty it. */
-				__uptr_entry_forget(up, chunk, i);
+				__uptr_entry_drop(up, chunk, i);
 				forgotten++;
 				old = 0;
 			} else if ((old & UPTR_ENTRY_WRITABLE) ||
@@ -1307,8 +1276,7 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
  * holds what hmm_range_fault() found for its pages [idx, end): 0 if so;
  * else drops it, and returns 1 so that the pages are stored in a chunk
  * of small pages.  Only its write access may have grown (the block is
- * mapped again), or, a bug, its pages changed without an invalidation
- * (they may be freed: not dirtied).
+ * mapped again), or, a bug, its pages changed without an invalidation.
  */
 static long __uptr_huge_chunk_keep(struct uptr_userptr *up, struct uptr_chunk *chunk,
 				   unsigned long ci, unsigned long idx, unsigned long end,
@@ -1331,7 +1299,8 @@ static long __uptr_huge_chunk_keep(struct uptr_userptr *up, struct uptr_chunk *c
 	}
 	if (same && !upgrade)
 		return 0;
-	n = __uptr_block_drop(up, chunk, WARN_ON_ONCE(!same));
+	WARN_ON_ONCE(!same);
+	n = __uptr_block_drop(up, chunk);
 	__uptr_userptr_uncount(up, n);
 	__uptr_chunk_remove(up, chunk, ci);
 	return 1;
@@ -1973,6 +1942,41 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 }
 
 /*
+ * Marks valid entry @i of @chunk, @entry, written, and its page dirty, at
+ * the device's first write to it: the device writes through the kernel
+ * mapping, which the CPU's dirty bits do not see, and without the mark
+ * reclaim or writeback could drop or miss what it wrote.  Marking before
+ * the writes rather than when the entry goes is as safe, and keeps the
+ * invalidate callback away from the pages: whatever cleans a page the
+ * CPU maps (writeback, swap-out, MADV_FREE, migration) first write-
+ * protects or unmaps it, through the notifier, which drops the entry, so
+ * the device writes again only after a new fault, a new entry and a new
+ * mark.  A page of a block marks the whole block, and each of its folios
+ * (one, for one huge mapping) once.  The page is valid, hence mapped by
+ * the CPU, so it is alive and its mapping stable, as in zap_pte_range():
+ * no page lock is needed.
+ */
+static void __uptr_entry_mark_written(struct uptr_chunk *chunk, unsigned long i,
+				      unsigned long entry)
+{
+	unsigned long k;
+
+	if (!uptr_chunk_in_block(chunk, i)) {
+		set_page_dirty(uptr_entry_page(entry));
+		WRITE_ONCE(uptr_chunk_entries(chunk)[i], entry | UPTR_ENTRY_DIRTY);
+		return;
+	}
+	for (k = 0; k < chunk->blk_count;) {
+		struct page *page = nth_page(uptr_entry_page(chunk->blk_entry), k);
+		struct folio *folio = page_folio(page);
+
+		folio_mark_dirty(folio);
+		k += folio_nr_pages(folio) - (page_to_pfn(page) - folio_pfn(folio));
+	}
+	WRITE_ONCE(chunk->blk_entry, chunk->blk_entry | UPTR_ENTRY_DIRTY);
+}
+
+/*
  * The entry of page @idx if it is valid (writable, for @write), marked
  * written for @write; 0 if not.  Its chunk and index in *@chunkp, *@ip.
  */
@@ -2004,13 +2008,8 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	entry = uptr_chunk_entry(chunk, i);
 	if (!uptr_entry_ok(entry, write))
 		return 0;
-	/* A page of the block marks the block (its folio). */
-	if (write && !(entry & UPTR_ENTRY_DIRTY)) {
-		if (uptr_chunk_in_block(chunk, i))
-			WRITE_ONCE(chunk->blk_entry, chunk->blk_entry | UPTR_ENTRY_DIRTY);
-		else
-			WRITE_ONCE(uptr_chunk_entries(chunk)[i], entry | UPTR_ENTRY_DIRTY);
-	}
+	if (write && !(entry & UPTR_ENTRY_DIRTY))
+		__uptr_entry_mark_written(chunk, i, entry);
 	*chunkp = chunk;
 	*ip = i;
 	return entry;
@@ -2026,8 +2025,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
  *
  * The check a device access makes as the last step before it touches
  * the page through the CPU (kmap_local_page()).  For @write, the page is
- * marked written, so that it is marked dirty before the CPU mapping lets
- * it go.
+ * marked dirty, at the first write through its entry.
  *
  * Context: the userptr's lock held (uptr_userptr_notifier_lock()); the
  * page stays valid and alive until it is released.
