@@ -227,8 +227,8 @@
  * huge chunk, one multi-index entry over UPTR_HUGE_CHUNK_SLOTS indexes
  * (xa_store_range()), is inserted and erased whole the same way.
  * So a chunk pointer is valid only while the lock is held: every path
- * looks the chunk up under the lock it uses it under (xa_load() or
- * xa_find() after taking it), and none keeps a chunk pointer across an
+ * looks the chunk up under the lock it uses it under (xa_load(), or
+ * xa_find() or xas_find() after taking it), and none keeps a chunk pointer across an
  * unlock; the engine never sees a chunk at all, only the page
  * __uptr_userptr_page() returns.  The xarray's own lock nests inside
  * the userptr's.  Under the userptr's lock a fault inserts with
@@ -968,14 +968,14 @@ static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chun
 
 /*
  * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
- * frees the chunk if that was its last one.  A block the range touches
- * is dropped whole.  Returns the pages dropped; adds to *@steps, if not
- * NULL, the work it did: one for the chunk and its block, one per other
- * page.
+ * leaves the chunk to the caller, to free if it has no valid entry left.
+ * A block the range touches is dropped whole.  Returns the pages
+ * dropped; adds to *@steps the work it did: one for the chunk and its
+ * block, one per other page.
  */
-static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
-				       struct uptr_chunk *chunk, unsigned long idx,
-				       unsigned long end, unsigned long *steps)
+static unsigned long __uptr_chunk_drop_entries(struct uptr_userptr *up, unsigned long ci,
+					       struct uptr_chunk *chunk, unsigned long idx,
+					       unsigned long end, unsigned long *steps)
 {
 	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
 	unsigned long dropped = 0, blk = 0, *entries;
@@ -1001,58 +1001,82 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 		}
 	}
 	__uptr_userptr_uncount(up, dropped);
+	*steps += 1 + dropped - blk;
+	return dropped;
+}
+
+/*
+ * Drops every valid entry of chunk @ci, @chunk, and frees it.  Returns
+ * the pages dropped.
+ */
+static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
+				       struct uptr_chunk *chunk)
+{
+	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT), steps = 0;
+	unsigned long dropped = __uptr_chunk_drop_entries(up, ci, chunk, cstart,
+							  cstart + chunk->capacity, &steps);
+
 	if (!chunk->valid)
 		__uptr_chunk_remove(up, chunk, ci);
-	if (steps)
-		*steps += 1 + dropped - blk;
 	return dropped;
 }
 
 /*
  * Drops the cached pages [first, last) of a coherent userptr, about a
  * chunk's worth of work per hold of its lock (UPTR_CHUNK_PAGES steps of
- * __uptr_chunk_drop(): one chunk of small pages, or as many chunks of
+ * __uptr_chunk_drop_entries(): one chunk of small pages, or as many chunks of
  * huge-page blocks), so that a device access waits at most for that;
  * @can_sleep lets it yield between holds.  Only chunks that
- * exist are visited, each looked up again under the lock (another path
- * may have freed it meanwhile), and only while pages are resident.
- * Entries not dropped yet may still be used by the device meanwhile:
- * their pages stay alive until the caller (the notifier) returns.
+ * exist are visited, in one walk of the xarray per hold, which erases
+ * each emptied chunk where it stands; the walk is paused at each unlock
+ * and starts again from the tree's root under the next hold (another
+ * path may have freed chunks meanwhile), and it stops as soon as nothing
+ * is resident.  Entries not dropped yet may still be used by the device
+ * meanwhile: their pages stay alive until the caller (the notifier)
+ * returns.
  */
 static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			      unsigned long last, bool can_sleep)
 {
-	unsigned long ci = first >> UPTR_CHUNK_SHIFT, cmax;
+	XA_STATE(xas, &up->chunks, first >> UPTR_CHUNK_SHIFT);
 	struct uptr_chunk *chunk;
+	unsigned long cmax;
 
 	if (first >= last)
 		return;
 	cmax = (last - 1) >> UPTR_CHUNK_SHIFT;
 	for (;;) {
-		unsigned long cstart, next, steps = 0;
-		bool done = false;
+		unsigned long cstart, steps = 0;
+		bool done = true;
 
 		uptr_userptr_notifier_lock(up);
-		while (steps < UPTR_CHUNK_PAGES) {
-			chunk = up->resident ? xa_find(&up->chunks, &ci, cmax, XA_PRESENT) : NULL;
-			if (!chunk) {
-				done = true;
+		xas_lock(&xas);
+		/*
+		 * Nothing resident, nothing left to drop: the notifier has
+		 * moved the sequence on, so no fault that began before can
+		 * store any more.
+		 */
+		while (up->resident && (chunk = xas_find(&xas, cmax))) {
+			/* A reserved slot (xa_reserve()) is no chunk. */
+			if (xas_retry(&xas, chunk))
+				continue;
+			if (steps >= UPTR_CHUNK_PAGES) {
+				done = false;
 				break;
 			}
-			cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
-			next = uptr_chunk_next(chunk, ci << UPTR_CHUNK_SHIFT);
-			__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
-					  min(last, cstart + chunk->capacity), &steps);
-			/*
-			 * Nothing resident, nothing left to drop: the notifier
-			 * has moved the sequence on, so no fault that began
-			 * before can store any more.
-			 */
-			done = !up->resident || next > cmax;
-			if (done)
-				break;
-			ci = next;
+			cstart = uptr_chunk_start(chunk, xas.xa_index << UPTR_CHUNK_SHIFT);
+			__uptr_chunk_drop_entries(up, xas.xa_index, chunk, max(first, cstart),
+						  min(last, cstart + chunk->capacity), &steps);
+			if (!chunk->valid) {
+				/* Storing at any index of a multi-index entry erases all of it. */
+				xas_store(&xas, NULL);
+				uptr_chunk_free(chunk);
+			}
 		}
+		/* Restart the walk after the chunk it stopped at (xas_find()). */
+		if (!done)
+			xas_set(&xas, xas.xa_index);
+		xas_unlock(&xas);
 		uptr_userptr_notifier_unlock(up);
 		if (done)
 			break;
@@ -2188,12 +2212,8 @@ static unsigned long uptr_userptr_shrink_one(struct uptr_userptr_mgr *mgr,
 		mgr->nr_lru--;
 	} else {
 		chunk = xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT);
-		if (!WARN_ON_ONCE(!chunk)) {
-			unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
-
-			dropped = __uptr_chunk_drop(up, ci, chunk, cstart,
-						    cstart + chunk->capacity, NULL);
-		}
+		if (!WARN_ON_ONCE(!chunk))
+			dropped = __uptr_chunk_drop(up, ci, chunk);
 	}
 	spin_unlock(&up->lock);
 	return dropped;
