@@ -220,7 +220,7 @@
  * The cache holds no page references: like the CPU's own page tables, it
  * relies on the notifier.
  *
- * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
+ * Chunks: a chunk of the cache is inserted into &uptr_userptr_cache.chunks by
  * the fault path and erased and freed at once (no RCU) by whoever drops
  * its last valid entry (the invalidate callback, the shrinker, fini, or
  * a fault that stored nothing), always with the userptr's lock held; a
@@ -230,7 +230,9 @@
  * looks the chunk up under the lock it uses it under (xa_load(), or
  * xa_find() or xas_find() after taking it), and none keeps a chunk pointer across an
  * unlock; the engine never sees a chunk at all, only the page
- * __uptr_userptr_page() returns.  The xarray's own lock nests inside
+ * __uptr_userptr_page() returns.  A coherent userptr gets the index of
+ * its chunks (&struct uptr_userptr_cache) from the first fault that
+ * stores a page, and keeps it until uptr_userptr_fini().  The xarray's own lock nests inside
  * the userptr's.  Under the userptr's lock a fault inserts with
  * GFP_NOWAIT only; if that fails it drops the lock, reserves the slot
  * with GFP_KERNEL (xa_reserve()) and tries again, or, for a huge chunk,
@@ -290,7 +292,7 @@
  * A huge chunk: the pages of one PMD-sized huge CPU mapping, aligned in
  * the userptr as in the address space (a userptr that starts on a
  * PMD_SIZE boundary), stored by one fault as one block.  It holds the
- * UPTR_HUGE_CHUNK_SLOTS indexes of &uptr_userptr.chunks its pages span
+ * UPTR_HUGE_CHUNK_SLOTS indexes of &uptr_userptr_cache.chunks its pages span
  * (one multi-index entry) and only its block: no per-page arrays, so it
  * costs a few bytes for PMD_SIZE, and storing, looking up and dropping
  * it costs one step.  A change that would store any other page in it
@@ -333,6 +335,26 @@
 #define UPTR_ENTRY_FLAGS	(UPTR_ENTRY_WRITABLE | UPTR_ENTRY_DIRTY)
 
 /**
+ * struct uptr_userptr_cache - what a coherent userptr has once it caches
+ * @chunks: the page cache, chunks of entries by page index /
+ *	UPTR_CHUNK_PAGES; a chunk is allocated when a fault stores its
+ *	first page and freed when its last page is dropped, both under
+ *	&uptr_userptr.lock, so a chunk pointer is only used with it held
+ * @lru: on &uptr_userptr_mgr.lru while pages may be cached
+ *	(&uptr_userptr_mgr.lru_lock; emptied also under &uptr_userptr.lock)
+ * @up: the userptr, for the shrinker
+ *
+ * Allocated by the first fault that has a page to store, so that a cold
+ * userptr, which may never be used, costs none of it; freed with the
+ * userptr.
+ */
+struct uptr_userptr_cache {
+	struct xarray chunks;
+	struct list_head lru;
+	struct uptr_userptr *up;
+};
+
+/**
  * struct uptr_chunk - up to UPTR_CHUNK_PAGES pages of a coherent page cache
  * @valid: entries that are valid; the chunk is freed when it drops to 0
  * @capacity: pages of the chunk, UPTR_CHUNK_PAGES except in a userptr
@@ -350,7 +372,7 @@
  *	gives any page's entry)
  *
  * Allocated by a fault that stores a page in it, freed when its last
- * page is dropped; inserted into and erased from &uptr_userptr.chunks
+ * page is dropped; inserted into and erased from &uptr_userptr_cache.chunks
  * with &uptr_userptr.lock held, so a pointer to it is only valid while
  * that lock is held (see DOC: Locking).
  *
@@ -406,7 +428,7 @@ static inline unsigned long uptr_chunk_start(const struct uptr_chunk *chunk, uns
 			  UPTR_CHUNK_PAGES);
 }
 
-/* The index of &uptr_userptr.chunks after those @chunk, holding page @idx, spans. */
+/* The index of &uptr_userptr_cache.chunks after those @chunk, holding page @idx, spans. */
 static inline unsigned long uptr_chunk_next(const struct uptr_chunk *chunk, unsigned long idx)
 {
 	return (uptr_chunk_start(chunk, idx) >> UPTR_CHUNK_SHIFT) +
@@ -953,7 +975,7 @@ static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chun
 }
 
 /*
- * Takes @chunk, which holds index @ci of &uptr_userptr.chunks and has no
+ * Takes @chunk, which holds index @ci of &uptr_userptr_cache.chunks and has no
  * valid page left, out of @up and frees it.  Allocates nothing.
  */
 static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chunk,
@@ -962,7 +984,7 @@ static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chun
 	lockdep_assert_held(&up->lock);
 
 	/* Erasing any index of a multi-index entry erases all of it. */
-	xa_erase(&up->chunks, ci);
+	xa_erase(&up->cache->chunks, ci);
 	uptr_chunk_free(chunk);
 }
 
@@ -1038,7 +1060,7 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			      unsigned long last, bool can_sleep)
 {
-	XA_STATE(xas, &up->chunks, first >> UPTR_CHUNK_SHIFT);
+	XA_STATE(xas, &up->cache->chunks, first >> UPTR_CHUNK_SHIFT);
 	struct uptr_chunk *chunk;
 	unsigned long cmax;
 
@@ -1296,7 +1318,7 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 }
 
 /*
- * Whether huge chunk @chunk, index @ci of &uptr_userptr.chunks, already
+ * Whether huge chunk @chunk, index @ci of &uptr_userptr_cache.chunks, already
  * holds what hmm_range_fault() found for its pages [idx, end): 0 if so;
  * else drops it, and returns 1 so that the pages are stored in a chunk
  * of small pages.  Only its write access may have grown (the block is
@@ -1366,21 +1388,22 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 		ret = -EBUSY;
 		goto out;
 	}
-	old = xa_load(&up->chunks, ci);
+	old = xa_load(&up->cache->chunks, ci);
 	if (old && uptr_chunk_is_huge(old) &&
 	    !__uptr_huge_chunk_keep(up, old, ci, idx, idx + n, pfns)) {
 		ret = n;
 		goto out;
 	}
-	if (xa_find(&up->chunks, &at, last, XA_PRESENT))
+	if (xa_find(&up->cache->chunks, &at, last, XA_PRESENT))
 		goto out;
 	dma = dma_map_page_attrs(dev, hmm_pfn_to_page(pfns[0]), 0, n << PAGE_SHIFT,
 				 uptr_entry_dma_dir(entry), uptr_userptr_mgr(up)->dma_attrs);
 	if (dma_mapping_error(dev, dma))
 		goto out;
-	if (xa_is_err(xa_store_range(&up->chunks, ci, last, chunk, GFP_NOWAIT | __GFP_NOWARN))) {
+	if (xa_is_err(xa_store_range(&up->cache->chunks, ci, last, chunk,
+				     GFP_NOWAIT | __GFP_NOWARN))) {
 		/* Whatever was stored goes: only this path inserts there now. */
-		xa_store_range(&up->chunks, ci, last, NULL, 0);
+		xa_store_range(&up->cache->chunks, ci, last, NULL, 0);
 		dma_unmap_page_attrs(dev, dma, n << PAGE_SHIFT, uptr_entry_dma_dir(entry),
 				     uptr_userptr_mgr(up)->dma_attrs);
 		goto out;
@@ -1445,7 +1468,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 	 * chunk is looked up again under the lock), which saves a round of
 	 * the lock for each new chunk.
 	 */
-	if (!*spare && !xa_load(&up->chunks, ci))
+	if (!*spare && !xa_load(&up->cache->chunks, ci))
 		*spare = uptr_chunk_alloc(up, ci);
 	for (;;) {
 		uptr_userptr_notifier_lock(up);
@@ -1454,7 +1477,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			ret = -EBUSY;
 			break;
 		}
-		chunk = xa_load(&up->chunks, ci);
+		chunk = xa_load(&up->cache->chunks, ci);
 		if (chunk && uptr_chunk_is_huge(chunk)) {
 			ret = __uptr_huge_chunk_keep(up, chunk, ci, idx, end, pfns);
 			if (ret <= 0) {
@@ -1465,7 +1488,8 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			chunk = NULL;
 		}
 		if (!chunk && *spare &&
-		    !xa_is_err(xa_store(&up->chunks, ci, *spare, GFP_NOWAIT | __GFP_NOWARN))) {
+		    !xa_is_err(xa_store(&up->cache->chunks, ci, *spare,
+					GFP_NOWAIT | __GFP_NOWARN))) {
 			chunk = *spare;
 			*spare = NULL;
 		}
@@ -1487,7 +1511,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 				break;
 			}
 		} else {
-			ret = xa_reserve(&up->chunks, ci, GFP_KERNEL_ACCOUNT);
+			ret = xa_reserve(&up->cache->chunks, ci, GFP_KERNEL_ACCOUNT);
 			if (ret)
 				break;
 			reserved = true;
@@ -1495,8 +1519,38 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 	}
 	/* A reservation nobody used (another fault inserted the chunk). */
 	if (reserved)
-		xa_release(&up->chunks, ci);
+		xa_release(&up->cache->chunks, ci);
 	return ret;
+}
+
+/*
+ * Gives @up its &struct uptr_userptr_cache, the first time a fault has
+ * pages to store.  It is published once, under the lock, and stays until
+ * uptr_userptr_fini(): a path that finds it may use it from then on,
+ * with the lock for what the lock protects.
+ */
+static int uptr_userptr_cache_get(struct uptr_userptr *up)
+{
+	struct uptr_userptr_cache *cache;
+
+	/* Pairs with the release below: a cache found is initialised. */
+	if (smp_load_acquire(&up->cache))
+		return 0;
+	cache = kmalloc(sizeof(*cache), GFP_KERNEL_ACCOUNT);
+	if (!cache)
+		return -ENOMEM;
+	xa_init_flags(&cache->chunks, XA_FLAGS_ACCOUNT);
+	INIT_LIST_HEAD(&cache->lru);
+	cache->up = up;
+	uptr_userptr_notifier_lock(up);
+	if (!up->cache) {
+		/* For the lockless check above; readers under the lock need not. */
+		smp_store_release(&up->cache, cache);
+		cache = NULL;
+	}
+	uptr_userptr_notifier_unlock(up);
+	kfree(cache);
+	return 0;
 }
 
 /*
@@ -1510,11 +1564,11 @@ static void uptr_userptr_lru_add(struct uptr_userptr *up)
 {
 	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
 
-	if (!list_empty(&up->lru))
+	if (!list_empty(&up->cache->lru))
 		return;
 	spin_lock(&mgr->lru_lock);
-	if (list_empty(&up->lru)) {
-		list_add_tail(&up->lru, &mgr->lru);
+	if (list_empty(&up->cache->lru)) {
+		list_add_tail(&up->cache->lru, &mgr->lru);
 		mgr->nr_lru++;
 	}
 	spin_unlock(&mgr->lru_lock);
@@ -1574,7 +1628,7 @@ static bool __uptr_userptr_ok(struct uptr_userptr *up, unsigned long idx, bool w
 {
 	if (*ci != idx >> UPTR_CHUNK_SHIFT) {
 		*ci = idx >> UPTR_CHUNK_SHIFT;
-		*chunk = xa_load(&up->chunks, *ci);
+		*chunk = xa_load(&up->cache->chunks, *ci);
 	}
 	return *chunk &&
 	       uptr_entry_ok(uptr_chunk_entry(*chunk, idx - uptr_chunk_start(*chunk, idx)), write);
@@ -1747,6 +1801,9 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		 * Only now that the pages exist does the range get chunks:
 		 * failed jobs on a sparse range leave no memory behind.
 		 */
+		ret = uptr_userptr_cache_get(up);
+		if (ret)
+			break;
 		ret = uptr_userptr_commit_range(up, range.notifier_seq, &idx, end, pfns,
 						&spare, &stored);
 		if (ret == -EBUSY && range.end - range.start > UPTR_FAULT_PAGES << PAGE_SHIFT) {
@@ -2019,7 +2076,9 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	if (hint && hint->chunk && idx - hint->first < hint->count) {
 		chunk = hint->chunk;
 	} else {
-		chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+		if (!up->cache)
+			return 0;
+		chunk = xa_load(&up->cache->chunks, idx >> UPTR_CHUNK_SHIFT);
 		if (!chunk)
 			return 0;
 		if (hint) {
@@ -2122,7 +2181,9 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 		unsigned long i, cstart;
 
 		uptr_userptr_notifier_lock(up);
-		chunk = up->resident ? xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT) : NULL;
+		chunk = NULL;
+		if (up->resident)
+			chunk = xa_find(&up->cache->chunks, &ci, ULONG_MAX, XA_PRESENT);
 		if (!chunk) {
 			uptr_userptr_notifier_unlock(up);
 			break;
@@ -2208,10 +2269,10 @@ static unsigned long uptr_userptr_shrink_one(struct uptr_userptr_mgr *mgr,
 		return 0;
 	if (!up->resident) {
 		/* Under the userptr's lock: see uptr_userptr_lru_add(). */
-		list_del_init(&up->lru);
+		list_del_init(&up->cache->lru);
 		mgr->nr_lru--;
 	} else {
-		chunk = xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT);
+		chunk = xa_find(&up->cache->chunks, &ci, ULONG_MAX, XA_PRESENT);
 		if (!WARN_ON_ONCE(!chunk))
 			dropped = __uptr_chunk_drop(up, ci, chunk);
 	}
@@ -2237,8 +2298,8 @@ static unsigned long uptr_userptr_shrink_scan(struct shrinker *shrinker,
 			spin_unlock(&mgr->lru_lock);
 			break;
 		}
-		up = list_first_entry(&mgr->lru, struct uptr_userptr, lru);
-		list_move_tail(&up->lru, &mgr->lru);
+		up = list_first_entry(&mgr->lru, struct uptr_userptr_cache, lru)->up;
+		list_move_tail(&up->cache->lru, &mgr->lru);
 		n = uptr_userptr_shrink_one(mgr, up);
 		spin_unlock(&mgr->lru_lock);
 		freed += n;
@@ -2277,8 +2338,6 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
 		fs_reclaim_acquire(GFP_KERNEL);
 		might_lock(&up->lock);
 		fs_reclaim_release(GFP_KERNEL);
-		xa_init_flags(&up->chunks, XA_FLAGS_ACCOUNT);
-		INIT_LIST_HEAD(&up->lru);
 		atomic_set(&up->active, 0);
 		/* The notifier keeps the range, the mm (mmgrab()) and the manager. */
 		ret = mmu_interval_notifier_insert(&up->notifier, current->mm, start, size,
@@ -2320,17 +2379,22 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		 * the notifier still guarantees they are alive, which frees
 		 * every chunk, and stop following the range.
 		 */
-		spin_lock(&mgr->lru_lock);
-		if (!list_empty(&up->lru)) {
-			list_del_init(&up->lru);
-			mgr->nr_lru--;
-		}
-		spin_unlock(&mgr->lru_lock);
 		WARN_ON_ONCE(atomic_read(&up->active));
-		uptr_userptr_drop(up, 0, uptr_userptr_npages(up), true);
+		if (up->cache) {
+			spin_lock(&mgr->lru_lock);
+			if (!list_empty(&up->cache->lru)) {
+				list_del_init(&up->cache->lru);
+				mgr->nr_lru--;
+			}
+			spin_unlock(&mgr->lru_lock);
+			uptr_userptr_drop(up, 0, uptr_userptr_npages(up), true);
+		}
 		mmu_interval_notifier_remove(&up->notifier);
-		WARN_ON_ONCE(up->resident || !xa_empty(&up->chunks));
-		xa_destroy(&up->chunks);
+		if (up->cache) {
+			WARN_ON_ONCE(up->resident || !xa_empty(&up->cache->chunks));
+			xa_destroy(&up->cache->chunks);
+			kfree(up->cache);
+		}
 	} else {
 		bool dirty = !(up->flags & UPTR_USERPTR_READ_ONLY);
 		struct scatterlist *sg;

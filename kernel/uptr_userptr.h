@@ -23,6 +23,7 @@ struct page;
 struct shrinker;
 struct user_struct;
 struct uptr_userptr;
+struct uptr_userptr_cache;
 struct vm_area_struct;
 
 /* The device only reads the range; its pages are never made writable. */
@@ -73,7 +74,7 @@ struct uptr_userptr_mgr {
 	unsigned long dma_attrs;
 	/**
 	 * @lru_lock: protects @lru, @nr_lru and each userptr's
-	 * &uptr_userptr.lru; a spinlock held for one list step and at most
+	 * &uptr_userptr_cache.lru; a spinlock held for one list step and at most
 	 * one chunk dropped by the shrinker, never taken by the invalidate
 	 * callback (see DOC: Locking)
 	 */
@@ -111,7 +112,7 @@ struct uptr_userptr {
 	/** @flags: UPTR_USERPTR_*, and the driver's from UPTR_USERPTR_DRIVER_SHIFT up */
 	unsigned int flags;
 	/**
-	 * @lock: coherent: protects the entries of @chunks, the chunks
+	 * @lock: coherent: protects the entries of the page cache (@cache), the chunks
 	 * themselves (inserted and freed under it), the counters below and
 	 * the notifier sequence checks; held around each device step of a
 	 * few page accesses, by the fault path to store (and DMA-map) one
@@ -154,25 +155,18 @@ struct uptr_userptr {
 			 */
 			struct mmu_interval_notifier notifier;
 			/**
-			 * @chunks: coherent: the page cache, chunks of
-			 * entries by page index / UPTR_CHUNK_PAGES; a chunk
-			 * is allocated when a fault stores its first page
-			 * and freed when its last page is dropped, both
-			 * under @lock, so a chunk pointer is only used
-			 * with @lock held
+			 * @cache: coherent: the page cache's index and its
+			 * link on the shrinker's list, allocated by the
+			 * first fault that stores a page (set once, under
+			 * @lock) and freed by uptr_userptr_fini(): NULL
+			 * while the userptr is cold
 			 */
-			struct xarray chunks;
-			/**
-			 * @lru: coherent: on &uptr_userptr_mgr.lru while
-			 * pages may be cached (&uptr_userptr_mgr.lru_lock;
-			 * emptied also under @lock)
-			 */
-			struct list_head lru;
+			struct uptr_userptr_cache *cache;
 			/** @faulted: coherent: pages made valid so far (@lock) */
 			u64 faulted;
 			/** @invalidations: coherent: invalidations seen (@lock) */
 			u64 invalidations;
-			/** @resident: coherent: valid pages in @chunks (@lock) */
+			/** @resident: coherent: valid pages in the page cache (@lock) */
 			unsigned int resident;
 			/**
 			 * @active: coherent: device work using the userptr
