@@ -139,8 +139,26 @@
  *
  * The address is valid only until the lock is released: the invalidate
  * callback unmaps it under the same lock.  A device that keeps DMA
- * addresses in its own page tables past the critical section needs the
- * callback to zap them first; the core has no hook for that yet.
+ * addresses in its own page tables past the critical section zaps them
+ * in its &uptr_userptr_ops.invalidate, which the core calls under the
+ * lock before it unmaps any cached page (from the invalidate callback,
+ * the shrinker, a fault that maps a page again, and fini)::
+ *
+ *	static void drv_invalidate(struct uptr_userptr *up,
+ *				   unsigned long first, unsigned long count)
+ *	{
+ *		struct drv_bo *bo = container_of(up, struct drv_bo, up);
+ *
+ *		// no sleeping, no allocation, no waiting for the device
+ *		drv_clear_ptes(bo, first, count);
+ *		drv_flush_tlb_and_poll(bo);	// bounded
+ *	}
+ *
+ * and fills its page tables only in a critical section of the lock, from
+ * what __uptr_userptr_dma_addr() returns there.  uptr's own engine keeps
+ * across holds only where it looked its last page up (a
+ * &struct uptr_userptr_hint per command and userptr), zapped that way
+ * (uptr_userptr_hint_zap()).
  */
 
 /**
@@ -173,7 +191,11 @@
  *   drop the entries of the invalidated range, about a chunk's worth of
  *   work per hold: UPTR_CHUNK_PAGES steps, a step being a chunk visited,
  *   a page dropped, or a block (a huge page) dropped whole (a DMA unmap;
- *   the pages themselves are not touched);
+ *   the pages themselves are not touched).  Before it drops pages of a
+ *   chunk, in the same hold, it calls the driver's
+ *   &uptr_userptr_ops.invalidate for them, so that the device forgets
+ *   its own translations first; so do the shrinker, a fault that
+ *   replaces a cached page or maps it again, and uptr_userptr_fini();
  * - the shrinker, with spin_trylock() under the manager's list lock, to
  *   drop one chunk of an idle userptr;
  * - uptr_userptr_fini(), as the invalidate callback; uptr_userptr_stats(),
@@ -190,7 +212,9 @@
  * lock is only ever taken nested in a first, in address order, and nothing nests in the
  * second) and every section in it is bounded, so the wait stays bounded.
  * The callback never waits for device work to complete, takes no other
- * lock of the driver and does not sleep, so it behaves the same when the
+ * lock of the driver (the driver's &uptr_userptr_ops.invalidate runs
+ * under this lock, by the same rules) and does not sleep, so it behaves
+ * the same when the
  * range is not blockable (the OOM reaper), only without yielding between
  * chunks: it spins for those short whiles and always succeeds.
  * The device, in turn, finds a page the callback dropped invalid and
@@ -228,12 +252,16 @@
  * (xa_store_range()), is inserted and erased whole the same way.
  * So a chunk pointer is valid only while the lock is held: every path
  * looks the chunk up under the lock it uses it under (xa_load(), or
- * xa_find() or xas_find() after taking it), and none keeps a chunk pointer across an
- * unlock; the engine never sees a chunk at all, only the page
- * __uptr_userptr_page() returns.  A coherent userptr gets the index of
- * its chunks (&struct uptr_userptr_cache) from the first fault that
- * stores a page, and keeps it until uptr_userptr_fini().  The xarray's own lock nests inside
- * the userptr's.  Under the userptr's lock a fault inserts with
+ * xa_find() or xas_find() after taking it), and none keeps a chunk
+ * pointer across an unlock.  The device sees a chunk only as an opaque
+ * &struct uptr_userptr_hint; one it keeps across holds is one of its
+ * translations, which its &uptr_userptr_ops.invalidate zaps: the core
+ * calls that in the hold in which it drops pages of the chunk, and frees
+ * a chunk only once it has dropped its last page.  A coherent userptr
+ * gets the index of its chunks (&struct uptr_userptr_cache) from the
+ * first fault that stores a page, and keeps it until
+ * uptr_userptr_fini().  The xarray's own lock nests inside the
+ * userptr's.  Under the userptr's lock a fault inserts with
  * GFP_NOWAIT only; if that fails it drops the lock, reserves the slot
  * with GFP_KERNEL (xa_reserve()) and tries again, or, for a huge chunk,
  * stores the pages in chunks of small pages instead.  A reserved slot is
@@ -954,6 +982,22 @@ static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
 }
 
 /*
+ * Tells the driver that pages [@first, @first + @count) of @up are about
+ * to be dropped, in this hold of the lock, so that the device forgets
+ * its own translations of them first (&uptr_userptr_ops.invalidate).
+ */
+static void __uptr_userptr_zap(struct uptr_userptr *up, unsigned long first,
+			       unsigned long count)
+{
+	const struct uptr_userptr_ops *ops = uptr_userptr_mgr(up)->ops;
+
+	lockdep_assert_held(&up->lock);
+
+	if (ops && ops->invalidate)
+		ops->invalidate(up, first, count);
+}
+
+/*
  * Drops the block of @chunk (see &struct uptr_chunk): unmaps its one DMA
  * mapping, without touching its pages, as __uptr_entry_drop().  The
  * caller accounts for the pages, returned, in &uptr_userptr.resident and
@@ -1000,17 +1044,26 @@ static unsigned long __uptr_chunk_drop_entries(struct uptr_userptr *up, unsigned
 					       unsigned long end, unsigned long *steps)
 {
 	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
-	unsigned long dropped = 0, blk = 0, *entries;
+	unsigned long dropped = 0, blk = 0, zfirst = idx, zend = end, *entries;
+	bool in_blk = false;
 
 	lockdep_assert_held(&up->lock);
 
 	if (chunk->blk_count) {
 		unsigned long bstart = cstart + chunk->blk_first;
+		unsigned long bend = bstart + chunk->blk_count;
 
-		if (idx < bstart + chunk->blk_count && bstart < end) {
-			blk = __uptr_block_drop(up, chunk);
-			dropped = blk;
+		/* A block goes whole, and so does the device's view of it. */
+		in_blk = idx < bend && bstart < end;
+		if (in_blk) {
+			zfirst = min(idx, bstart);
+			zend = max(end, bend);
 		}
+	}
+	__uptr_userptr_zap(up, zfirst, zend - zfirst);
+	if (in_blk) {
+		blk = __uptr_block_drop(up, chunk);
+		dropped = blk;
 	}
 	/* A huge chunk has no page outside its block, and no entries. */
 	entries = uptr_chunk_is_huge(chunk) ? NULL : uptr_chunk_entries(chunk);
@@ -1248,6 +1301,7 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 				continue;
 			}
 			WARN_ON_ONCE(uptr_entry_page(old) != page);
+			__uptr_userptr_zap(up, idx - i + chunk->blk_first, chunk->blk_count);
 			n = __uptr_block_drop(up, chunk);
 			forgotten += n;
 			continue;
@@ -1281,6 +1335,7 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			 * device writes this time.
 			 */
 			if (WARN_ON_ONCE(uptr_entry_page(old) != page)) {
+				__uptr_userptr_zap(up, idx, 1);
 				__uptr_entry_drop(up, chunk, i);
 				forgotten++;
 				old = 0;
@@ -1298,6 +1353,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			break;
 		}
 		if (old) {
+			/* The device forgets the address it may have of it. */
+			__uptr_userptr_zap(up, idx, 1);
 			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
 					     uptr_entry_dma_dir(old), mgr->dma_attrs);
 			entry |= old & UPTR_ENTRY_DIRTY;
@@ -1346,6 +1403,7 @@ static long __uptr_huge_chunk_keep(struct uptr_userptr *up, struct uptr_chunk *c
 	if (same && !upgrade)
 		return 0;
 	WARN_ON_ONCE(!same);
+	__uptr_userptr_zap(up, uptr_chunk_start(chunk, end - 1), chunk->capacity);
 	n = __uptr_block_drop(up, chunk);
 	__uptr_userptr_uncount(up, n);
 	__uptr_chunk_remove(up, chunk, ci);

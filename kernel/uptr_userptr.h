@@ -57,6 +57,22 @@ struct uptr_userptr_ops {
 	 * Called with the mmap lock held for read.
 	 */
 	bool (*vma_is_device)(const struct vm_area_struct *vma);
+	/**
+	 * @invalidate: optional; zaps the device's own translations of
+	 * pages [@first, @first + @count) of coherent userptr @up: its page
+	 * tables and TLBs, anything it kept past a critical section of what
+	 * __uptr_userptr_page() or __uptr_userptr_dma_addr() gave it.  The
+	 * core calls it with the userptr's lock held, in the same hold in
+	 * which it then drops those pages (unmaps their DMA addresses): from
+	 * the invalidate callback, in the context of whatever changes the
+	 * mapping (reclaim, writeback, migration, the OOM reaper...); from
+	 * the shrinker; from a fault that replaces a cached page or maps it
+	 * again; and from uptr_userptr_fini().  It may be called for pages
+	 * of which the device has no translation.  Like the critical
+	 * section it runs in, it must not sleep, allocate or wait for device
+	 * work: it only makes the device fault again.
+	 */
+	void (*invalidate)(struct uptr_userptr *up, unsigned long first, unsigned long count);
 };
 
 /**
@@ -223,7 +239,11 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
  * look each page up in the chunk of the one before, instead of in the
  * page cache's index.  Chunks are freed only under the lock, so a hint
  * is good only until the lock is released: uptr_userptr_hint_init() it
- * each time after uptr_userptr_notifier_lock().
+ * each time after uptr_userptr_notifier_lock().  Or keep it across
+ * holds as a device translation, and zap it in the driver's
+ * &uptr_userptr_ops.invalidate (uptr_userptr_hint_zap()): the core calls
+ * that, in the same hold, before it drops any page of a chunk, and it
+ * frees a chunk only once its last page is dropped.
  */
 struct uptr_userptr_hint {
 	void *chunk;
@@ -238,6 +258,24 @@ struct uptr_userptr_hint {
 static inline void uptr_userptr_hint_init(struct uptr_userptr_hint *hint)
 {
 	hint->chunk = NULL;
+}
+
+/**
+ * uptr_userptr_hint_zap() - forget a hint's chunk if it holds given pages
+ * @hint: the hint
+ * @first: first page index
+ * @count: pages
+ *
+ * For a driver that keeps a hint across holds of the lock, as a device
+ * translation: from its &uptr_userptr_ops.invalidate, which the core
+ * calls before it drops those pages and, with its last page, their
+ * chunk.
+ */
+static inline void uptr_userptr_hint_zap(struct uptr_userptr_hint *hint,
+					 unsigned long first, unsigned long count)
+{
+	if (hint->chunk && first < hint->first + hint->count && hint->first < first + count)
+		hint->chunk = NULL;
 }
 
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,
