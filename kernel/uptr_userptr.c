@@ -292,7 +292,9 @@
  * GFP_ATOMIC under it (IOMMU page tables, swiotlb, DMA-API debug), and
  * set_page_dirty() takes the page's mapping locks (the i_pages lock,
  * private_lock, the inode's i_lock, the writeback list lock, memcg
- * locks); a second userptr's lock nests in it, as above.  None of them is
+ * locks); a second userptr's lock nests in it, as above.  The xarray's
+ * lock nests in it too, and, as the notifier and fini drop a range under
+ * both, the DMA layer's locks nest in the xarray's.  None of them is
  * held while taking a userptr's lock.  The driver's reservation locks and
  * the mmap lock are never taken under it.
  *
@@ -358,7 +360,7 @@
  * userptr is not read-only, so the page is DMA-mapped both ways...
  */
 #define UPTR_ENTRY_WRITABLE	1UL
-/* ...and the device wrote the page (set under the lock, at each access). */
+/* ...and the device wrote the page (set under the lock, at its first write). */
 #define UPTR_ENTRY_DIRTY	2UL
 #define UPTR_ENTRY_FLAGS	(UPTR_ENTRY_WRITABLE | UPTR_ENTRY_DIRTY)
 
@@ -1103,9 +1105,10 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
  * huge-page blocks), so that a device access waits at most for that;
  * @can_sleep lets it yield between holds.  Only chunks that
  * exist are visited, in one walk of the xarray per hold, which erases
- * each emptied chunk where it stands; the walk is paused at each unlock
- * and starts again from the tree's root under the next hold (another
- * path may have freed chunks meanwhile), and it stops as soon as nothing
+ * each emptied chunk where it stands; at each unlock the walk is reset
+ * to the chunk it had not dropped yet and starts again there, from the
+ * tree's root, under the next hold (another path may have freed chunks
+ * meanwhile), and it stops as soon as nothing
  * is resident.  Entries not dropped yet may still be used by the device
  * meanwhile: their pages stay alive until the caller (the notifier)
  * returns.
@@ -1148,7 +1151,10 @@ static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 				uptr_chunk_free(chunk);
 			}
 		}
-		/* Restart the walk after the chunk it stopped at (xas_find()). */
+		/*
+		 * Start again at the chunk it stopped at, not after it: xas_set()
+		 * (xas_pause() would skip that chunk).
+		 */
 		if (!done)
 			xas_set(&xas, xas.xa_index);
 		xas_unlock(&xas);
@@ -2090,15 +2096,22 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
  * CPU maps (writeback, swap-out, MADV_FREE, migration) first write-
  * protects or unmaps it, through the notifier, which drops the entry, so
  * the device writes again only after a new fault, a new entry and a new
- * mark.  A page of a block marks the whole block, and each of its folios
- * (one, for one huge mapping) once.  The page is valid, hence mapped by
- * the CPU, so it is alive and its mapping stable, as in zap_pte_range():
- * no page lock is needed.
+ * mark.  That holds because nothing cleans a page the CPU maps without
+ * the notifier: writeback cleans through folio_clear_dirty_for_io() ->
+ * folio_mkclean(), swap-out calls pageout() only after try_to_unmap(),
+ * MADV_FREE clears the PTEs under an invalidation first, and migration
+ * unmaps before it copies.  A page of a block marks the whole block, and
+ * each of its folios (one, for one huge mapping) once.  The page is
+ * valid, hence mapped by the CPU, so it is alive and its mapping stable,
+ * as in zap_pte_range(): no page lock is needed (set_page_dirty_lock()
+ * would sleep, and the page may be locked by whoever is invalidating).
  */
-static void __uptr_entry_mark_written(struct uptr_chunk *chunk, unsigned long i,
-				      unsigned long entry)
+static void __uptr_entry_mark_written(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				      unsigned long i, unsigned long entry)
 {
 	unsigned long k;
+
+	lockdep_assert_held(&up->lock);
 
 	if (!uptr_chunk_in_block(chunk, i)) {
 		set_page_dirty(uptr_entry_page(entry));
@@ -2150,7 +2163,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	if (!uptr_entry_ok(entry, write))
 		return 0;
 	if (write && !(entry & UPTR_ENTRY_DIRTY))
-		__uptr_entry_mark_written(chunk, i, entry);
+		__uptr_entry_mark_written(up, chunk, i, entry);
 	*chunkp = chunk;
 	*ip = i;
 	return entry;
