@@ -387,6 +387,9 @@ struct uptr_userptr_cache {
 /**
  * struct uptr_chunk - up to UPTR_CHUNK_PAGES pages of a coherent page cache
  * @valid: entries that are valid; the chunk is freed when it drops to 0
+ * @writable: of those, the ones with %UPTR_ENTRY_WRITABLE (the pages of
+ *	the block count if its entry has it), so that a chunk whose every
+ *	page is valid, and writable, is known so at one look
  * @capacity: pages of the chunk, UPTR_CHUNK_PAGES except in a userptr
  *	smaller than that and in the last chunk of a larger one
  * @blk_first: first page of the chunk's block, if @blk_count
@@ -426,6 +429,7 @@ struct uptr_chunk {
 	u32 capacity;
 	u16 blk_first;
 	u16 blk_count;
+	u32 writable;
 	unsigned long blk_entry;
 	dma_addr_t dma[];
 };
@@ -972,6 +976,8 @@ static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
 			     uptr_entry_dma_dir(entry), uptr_userptr_mgr(up)->dma_attrs);
 	WRITE_ONCE(entries[i], 0);
 	chunk->valid--;
+	if (entry & UPTR_ENTRY_WRITABLE)
+		chunk->writable--;
 }
 
 /* Takes @n dropped pages off the counts of @up and of its manager. */
@@ -1015,6 +1021,8 @@ static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chun
 	dma_unmap_page_attrs(mgr->dma_dev, chunk->dma[chunk->blk_first], n << PAGE_SHIFT,
 			     uptr_entry_dma_dir(entry), mgr->dma_attrs);
 	chunk->valid -= n;
+	if (entry & UPTR_ENTRY_WRITABLE)
+		chunk->writable -= n;
 	chunk->blk_count = 0;
 	chunk->blk_entry = 0;
 	return n;
@@ -1327,6 +1335,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			chunk->blk_first = i;
 			chunk->blk_count = n;
 			chunk->valid += n;
+			if (entry & UPTR_ENTRY_WRITABLE)
+				chunk->writable += n;
 			stored += n;
 			idx += n;
 			pfns += n;
@@ -1364,8 +1374,12 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
 					     uptr_entry_dma_dir(old), mgr->dma_attrs);
 			entry |= old & UPTR_ENTRY_DIRTY;
+			/* Mapped again only to become writable. */
+			chunk->writable++;
 		} else {
 			chunk->valid++;
+			if (entry & UPTR_ENTRY_WRITABLE)
+				chunk->writable++;
 			stored++;
 		}
 		chunk->dma[i] = dma;
@@ -1478,6 +1492,7 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 	chunk->blk_first = 0;
 	chunk->blk_count = n;
 	chunk->valid = n;
+	chunk->writable = entry & UPTR_ENTRY_WRITABLE ? n : 0;
 	up->resident += n;
 	up->faulted += n;
 	atomic_long_add(n, &uptr_userptr_mgr(up)->cached);
@@ -1698,6 +1713,12 @@ static bool __uptr_userptr_ok(struct uptr_userptr *up, unsigned long idx, bool w
 	       uptr_entry_ok(uptr_chunk_entry(*chunk, idx - uptr_chunk_start(*chunk, idx)), write);
 }
 
+/* Whether every page of @chunk is valid (and writable, for @write).  Lock held. */
+static bool __uptr_chunk_full(const struct uptr_chunk *chunk, bool write)
+{
+	return chunk->valid == chunk->capacity && (!write || chunk->writable == chunk->valid);
+}
+
 /*
  * Narrows [*idx, *end) to the span of pages not valid yet (not writable
  * yet, for @write).  At most UPTR_FAULT_HUGE_PAGES pages.
@@ -1710,10 +1731,19 @@ static void uptr_userptr_missing(struct uptr_userptr *up, unsigned long *idx,
 
 	uptr_userptr_notifier_lock(up);
 	if (up->resident) {
-		while (*idx < *end && __uptr_userptr_ok(up, *idx, write, &chunk, &ci))
-			(*idx)++;
-		while (*end > *idx && __uptr_userptr_ok(up, *end - 1, write, &chunk, &ci))
-			(*end)--;
+		/* A chunk whose every page is valid (writable) is passed at once. */
+		while (*idx < *end && __uptr_userptr_ok(up, *idx, write, &chunk, &ci)) {
+			if (__uptr_chunk_full(chunk, write))
+				*idx = min(*end, uptr_chunk_start(chunk, *idx) + chunk->capacity);
+			else
+				(*idx)++;
+		}
+		while (*end > *idx && __uptr_userptr_ok(up, *end - 1, write, &chunk, &ci)) {
+			if (__uptr_chunk_full(chunk, write))
+				*end = max(*idx, uptr_chunk_start(chunk, *end - 1));
+			else
+				(*end)--;
+		}
 	}
 	uptr_userptr_notifier_unlock(up);
 }
