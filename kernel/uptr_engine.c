@@ -61,7 +61,9 @@
  *	imported BO
  * @end: coherent userptr: end of the bytes the command touches in the BO
  * @write: the command writes through this cursor
- * @hint: coherent userptr: the chunk of the page the step looked up last
+ * @view: coherent userptr: where the command reached the BO last, kept
+ *	from one step to the next (attached to the BO until
+ *	uptr_cursor_fini())
  */
 struct uptr_cursor {
 	struct uptr_bo *bo;
@@ -69,7 +71,7 @@ struct uptr_cursor {
 	u64 off;
 	u64 end;
 	bool write;
-	struct uptr_userptr_hint hint;
+	struct uptr_bo_view view;
 };
 
 /* Positions @c at byte @offset of @bo for @len bytes; the caller validated them. */
@@ -85,7 +87,8 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
 	c->off = offset;
 	c->end = offset + len;
 	c->write = write;
-	uptr_userptr_hint_init(&c->hint);
+	if (uptr_bo_is_coherent(bo))
+		uptr_bo_view_attach(bo, &c->view);
 	if (!sgt)
 		return;
 	for_each_sgtable_sg(sgt, sg, i) {
@@ -96,6 +99,13 @@ static void uptr_cursor_init(struct uptr_cursor *c, struct uptr_bo *bo, u64 offs
 		}
 		offset -= sg->length;
 	}
+}
+
+/* Done with the cursor of uptr_cursor_init(). */
+static void uptr_cursor_fini(struct uptr_cursor *c)
+{
+	if (uptr_bo_is_coherent(c->bo))
+		uptr_bo_view_detach(c->bo, &c->view);
 }
 
 /* Whether the cursor is in a coherent userptr, by the BO's kind. */
@@ -128,16 +138,15 @@ static u64 uptr_cursor_contig(const struct uptr_cursor *c, u64 max)
 }
 
 /*
- * The page under the cursor; for a coherent userptr, with its lock held
- * since the step began (which reset the cursor's hint), NULL when the
- * page is not valid (writable, if the cursor writes).
+ * The page under the cursor; for a coherent userptr, with its lock held,
+ * NULL when the page is not valid (writable, if the cursor writes).
  */
 static struct page *uptr_cursor_page(struct uptr_cursor *c)
 {
 	struct uptr_userptr *up = uptr_cursor_userptr(c);
 
 	if (up)
-		return __uptr_userptr_page(up, c->off >> PAGE_SHIFT, c->write, &c->hint);
+		return __uptr_userptr_page(up, c->off >> PAGE_SHIFT, c->write, &c->view.hint);
 	return nth_page(sg_page(c->sg), (c->sg->offset + c->off) >> PAGE_SHIFT);
 }
 
@@ -305,11 +314,6 @@ static s64 uptr_engine_step(struct uptr_cursor *dst, struct uptr_cursor *src, u6
 		struct uptr_cursor *invalid;
 
 		uptr_engine_lock(dup, sup);
-		/* What a cursor knew of the page cache went with the lock. */
-		if (dst)
-			uptr_userptr_hint_init(&dst->hint);
-		if (src)
-			uptr_userptr_hint_init(&src->hint);
 		invalid = uptr_engine_pages(dst, src, &dpage, &spage);
 		if (!invalid)
 			break;
@@ -390,10 +394,14 @@ static int uptr_engine_copy(const struct uptr_engine_cmd *cmd,
 			    const struct uptr_engine_limits *lim)
 {
 	struct uptr_cursor src, dst;
+	int ret;
 
 	uptr_cursor_init(&src, cmd->src, cmd->src_offset, cmd->size, false);
 	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset, cmd->size, true);
-	return uptr_engine_walk(&dst, &src, cmd->size, uptr_engine_copy_fn, NULL, lim);
+	ret = uptr_engine_walk(&dst, &src, cmd->size, uptr_engine_copy_fn, NULL, lim);
+	uptr_cursor_fini(&dst);
+	uptr_cursor_fini(&src);
+	return ret;
 }
 
 static void uptr_engine_fill_fn(void *dst, const void *src, size_t len, void *ctx)
@@ -407,9 +415,12 @@ static int uptr_engine_fill(const struct uptr_engine_cmd *cmd,
 {
 	struct uptr_cursor dst;
 	u32 value = cmd->value;
+	int ret;
 
 	uptr_cursor_init(&dst, cmd->dst, cmd->dst_offset, cmd->size, true);
-	return uptr_engine_walk(&dst, NULL, cmd->size, uptr_engine_fill_fn, &value, lim);
+	ret = uptr_engine_walk(&dst, NULL, cmd->size, uptr_engine_fill_fn, &value, lim);
+	uptr_cursor_fini(&dst);
+	return ret;
 }
 
 static void uptr_engine_store_fn(void *dst, const void *src, size_t len, void *ctx)
@@ -422,9 +433,12 @@ static int uptr_engine_write(struct uptr_bo *bo, u64 offset, const void *val, si
 			     const struct uptr_engine_limits *lim)
 {
 	struct uptr_cursor dst;
+	int ret;
 
 	uptr_cursor_init(&dst, bo, offset, len, true);
-	return uptr_engine_walk(&dst, NULL, len, uptr_engine_store_fn, (void *)val, lim);
+	ret = uptr_engine_walk(&dst, NULL, len, uptr_engine_store_fn, (void *)val, lim);
+	uptr_cursor_fini(&dst);
+	return ret;
 }
 
 /* Where a checksum step copies the bytes it read: up to a page of them. */
@@ -479,6 +493,7 @@ static int uptr_engine_checksum(const struct uptr_engine_cmd *cmd,
 		if (ret)
 			break;
 	}
+	uptr_cursor_fini(&src);
 	kfree(rb.buf);
 	if (ret)
 		return ret;

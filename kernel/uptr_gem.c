@@ -293,8 +293,62 @@ static bool uptr_vma_is_device(const struct vm_area_struct *vma)
 	return vma->vm_ops == &uptr_device_bo_vm_ops;
 }
 
+/**
+ * uptr_bo_view_attach() - keep a command's view of a coherent userptr
+ * @bo: a coherent userptr BO, referenced by the caller
+ * @view: the command's view, which knows no page yet
+ *
+ * Until uptr_bo_view_detach(), @view may keep its hint across holds of
+ * the userptr's lock: uptr_bo_userptr_invalidate() zaps it before the
+ * core drops a page of the chunk it points to.
+ */
+void uptr_bo_view_attach(struct uptr_bo *bo, struct uptr_bo_view *view)
+{
+	uptr_userptr_hint_init(&view->hint);
+	uptr_userptr_notifier_lock(&bo->userptr);
+	view->next = bo->views;
+	bo->views = view;
+	uptr_userptr_notifier_unlock(&bo->userptr);
+}
+
+/**
+ * uptr_bo_view_detach() - the command is done with its view
+ * @bo: the BO of uptr_bo_view_attach()
+ * @view: the view attached to it
+ */
+void uptr_bo_view_detach(struct uptr_bo *bo, struct uptr_bo_view *view)
+{
+	struct uptr_bo_view **p;
+
+	uptr_userptr_notifier_lock(&bo->userptr);
+	/* As many views as commands running on the BO at once: a few. */
+	for (p = &bo->views; *p != view; p = &(*p)->next)
+		;
+	*p = view->next;
+	uptr_userptr_notifier_unlock(&bo->userptr);
+}
+
+/*
+ * The engine's page tables, so to speak: the views of the commands
+ * running on the BO forget any chunk that holds pages the core is about
+ * to drop.  Called by the core with the userptr's lock held, from the
+ * notifier among others: a walk of a few views, nothing else.
+ */
+static void uptr_bo_userptr_invalidate(struct uptr_userptr *up, unsigned long first,
+				       unsigned long count)
+{
+	struct uptr_bo *bo = container_of(up, struct uptr_bo, userptr);
+	struct uptr_bo_view *view;
+
+	lockdep_assert_held(&up->lock);
+
+	for (view = bo->views; view; view = view->next)
+		uptr_userptr_hint_zap(&view->hint, first, count);
+}
+
 const struct uptr_userptr_ops uptr_bo_userptr_ops = {
 	.vma_is_device = uptr_vma_is_device,
+	.invalidate = uptr_bo_userptr_invalidate,
 };
 
 /**

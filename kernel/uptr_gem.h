@@ -23,18 +23,34 @@ extern const struct drm_gem_object_funcs uptr_bo_userptr_funcs;
 extern const struct drm_gem_object_funcs uptr_import_bo_funcs;
 
 /**
+ * struct uptr_bo_view - where a running command last reached a coherent
+ * userptr: the engine's translation of the BO's pages, kept across holds
+ * of the userptr's lock
+ * @next: the next view of the same BO (&uptr_bo.views), under that lock
+ * @hint: the page cache's chunk of the last page the command reached;
+ *	zapped under that lock by the driver's &uptr_userptr_ops.invalidate
+ *	before the core drops any page of that chunk
+ */
+struct uptr_bo_view {
+	struct uptr_bo_view *next;
+	struct uptr_userptr_hint hint;
+};
+
+/**
  * struct uptr_bo - a uptr buffer object
  *
  * The engine reaches a BO's memory only through uptr_bo_sgt(), or, for
  * a BO imported from another driver's dma-buf, through the kernel
  * mapping the exporter gave (uptr_bo_vaddr()).  Every
- * member but the counters is set at creation and never changes until the
- * object is freed, so holding a GEM reference is enough to read them.
+ * member but the counters and @views is set at creation and never
+ * changes until the object is freed, so holding a GEM reference is
+ * enough to read them.
  * The kind of a BO is told by @base.funcs (uptr_bo_is_userptr(),
  * uptr_bo_is_import()); a userptr BO keeps its uAPI flags and, if it is a
  * NOTIFY one, its stale-range signals in the userptr core's struct
  * (uptr_bo_uapi_flags(), uptr_bo_notify()), so that a userptr BO costs no
- * more than its GEM object, its counters and the core's state.
+ * more than its GEM object, its counters, the core's state and a
+ * pointer.
  */
 struct uptr_bo {
 	/** @base: the GEM object */
@@ -49,8 +65,17 @@ struct uptr_bo {
 			/** @sgt: device BO: @pages, DMA-mapped */
 			struct sg_table *sgt;
 		};
-		/** @userptr: userptr BO: the userptr core's state */
-		struct uptr_userptr userptr;
+		/* userptr BO */
+		struct {
+			/** @userptr: userptr BO: the userptr core's state */
+			struct uptr_userptr userptr;
+			/**
+			 * @views: coherent userptr BO: the views of the
+			 * commands running on it (uptr_bo_view_attach()), a
+			 * list under @userptr's lock
+			 */
+			struct uptr_bo_view *views;
+		};
 		/* BO imported from a foreign dma-buf (uptr_prime.c) */
 		struct {
 			/**
@@ -182,6 +207,9 @@ static inline struct page **uptr_bo_pages(struct uptr_bo *bo)
 }
 
 extern const struct uptr_userptr_ops uptr_bo_userptr_ops;
+
+void uptr_bo_view_attach(struct uptr_bo *bo, struct uptr_bo_view *view);
+void uptr_bo_view_detach(struct uptr_bo *bo, struct uptr_bo_view *view);
 
 int uptr_gem_init(void);
 void uptr_gem_fini(void);

@@ -139,8 +139,26 @@
  *
  * The address is valid only until the lock is released: the invalidate
  * callback unmaps it under the same lock.  A device that keeps DMA
- * addresses in its own page tables past the critical section needs the
- * callback to zap them first; the core has no hook for that yet.
+ * addresses in its own page tables past the critical section zaps them
+ * in its &uptr_userptr_ops.invalidate, which the core calls under the
+ * lock before it unmaps any cached page (from the invalidate callback,
+ * the shrinker, a fault that maps a page again, and fini)::
+ *
+ *	static void drv_invalidate(struct uptr_userptr *up,
+ *				   unsigned long first, unsigned long count)
+ *	{
+ *		struct drv_bo *bo = container_of(up, struct drv_bo, up);
+ *
+ *		// no sleeping, no allocation, no waiting for the device
+ *		drv_clear_ptes(bo, first, count);
+ *		drv_flush_tlb_and_poll(bo);	// bounded
+ *	}
+ *
+ * and fills its page tables only in a critical section of the lock, from
+ * what __uptr_userptr_dma_addr() returns there.  uptr's own engine keeps
+ * across holds only where it looked its last page up (a
+ * &struct uptr_userptr_hint per command and userptr), zapped that way
+ * (uptr_userptr_hint_zap()).
  */
 
 /**
@@ -161,8 +179,8 @@
  * - the device (the driver's engine), around each step of a small bounded
  *   batch of page accesses (uptr's engine: UPTR_ENGINE_STEP_PAGES, 16):
  *   for each page, check the entry is valid (and writable, for a write)
- *   with __uptr_userptr_page(), which marks a written page so that it is
- *   marked dirty when dropped, then copy the page through
+ *   with __uptr_userptr_page(), which marks the page dirty at the first
+ *   write through its entry, then copy the page through
  *   kmap_local_page().  A copy between two coherent userptrs holds both
  *   locks, the lower address first (uptr_userptr_notifier_lock_nested());
  * - the fault path, to store what hmm_range_fault() found for one chunk
@@ -172,9 +190,12 @@
  * - the invalidate callback, to call mmu_interval_set_seq() and then to
  *   drop the entries of the invalidated range, about a chunk's worth of
  *   work per hold: UPTR_CHUNK_PAGES steps, a step being a chunk visited,
- *   a page dropped, or a block (a huge page) dropped whole (DMA unmap;
- *   set_page_dirty() for a page, folio_mark_dirty() once for a block,
- *   the device wrote);
+ *   a page dropped, or a block (a huge page) dropped whole (a DMA unmap;
+ *   the pages themselves are not touched).  Before it drops pages of a
+ *   chunk, in the same hold, it calls the driver's
+ *   &uptr_userptr_ops.invalidate for them, so that the device forgets
+ *   its own translations first; so do the shrinker, a fault that
+ *   replaces a cached page or maps it again, and uptr_userptr_fini();
  * - the shrinker, with spin_trylock() under the manager's list lock, to
  *   drop one chunk of an idle userptr;
  * - uptr_userptr_fini(), as the invalidate callback; uptr_userptr_stats(),
@@ -191,7 +212,9 @@
  * lock is only ever taken nested in a first, in address order, and nothing nests in the
  * second) and every section in it is bounded, so the wait stays bounded.
  * The callback never waits for device work to complete, takes no other
- * lock of the driver and does not sleep, so it behaves the same when the
+ * lock of the driver (the driver's &uptr_userptr_ops.invalidate runs
+ * under this lock, by the same rules) and does not sleep, so it behaves
+ * the same when the
  * range is not blockable (the OOM reaper), only without yielding between
  * chunks: it spins for those short whiles and always succeeds.
  * The device, in turn, finds a page the callback dropped invalid and
@@ -208,8 +231,12 @@
  * which non-blockable notifiers may do there too.
  *
  * The device writes through the kernel mapping, which the CPU's dirty
- * bits do not see, hence the mark in the entry and set_page_dirty() when
- * the entry goes, while the CPU mapping still holds the page.
+ * bits do not see, hence set_page_dirty() at the device's first write
+ * through an entry, under the lock, while the CPU maps the page; whatever
+ * cleans a page the CPU maps goes through the notifier first, which drops
+ * the entry, so a later write needs a new entry and marks the page again
+ * (__uptr_entry_mark_written()).  The invalidate callback therefore
+ * touches no page: it only unmaps DMA addresses and clears entries.
  *
  * A page is valid from a store until the invalidate callback drops it,
  * and the callback runs before the CPU mapping lets the page go; so a
@@ -217,18 +244,24 @@
  * The cache holds no page references: like the CPU's own page tables, it
  * relies on the notifier.
  *
- * Chunks: a chunk of the cache is inserted into &uptr_userptr.chunks by
+ * Chunks: a chunk of the cache is inserted into &uptr_userptr_cache.chunks by
  * the fault path and erased and freed at once (no RCU) by whoever drops
  * its last valid entry (the invalidate callback, the shrinker, fini, or
  * a fault that stored nothing), always with the userptr's lock held; a
  * huge chunk, one multi-index entry over UPTR_HUGE_CHUNK_SLOTS indexes
  * (xa_store_range()), is inserted and erased whole the same way.
  * So a chunk pointer is valid only while the lock is held: every path
- * looks the chunk up under the lock it uses it under (xa_load() or
- * xa_find() after taking it), and none keeps a chunk pointer across an
- * unlock; the engine never sees a chunk at all, only the page
- * __uptr_userptr_page() returns.  The xarray's own lock nests inside
- * the userptr's.  Under the userptr's lock a fault inserts with
+ * looks the chunk up under the lock it uses it under (xa_load(), or
+ * xa_find() or xas_find() after taking it), and none keeps a chunk
+ * pointer across an unlock.  The device sees a chunk only as an opaque
+ * &struct uptr_userptr_hint; one it keeps across holds is one of its
+ * translations, which its &uptr_userptr_ops.invalidate zaps: the core
+ * calls that in the hold in which it drops pages of the chunk, and frees
+ * a chunk only once it has dropped its last page.  A coherent userptr
+ * gets the index of its chunks (&struct uptr_userptr_cache) from the
+ * first fault that stores a page, and keeps it until
+ * uptr_userptr_fini().  The xarray's own lock nests inside the
+ * userptr's.  Under the userptr's lock a fault inserts with
  * GFP_NOWAIT only; if that fails it drops the lock, reserves the slot
  * with GFP_KERNEL (xa_reserve()) and tries again, or, for a huge chunk,
  * stores the pages in chunks of small pages instead.  A reserved slot is
@@ -259,7 +292,9 @@
  * GFP_ATOMIC under it (IOMMU page tables, swiotlb, DMA-API debug), and
  * set_page_dirty() takes the page's mapping locks (the i_pages lock,
  * private_lock, the inode's i_lock, the writeback list lock, memcg
- * locks); a second userptr's lock nests in it, as above.  None of them is
+ * locks); a second userptr's lock nests in it, as above.  The xarray's
+ * lock nests in it too, and, as the notifier and fini drop a range under
+ * both, the DMA layer's locks nest in the xarray's.  None of them is
  * held while taking a userptr's lock.  The driver's reservation locks and
  * the mmap lock are never taken under it.
  *
@@ -287,7 +322,7 @@
  * A huge chunk: the pages of one PMD-sized huge CPU mapping, aligned in
  * the userptr as in the address space (a userptr that starts on a
  * PMD_SIZE boundary), stored by one fault as one block.  It holds the
- * UPTR_HUGE_CHUNK_SLOTS indexes of &uptr_userptr.chunks its pages span
+ * UPTR_HUGE_CHUNK_SLOTS indexes of &uptr_userptr_cache.chunks its pages span
  * (one multi-index entry) and only its block: no per-page arrays, so it
  * costs a few bytes for PMD_SIZE, and storing, looking up and dropping
  * it costs one step.  A change that would store any other page in it
@@ -325,13 +360,36 @@
  * userptr is not read-only, so the page is DMA-mapped both ways...
  */
 #define UPTR_ENTRY_WRITABLE	1UL
-/* ...and the device wrote the page (set under the lock, at each access). */
+/* ...and the device wrote the page (set under the lock, at its first write). */
 #define UPTR_ENTRY_DIRTY	2UL
 #define UPTR_ENTRY_FLAGS	(UPTR_ENTRY_WRITABLE | UPTR_ENTRY_DIRTY)
 
 /**
+ * struct uptr_userptr_cache - what a coherent userptr has once it caches
+ * @chunks: the page cache, chunks of entries by page index /
+ *	UPTR_CHUNK_PAGES; a chunk is allocated when a fault stores its
+ *	first page and freed when its last page is dropped, both under
+ *	&uptr_userptr.lock, so a chunk pointer is only used with it held
+ * @lru: on &uptr_userptr_mgr.lru while pages may be cached
+ *	(&uptr_userptr_mgr.lru_lock; emptied also under &uptr_userptr.lock)
+ * @up: the userptr, for the shrinker
+ *
+ * Allocated by the first fault that has a page to store, so that a cold
+ * userptr, which may never be used, costs none of it; freed with the
+ * userptr.
+ */
+struct uptr_userptr_cache {
+	struct xarray chunks;
+	struct list_head lru;
+	struct uptr_userptr *up;
+};
+
+/**
  * struct uptr_chunk - up to UPTR_CHUNK_PAGES pages of a coherent page cache
  * @valid: entries that are valid; the chunk is freed when it drops to 0
+ * @writable: of those, the ones with %UPTR_ENTRY_WRITABLE (the pages of
+ *	the block count if its entry has it), so that a chunk whose every
+ *	page is valid, and writable, is known so at one look
  * @capacity: pages of the chunk, UPTR_CHUNK_PAGES except in a userptr
  *	smaller than that and in the last chunk of a larger one
  * @blk_first: first page of the chunk's block, if @blk_count
@@ -347,7 +405,7 @@
  *	gives any page's entry)
  *
  * Allocated by a fault that stores a page in it, freed when its last
- * page is dropped; inserted into and erased from &uptr_userptr.chunks
+ * page is dropped; inserted into and erased from &uptr_userptr_cache.chunks
  * with &uptr_userptr.lock held, so a pointer to it is only valid while
  * that lock is held (see DOC: Locking).
  *
@@ -356,8 +414,8 @@
  * is stored as one block per chunk: one entry and one DMA mapping for
  * the run, whatever its length, so that storing, dropping and unmapping
  * it costs one step (the engine looks its pages up as any other).  The
- * device's writes mark the block, and dropping it marks its folio
- * dirty once.  The block is stored and dropped as a whole: dropping any
+ * device's first write to any page of it marks the block, and its folio
+ * dirty, once.  The block is stored and dropped as a whole: dropping any
  * page of it drops all of it.  That drops no more than the CPU does: a
  * change to part of a huge mapping splits it first, and the split
  * invalidates the whole huge range (__split_huge_pmd()), so the pages
@@ -371,6 +429,7 @@ struct uptr_chunk {
 	u32 capacity;
 	u16 blk_first;
 	u16 blk_count;
+	u32 writable;
 	unsigned long blk_entry;
 	dma_addr_t dma[];
 };
@@ -403,7 +462,7 @@ static inline unsigned long uptr_chunk_start(const struct uptr_chunk *chunk, uns
 			  UPTR_CHUNK_PAGES);
 }
 
-/* The index of &uptr_userptr.chunks after those @chunk, holding page @idx, spans. */
+/* The index of &uptr_userptr_cache.chunks after those @chunk, holding page @idx, spans. */
 static inline unsigned long uptr_chunk_next(const struct uptr_chunk *chunk, unsigned long idx)
 {
 	return (uptr_chunk_start(chunk, idx) >> UPTR_CHUNK_SHIFT) +
@@ -900,14 +959,13 @@ static enum dma_data_direction uptr_entry_dma_dir(unsigned long entry)
 }
 
 /*
- * Invalidates entry @i of @chunk without touching its page: unmaps its
- * DMA address and clears it.  For an entry whose page may be gone
- * already (a bug: see __uptr_userptr_store()), where __uptr_entry_drop()
- * would dirty freed memory.  The caller accounts for it in
+ * Drops entry @i of @chunk: unmaps its DMA address and clears it, without
+ * touching its page, which a page the device wrote needs no more (see
+ * __uptr_entry_mark_written()).  The caller accounts for it in
  * &uptr_userptr.resident and &uptr_userptr_mgr.cached.
  */
-static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chunk,
-				unsigned long i)
+static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
+			      unsigned long i)
 {
 	unsigned long *entries = uptr_chunk_entries(chunk);
 	unsigned long entry = entries[i];
@@ -918,27 +976,8 @@ static void __uptr_entry_forget(struct uptr_userptr *up, struct uptr_chunk *chun
 			     uptr_entry_dma_dir(entry), uptr_userptr_mgr(up)->dma_attrs);
 	WRITE_ONCE(entries[i], 0);
 	chunk->valid--;
-}
-
-/*
- * Drops entry @i of @chunk.  Runs before the CPU mapping of the page goes
- * away (from the notifier, or from the shrinker or at fini while the
- * entry is still valid, hence while the CPU still maps the page), so
- * the page is alive and its mapping stable, as in zap_pte_range(), and a
- * page the device wrote can be marked dirty without its lock.  The device
- * writes through the kernel mapping, which leaves the CPU's dirty bits
- * alone: without this, reclaim could drop what it wrote.
- */
-static void __uptr_entry_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
-			      unsigned long i)
-{
-	unsigned long entry = uptr_chunk_entries(chunk)[i];
-
-	lockdep_assert_held(&up->lock);
-
-	if (entry & UPTR_ENTRY_DIRTY)
-		set_page_dirty(uptr_entry_page(entry));
-	__uptr_entry_forget(up, chunk, i);
+	if (entry & UPTR_ENTRY_WRITABLE)
+		chunk->writable--;
 }
 
 /* Takes @n dropped pages off the counts of @up and of its manager. */
@@ -951,39 +990,46 @@ static void __uptr_userptr_uncount(struct uptr_userptr *up, unsigned long n)
 }
 
 /*
- * Drops the block of @chunk (see &struct uptr_chunk): unmaps its one DMA
- * mapping and, if the device wrote it, marks its folio dirty, unless
- * @forget (its pages may be gone: see __uptr_entry_forget()).  The
- * caller accounts for the pages, returned, in &uptr_userptr.resident and
- * &uptr_userptr_mgr.cached, and frees the chunk if it is empty.
+ * Tells the driver that pages [@first, @first + @count) of @up are about
+ * to be dropped, in this hold of the lock, so that the device forgets
+ * its own translations of them first (&uptr_userptr_ops.invalidate).
  */
-static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chunk *chunk,
-				       bool forget)
+static void __uptr_userptr_zap(struct uptr_userptr *up, unsigned long first,
+			       unsigned long count)
 {
-	unsigned long k, n = chunk->blk_count, entry = chunk->blk_entry;
-	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
-	struct page *head = uptr_entry_page(entry);
+	const struct uptr_userptr_ops *ops = uptr_userptr_mgr(up)->ops;
 
 	lockdep_assert_held(&up->lock);
 
-	/* One huge mapping is one folio; step by folio all the same. */
-	for (k = 0; !forget && (entry & UPTR_ENTRY_DIRTY) && k < n;) {
-		struct page *page = nth_page(head, k);
-		struct folio *folio = page_folio(page);
+	if (ops && ops->invalidate)
+		ops->invalidate(up, first, count);
+}
 
-		folio_mark_dirty(folio);
-		k += folio_nr_pages(folio) - (page_to_pfn(page) - folio_pfn(folio));
-	}
+/*
+ * Drops the block of @chunk (see &struct uptr_chunk): unmaps its one DMA
+ * mapping, without touching its pages, as __uptr_entry_drop().  The
+ * caller accounts for the pages, returned, in &uptr_userptr.resident and
+ * &uptr_userptr_mgr.cached, and frees the chunk if it is empty.
+ */
+static unsigned long __uptr_block_drop(struct uptr_userptr *up, struct uptr_chunk *chunk)
+{
+	unsigned long n = chunk->blk_count, entry = chunk->blk_entry;
+	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
+
+	lockdep_assert_held(&up->lock);
+
 	dma_unmap_page_attrs(mgr->dma_dev, chunk->dma[chunk->blk_first], n << PAGE_SHIFT,
 			     uptr_entry_dma_dir(entry), mgr->dma_attrs);
 	chunk->valid -= n;
+	if (entry & UPTR_ENTRY_WRITABLE)
+		chunk->writable -= n;
 	chunk->blk_count = 0;
 	chunk->blk_entry = 0;
 	return n;
 }
 
 /*
- * Takes @chunk, which holds index @ci of &uptr_userptr.chunks and has no
+ * Takes @chunk, which holds index @ci of &uptr_userptr_cache.chunks and has no
  * valid page left, out of @up and frees it.  Allocates nothing.
  */
 static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chunk,
@@ -992,33 +1038,42 @@ static void __uptr_chunk_remove(struct uptr_userptr *up, struct uptr_chunk *chun
 	lockdep_assert_held(&up->lock);
 
 	/* Erasing any index of a multi-index entry erases all of it. */
-	xa_erase(&up->chunks, ci);
+	xa_erase(&up->cache->chunks, ci);
 	uptr_chunk_free(chunk);
 }
 
 /*
  * Drops the valid entries of pages [idx, end) of chunk @ci, @chunk, and
- * frees the chunk if that was its last one.  A block the range touches
- * is dropped whole.  Returns the pages dropped; adds to *@steps, if not
- * NULL, the work it did: one for the chunk and its block, one per other
- * page.
+ * leaves the chunk to the caller, to free if it has no valid entry left.
+ * A block the range touches is dropped whole.  Returns the pages
+ * dropped; adds to *@steps the work it did: one for the chunk and its
+ * block, one per other page.
  */
-static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
-				       struct uptr_chunk *chunk, unsigned long idx,
-				       unsigned long end, unsigned long *steps)
+static unsigned long __uptr_chunk_drop_entries(struct uptr_userptr *up, unsigned long ci,
+					       struct uptr_chunk *chunk, unsigned long idx,
+					       unsigned long end, unsigned long *steps)
 {
 	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
-	unsigned long dropped = 0, blk = 0, *entries;
+	unsigned long dropped = 0, blk = 0, zfirst = idx, zend = end, *entries;
+	bool in_blk = false;
 
 	lockdep_assert_held(&up->lock);
 
 	if (chunk->blk_count) {
 		unsigned long bstart = cstart + chunk->blk_first;
+		unsigned long bend = bstart + chunk->blk_count;
 
-		if (idx < bstart + chunk->blk_count && bstart < end) {
-			blk = __uptr_block_drop(up, chunk, false);
-			dropped = blk;
+		/* A block goes whole, and so does the device's view of it. */
+		in_blk = idx < bend && bstart < end;
+		if (in_blk) {
+			zfirst = min(idx, bstart);
+			zend = max(end, bend);
 		}
+	}
+	__uptr_userptr_zap(up, zfirst, zend - zfirst);
+	if (in_blk) {
+		blk = __uptr_block_drop(up, chunk);
+		dropped = blk;
 	}
 	/* A huge chunk has no page outside its block, and no entries. */
 	entries = uptr_chunk_is_huge(chunk) ? NULL : uptr_chunk_entries(chunk);
@@ -1031,58 +1086,86 @@ static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci
 		}
 	}
 	__uptr_userptr_uncount(up, dropped);
+	*steps += 1 + dropped - blk;
+	return dropped;
+}
+
+/*
+ * Drops every valid entry of chunk @ci, @chunk, and frees it.  Returns
+ * the pages dropped.
+ */
+static unsigned long __uptr_chunk_drop(struct uptr_userptr *up, unsigned long ci,
+				       struct uptr_chunk *chunk)
+{
+	unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT), steps = 0;
+	unsigned long dropped = __uptr_chunk_drop_entries(up, ci, chunk, cstart,
+							  cstart + chunk->capacity, &steps);
+
 	if (!chunk->valid)
 		__uptr_chunk_remove(up, chunk, ci);
-	if (steps)
-		*steps += 1 + dropped - blk;
 	return dropped;
 }
 
 /*
  * Drops the cached pages [first, last) of a coherent userptr, about a
  * chunk's worth of work per hold of its lock (UPTR_CHUNK_PAGES steps of
- * __uptr_chunk_drop(): one chunk of small pages, or as many chunks of
+ * __uptr_chunk_drop_entries(): one chunk of small pages, or as many chunks of
  * huge-page blocks), so that a device access waits at most for that;
  * @can_sleep lets it yield between holds.  Only chunks that
- * exist are visited, each looked up again under the lock (another path
- * may have freed it meanwhile), and only while pages are resident.
- * Entries not dropped yet may still be used by the device meanwhile:
- * their pages stay alive until the caller (the notifier) returns.
+ * exist are visited, in one walk of the xarray per hold, which erases
+ * each emptied chunk where it stands; at each unlock the walk is reset
+ * to the chunk it had not dropped yet and starts again there, from the
+ * tree's root, under the next hold (another path may have freed chunks
+ * meanwhile), and it stops as soon as nothing
+ * is resident.  Entries not dropped yet may still be used by the device
+ * meanwhile: their pages stay alive until the caller (the notifier)
+ * returns.
  */
 static void uptr_userptr_drop(struct uptr_userptr *up, unsigned long first,
 			      unsigned long last, bool can_sleep)
 {
-	unsigned long ci = first >> UPTR_CHUNK_SHIFT, cmax;
+	XA_STATE(xas, &up->cache->chunks, first >> UPTR_CHUNK_SHIFT);
 	struct uptr_chunk *chunk;
+	unsigned long cmax;
 
 	if (first >= last)
 		return;
 	cmax = (last - 1) >> UPTR_CHUNK_SHIFT;
 	for (;;) {
-		unsigned long cstart, next, steps = 0;
-		bool done = false;
+		unsigned long cstart, steps = 0;
+		bool done = true;
 
 		uptr_userptr_notifier_lock(up);
-		while (steps < UPTR_CHUNK_PAGES) {
-			chunk = up->resident ? xa_find(&up->chunks, &ci, cmax, XA_PRESENT) : NULL;
-			if (!chunk) {
-				done = true;
+		xas_lock(&xas);
+		/*
+		 * Nothing resident, nothing left to drop: the notifier has
+		 * moved the sequence on, so no fault that began before can
+		 * store any more.
+		 */
+		while (up->resident && (chunk = xas_find(&xas, cmax))) {
+			/* A reserved slot (xa_reserve()) is no chunk. */
+			if (xas_retry(&xas, chunk))
+				continue;
+			if (steps >= UPTR_CHUNK_PAGES) {
+				done = false;
 				break;
 			}
-			cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
-			next = uptr_chunk_next(chunk, ci << UPTR_CHUNK_SHIFT);
-			__uptr_chunk_drop(up, ci, chunk, max(first, cstart),
-					  min(last, cstart + chunk->capacity), &steps);
-			/*
-			 * Nothing resident, nothing left to drop: the notifier
-			 * has moved the sequence on, so no fault that began
-			 * before can store any more.
-			 */
-			done = !up->resident || next > cmax;
-			if (done)
-				break;
-			ci = next;
+			cstart = uptr_chunk_start(chunk, xas.xa_index << UPTR_CHUNK_SHIFT);
+			__uptr_chunk_drop_entries(up, xas.xa_index, chunk, max(first, cstart),
+						  min(last, cstart + chunk->capacity), &steps);
+			if (!chunk->valid) {
+				/* Storing at any index of a multi-index entry erases all of it. */
+				xas_store(&xas, NULL);
+				uptr_chunk_free(chunk);
+			}
 		}
+		/*
+		 * Start again at the chunk it stopped at, not after it: xas_set()
+		 * (xas_pause() would skip that chunk).
+		 */
+		if (!done)
+			xas_set(&xas, xas.xa_index);
+		xas_unlock(&xas);
 		uptr_userptr_notifier_unlock(up);
 		if (done)
 			break;
@@ -1231,8 +1314,9 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 				pfns++;
 				continue;
 			}
-			n = __uptr_block_drop(up, chunk,
-					      WARN_ON_ONCE(uptr_entry_page(old) != page));
+			WARN_ON_ONCE(uptr_entry_page(old) != page);
+			__uptr_userptr_zap(up, idx - i + chunk->blk_first, chunk->blk_count);
+			n = __uptr_block_drop(up, chunk);
 			forgotten += n;
 			continue;
 		}
@@ -1251,6 +1335,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			chunk->blk_first = i;
 			chunk->blk_count = n;
 			chunk->valid += n;
+			if (entry & UPTR_ENTRY_WRITABLE)
+				chunk->writable += n;
 			stored += n;
 			idx += n;
 			pfns += n;
@@ -1265,8 +1351,8 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			 * device writes this time.
 			 */
 			if (WARN_ON_ONCE(uptr_entry_page(old) != page)) {
-				/* The old page may be freed: do not dirty it. */
-				__uptr_entry_forget(up, chunk, i);
+				__uptr_userptr_zap(up, idx, 1);
+				__uptr_entry_drop(up, chunk, i);
 				forgotten++;
 				old = 0;
 			} else if ((old & UPTR_ENTRY_WRITABLE) ||
@@ -1283,11 +1369,17 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 			break;
 		}
 		if (old) {
+			/* The device forgets the address it may have of it. */
+			__uptr_userptr_zap(up, idx, 1);
 			dma_unmap_page_attrs(dev, chunk->dma[i], PAGE_SIZE,
 					     uptr_entry_dma_dir(old), mgr->dma_attrs);
 			entry |= old & UPTR_ENTRY_DIRTY;
+			/* Mapped again only to become writable. */
+			chunk->writable++;
 		} else {
 			chunk->valid++;
+			if (entry & UPTR_ENTRY_WRITABLE)
+				chunk->writable++;
 			stored++;
 		}
 		chunk->dma[i] = dma;
@@ -1303,12 +1395,11 @@ static long __uptr_userptr_store(struct uptr_userptr *up, struct uptr_chunk *chu
 }
 
 /*
- * Whether huge chunk @chunk, index @ci of &uptr_userptr.chunks, already
+ * Whether huge chunk @chunk, index @ci of &uptr_userptr_cache.chunks, already
  * holds what hmm_range_fault() found for its pages [idx, end): 0 if so;
  * else drops it, and returns 1 so that the pages are stored in a chunk
  * of small pages.  Only its write access may have grown (the block is
- * mapped again), or, a bug, its pages changed without an invalidation
- * (they may be freed: not dirtied).
+ * mapped again), or, a bug, its pages changed without an invalidation.
  */
 static long __uptr_huge_chunk_keep(struct uptr_userptr *up, struct uptr_chunk *chunk,
 				   unsigned long ci, unsigned long idx, unsigned long end,
@@ -1331,7 +1422,9 @@ static long __uptr_huge_chunk_keep(struct uptr_userptr *up, struct uptr_chunk *c
 	}
 	if (same && !upgrade)
 		return 0;
-	n = __uptr_block_drop(up, chunk, WARN_ON_ONCE(!same));
+	WARN_ON_ONCE(!same);
+	__uptr_userptr_zap(up, uptr_chunk_start(chunk, end - 1), chunk->capacity);
+	n = __uptr_block_drop(up, chunk);
 	__uptr_userptr_uncount(up, n);
 	__uptr_chunk_remove(up, chunk, ci);
 	return 1;
@@ -1373,21 +1466,22 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 		ret = -EBUSY;
 		goto out;
 	}
-	old = xa_load(&up->chunks, ci);
+	old = xa_load(&up->cache->chunks, ci);
 	if (old && uptr_chunk_is_huge(old) &&
 	    !__uptr_huge_chunk_keep(up, old, ci, idx, idx + n, pfns)) {
 		ret = n;
 		goto out;
 	}
-	if (xa_find(&up->chunks, &at, last, XA_PRESENT))
+	if (xa_find(&up->cache->chunks, &at, last, XA_PRESENT))
 		goto out;
 	dma = dma_map_page_attrs(dev, hmm_pfn_to_page(pfns[0]), 0, n << PAGE_SHIFT,
 				 uptr_entry_dma_dir(entry), uptr_userptr_mgr(up)->dma_attrs);
 	if (dma_mapping_error(dev, dma))
 		goto out;
-	if (xa_is_err(xa_store_range(&up->chunks, ci, last, chunk, GFP_NOWAIT | __GFP_NOWARN))) {
+	if (xa_is_err(xa_store_range(&up->cache->chunks, ci, last, chunk,
+				     GFP_NOWAIT | __GFP_NOWARN))) {
 		/* Whatever was stored goes: only this path inserts there now. */
-		xa_store_range(&up->chunks, ci, last, NULL, 0);
+		xa_store_range(&up->cache->chunks, ci, last, NULL, 0);
 		dma_unmap_page_attrs(dev, dma, n << PAGE_SHIFT, uptr_entry_dma_dir(entry),
 				     uptr_userptr_mgr(up)->dma_attrs);
 		goto out;
@@ -1398,6 +1492,7 @@ static long uptr_userptr_commit_huge(struct uptr_userptr *up, unsigned long seq,
 	chunk->blk_first = 0;
 	chunk->blk_count = n;
 	chunk->valid = n;
+	chunk->writable = entry & UPTR_ENTRY_WRITABLE ? n : 0;
 	up->resident += n;
 	up->faulted += n;
 	atomic_long_add(n, &uptr_userptr_mgr(up)->cached);
@@ -1452,7 +1547,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 	 * chunk is looked up again under the lock), which saves a round of
 	 * the lock for each new chunk.
 	 */
-	if (!*spare && !xa_load(&up->chunks, ci))
+	if (!*spare && !xa_load(&up->cache->chunks, ci))
 		*spare = uptr_chunk_alloc(up, ci);
 	for (;;) {
 		uptr_userptr_notifier_lock(up);
@@ -1461,7 +1556,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			ret = -EBUSY;
 			break;
 		}
-		chunk = xa_load(&up->chunks, ci);
+		chunk = xa_load(&up->cache->chunks, ci);
 		if (chunk && uptr_chunk_is_huge(chunk)) {
 			ret = __uptr_huge_chunk_keep(up, chunk, ci, idx, end, pfns);
 			if (ret <= 0) {
@@ -1472,7 +1567,8 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 			chunk = NULL;
 		}
 		if (!chunk && *spare &&
-		    !xa_is_err(xa_store(&up->chunks, ci, *spare, GFP_NOWAIT | __GFP_NOWARN))) {
+		    !xa_is_err(xa_store(&up->cache->chunks, ci, *spare,
+					GFP_NOWAIT | __GFP_NOWARN))) {
 			chunk = *spare;
 			*spare = NULL;
 		}
@@ -1494,7 +1590,7 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 				break;
 			}
 		} else {
-			ret = xa_reserve(&up->chunks, ci, GFP_KERNEL_ACCOUNT);
+			ret = xa_reserve(&up->cache->chunks, ci, GFP_KERNEL_ACCOUNT);
 			if (ret)
 				break;
 			reserved = true;
@@ -1502,8 +1598,38 @@ static long uptr_userptr_commit(struct uptr_userptr *up, unsigned long seq,
 	}
 	/* A reservation nobody used (another fault inserted the chunk). */
 	if (reserved)
-		xa_release(&up->chunks, ci);
+		xa_release(&up->cache->chunks, ci);
 	return ret;
+}
+
+/*
+ * Gives @up its &struct uptr_userptr_cache, the first time a fault has
+ * pages to store.  It is published once, under the lock, and stays until
+ * uptr_userptr_fini(): a path that finds it may use it from then on,
+ * with the lock for what the lock protects.
+ */
+static int uptr_userptr_cache_get(struct uptr_userptr *up)
+{
+	struct uptr_userptr_cache *cache;
+
+	/* Pairs with the release below: a cache found is initialised. */
+	if (smp_load_acquire(&up->cache))
+		return 0;
+	cache = kmalloc(sizeof(*cache), GFP_KERNEL_ACCOUNT);
+	if (!cache)
+		return -ENOMEM;
+	xa_init_flags(&cache->chunks, XA_FLAGS_ACCOUNT);
+	INIT_LIST_HEAD(&cache->lru);
+	cache->up = up;
+	uptr_userptr_notifier_lock(up);
+	if (!up->cache) {
+		/* For the lockless check above; readers under the lock need not. */
+		smp_store_release(&up->cache, cache);
+		cache = NULL;
+	}
+	uptr_userptr_notifier_unlock(up);
+	kfree(cache);
+	return 0;
 }
 
 /*
@@ -1517,11 +1643,11 @@ static void uptr_userptr_lru_add(struct uptr_userptr *up)
 {
 	struct uptr_userptr_mgr *mgr = uptr_userptr_mgr(up);
 
-	if (!list_empty(&up->lru))
+	if (!list_empty(&up->cache->lru))
 		return;
 	spin_lock(&mgr->lru_lock);
-	if (list_empty(&up->lru)) {
-		list_add_tail(&up->lru, &mgr->lru);
+	if (list_empty(&up->cache->lru)) {
+		list_add_tail(&up->cache->lru, &mgr->lru);
 		mgr->nr_lru++;
 	}
 	spin_unlock(&mgr->lru_lock);
@@ -1581,10 +1707,16 @@ static bool __uptr_userptr_ok(struct uptr_userptr *up, unsigned long idx, bool w
 {
 	if (*ci != idx >> UPTR_CHUNK_SHIFT) {
 		*ci = idx >> UPTR_CHUNK_SHIFT;
-		*chunk = xa_load(&up->chunks, *ci);
+		*chunk = xa_load(&up->cache->chunks, *ci);
 	}
 	return *chunk &&
 	       uptr_entry_ok(uptr_chunk_entry(*chunk, idx - uptr_chunk_start(*chunk, idx)), write);
+}
+
+/* Whether every page of @chunk is valid (and writable, for @write).  Lock held. */
+static bool __uptr_chunk_full(const struct uptr_chunk *chunk, bool write)
+{
+	return chunk->valid == chunk->capacity && (!write || chunk->writable == chunk->valid);
 }
 
 /*
@@ -1599,10 +1731,19 @@ static void uptr_userptr_missing(struct uptr_userptr *up, unsigned long *idx,
 
 	uptr_userptr_notifier_lock(up);
 	if (up->resident) {
-		while (*idx < *end && __uptr_userptr_ok(up, *idx, write, &chunk, &ci))
-			(*idx)++;
-		while (*end > *idx && __uptr_userptr_ok(up, *end - 1, write, &chunk, &ci))
-			(*end)--;
+		/* A chunk whose every page is valid (writable) is passed at once. */
+		while (*idx < *end && __uptr_userptr_ok(up, *idx, write, &chunk, &ci)) {
+			if (__uptr_chunk_full(chunk, write))
+				*idx = min(*end, uptr_chunk_start(chunk, *idx) + chunk->capacity);
+			else
+				(*idx)++;
+		}
+		while (*end > *idx && __uptr_userptr_ok(up, *end - 1, write, &chunk, &ci)) {
+			if (__uptr_chunk_full(chunk, write))
+				*end = max(*idx, uptr_chunk_start(chunk, *end - 1));
+			else
+				(*end)--;
+		}
 	}
 	uptr_userptr_notifier_unlock(up);
 }
@@ -1754,6 +1895,9 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		 * Only now that the pages exist does the range get chunks:
 		 * failed jobs on a sparse range leave no memory behind.
 		 */
+		ret = uptr_userptr_cache_get(up);
+		if (ret)
+			break;
 		ret = uptr_userptr_commit_range(up, range.notifier_seq, &idx, end, pfns,
 						&spare, &stored);
 		if (ret == -EBUSY && range.end - range.start > UPTR_FAULT_PAGES << PAGE_SHIFT) {
@@ -1973,6 +2117,48 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
 }
 
 /*
+ * Marks valid entry @i of @chunk, @entry, written, and its page dirty, at
+ * the device's first write to it: the device writes through the kernel
+ * mapping, which the CPU's dirty bits do not see, and without the mark
+ * reclaim or writeback could drop or miss what it wrote.  Marking before
+ * the writes rather than when the entry goes is as safe, and keeps the
+ * invalidate callback away from the pages: whatever cleans a page the
+ * CPU maps (writeback, swap-out, MADV_FREE, migration) first write-
+ * protects or unmaps it, through the notifier, which drops the entry, so
+ * the device writes again only after a new fault, a new entry and a new
+ * mark.  That holds because nothing cleans a page the CPU maps without
+ * the notifier: writeback cleans through folio_clear_dirty_for_io() ->
+ * folio_mkclean(), swap-out calls pageout() only after try_to_unmap(),
+ * MADV_FREE clears the PTEs under an invalidation first, and migration
+ * unmaps before it copies.  A page of a block marks the whole block, and
+ * each of its folios (one, for one huge mapping) once.  The page is
+ * valid, hence mapped by the CPU, so it is alive and its mapping stable,
+ * as in zap_pte_range(): no page lock is needed (set_page_dirty_lock()
+ * would sleep, and the page may be locked by whoever is invalidating).
+ */
+static void __uptr_entry_mark_written(struct uptr_userptr *up, struct uptr_chunk *chunk,
+				      unsigned long i, unsigned long entry)
+{
+	unsigned long k;
+
+	lockdep_assert_held(&up->lock);
+
+	if (!uptr_chunk_in_block(chunk, i)) {
+		set_page_dirty(uptr_entry_page(entry));
+		WRITE_ONCE(uptr_chunk_entries(chunk)[i], entry | UPTR_ENTRY_DIRTY);
+		return;
+	}
+	for (k = 0; k < chunk->blk_count;) {
+		struct page *page = nth_page(uptr_entry_page(chunk->blk_entry), k);
+		struct folio *folio = page_folio(page);
+
+		folio_mark_dirty(folio);
+		k += folio_nr_pages(folio) - (page_to_pfn(page) - folio_pfn(folio));
+	}
+	WRITE_ONCE(chunk->blk_entry, chunk->blk_entry | UPTR_ENTRY_DIRTY);
+}
+
+/*
  * The entry of page @idx if it is valid (writable, for @write), marked
  * written for @write; 0 if not.  Its chunk and index in *@chunkp, *@ip.
  */
@@ -1991,7 +2177,9 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	if (hint && hint->chunk && idx - hint->first < hint->count) {
 		chunk = hint->chunk;
 	} else {
-		chunk = xa_load(&up->chunks, idx >> UPTR_CHUNK_SHIFT);
+		if (!up->cache)
+			return 0;
+		chunk = xa_load(&up->cache->chunks, idx >> UPTR_CHUNK_SHIFT);
 		if (!chunk)
 			return 0;
 		if (hint) {
@@ -2004,13 +2192,8 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
 	entry = uptr_chunk_entry(chunk, i);
 	if (!uptr_entry_ok(entry, write))
 		return 0;
-	/* A page of the block marks the block (its folio). */
-	if (write && !(entry & UPTR_ENTRY_DIRTY)) {
-		if (uptr_chunk_in_block(chunk, i))
-			WRITE_ONCE(chunk->blk_entry, chunk->blk_entry | UPTR_ENTRY_DIRTY);
-		else
-			WRITE_ONCE(uptr_chunk_entries(chunk)[i], entry | UPTR_ENTRY_DIRTY);
-	}
+	if (write && !(entry & UPTR_ENTRY_DIRTY))
+		__uptr_entry_mark_written(up, chunk, i, entry);
 	*chunkp = chunk;
 	*ip = i;
 	return entry;
@@ -2026,8 +2209,7 @@ static unsigned long __uptr_userptr_entry(struct uptr_userptr *up, unsigned long
  *
  * The check a device access makes as the last step before it touches
  * the page through the CPU (kmap_local_page()).  For @write, the page is
- * marked written, so that it is marked dirty before the CPU mapping lets
- * it go.
+ * marked dirty, at the first write through its entry.
  *
  * Context: the userptr's lock held (uptr_userptr_notifier_lock()); the
  * page stays valid and alive until it is released.
@@ -2100,7 +2282,9 @@ static u64 uptr_userptr_segments(struct uptr_userptr *up)
 		unsigned long i, cstart;
 
 		uptr_userptr_notifier_lock(up);
-		chunk = up->resident ? xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT) : NULL;
+		chunk = NULL;
+		if (up->resident)
+			chunk = xa_find(&up->cache->chunks, &ci, ULONG_MAX, XA_PRESENT);
 		if (!chunk) {
 			uptr_userptr_notifier_unlock(up);
 			break;
@@ -2186,16 +2370,12 @@ static unsigned long uptr_userptr_shrink_one(struct uptr_userptr_mgr *mgr,
 		return 0;
 	if (!up->resident) {
 		/* Under the userptr's lock: see uptr_userptr_lru_add(). */
-		list_del_init(&up->lru);
+		list_del_init(&up->cache->lru);
 		mgr->nr_lru--;
 	} else {
-		chunk = xa_find(&up->chunks, &ci, ULONG_MAX, XA_PRESENT);
-		if (!WARN_ON_ONCE(!chunk)) {
-			unsigned long cstart = uptr_chunk_start(chunk, ci << UPTR_CHUNK_SHIFT);
-
-			dropped = __uptr_chunk_drop(up, ci, chunk, cstart,
-						    cstart + chunk->capacity, NULL);
-		}
+		chunk = xa_find(&up->cache->chunks, &ci, ULONG_MAX, XA_PRESENT);
+		if (!WARN_ON_ONCE(!chunk))
+			dropped = __uptr_chunk_drop(up, ci, chunk);
 	}
 	spin_unlock(&up->lock);
 	return dropped;
@@ -2219,8 +2399,8 @@ static unsigned long uptr_userptr_shrink_scan(struct shrinker *shrinker,
 			spin_unlock(&mgr->lru_lock);
 			break;
 		}
-		up = list_first_entry(&mgr->lru, struct uptr_userptr, lru);
-		list_move_tail(&up->lru, &mgr->lru);
+		up = list_first_entry(&mgr->lru, struct uptr_userptr_cache, lru)->up;
+		list_move_tail(&up->cache->lru, &mgr->lru);
 		n = uptr_userptr_shrink_one(mgr, up);
 		spin_unlock(&mgr->lru_lock);
 		freed += n;
@@ -2259,8 +2439,6 @@ int uptr_userptr_init(struct uptr_userptr *up, struct uptr_userptr_mgr *mgr,
 		fs_reclaim_acquire(GFP_KERNEL);
 		might_lock(&up->lock);
 		fs_reclaim_release(GFP_KERNEL);
-		xa_init_flags(&up->chunks, XA_FLAGS_ACCOUNT);
-		INIT_LIST_HEAD(&up->lru);
 		atomic_set(&up->active, 0);
 		/* The notifier keeps the range, the mm (mmgrab()) and the manager. */
 		ret = mmu_interval_notifier_insert(&up->notifier, current->mm, start, size,
@@ -2302,17 +2480,22 @@ void uptr_userptr_fini(struct uptr_userptr *up)
 		 * the notifier still guarantees they are alive, which frees
 		 * every chunk, and stop following the range.
 		 */
-		spin_lock(&mgr->lru_lock);
-		if (!list_empty(&up->lru)) {
-			list_del_init(&up->lru);
-			mgr->nr_lru--;
-		}
-		spin_unlock(&mgr->lru_lock);
 		WARN_ON_ONCE(atomic_read(&up->active));
-		uptr_userptr_drop(up, 0, uptr_userptr_npages(up), true);
+		if (up->cache) {
+			spin_lock(&mgr->lru_lock);
+			if (!list_empty(&up->cache->lru)) {
+				list_del_init(&up->cache->lru);
+				mgr->nr_lru--;
+			}
+			spin_unlock(&mgr->lru_lock);
+			uptr_userptr_drop(up, 0, uptr_userptr_npages(up), true);
+		}
 		mmu_interval_notifier_remove(&up->notifier);
-		WARN_ON_ONCE(up->resident || !xa_empty(&up->chunks));
-		xa_destroy(&up->chunks);
+		if (up->cache) {
+			WARN_ON_ONCE(up->resident || !xa_empty(&up->cache->chunks));
+			xa_destroy(&up->cache->chunks);
+			kfree(up->cache);
+		}
 	} else {
 		bool dirty = !(up->flags & UPTR_USERPTR_READ_ONLY);
 		struct scatterlist *sg;

@@ -23,6 +23,7 @@ struct page;
 struct shrinker;
 struct user_struct;
 struct uptr_userptr;
+struct uptr_userptr_cache;
 struct vm_area_struct;
 
 /* The device only reads the range; its pages are never made writable. */
@@ -56,6 +57,22 @@ struct uptr_userptr_ops {
 	 * Called with the mmap lock held for read.
 	 */
 	bool (*vma_is_device)(const struct vm_area_struct *vma);
+	/**
+	 * @invalidate: optional; zaps the device's own translations of
+	 * pages [@first, @first + @count) of coherent userptr @up: its page
+	 * tables and TLBs, anything it kept past a critical section of what
+	 * __uptr_userptr_page() or __uptr_userptr_dma_addr() gave it.  The
+	 * core calls it with the userptr's lock held, in the same hold in
+	 * which it then drops those pages (unmaps their DMA addresses): from
+	 * the invalidate callback, in the context of whatever changes the
+	 * mapping (reclaim, writeback, migration, the OOM reaper...); from
+	 * the shrinker; from a fault that replaces a cached page or maps it
+	 * again; and from uptr_userptr_fini().  It may be called for pages
+	 * of which the device has no translation.  Like the critical
+	 * section it runs in, it must not sleep, allocate or wait for device
+	 * work: it only makes the device fault again.
+	 */
+	void (*invalidate)(struct uptr_userptr *up, unsigned long first, unsigned long count);
 };
 
 /**
@@ -73,7 +90,7 @@ struct uptr_userptr_mgr {
 	unsigned long dma_attrs;
 	/**
 	 * @lru_lock: protects @lru, @nr_lru and each userptr's
-	 * &uptr_userptr.lru; a spinlock held for one list step and at most
+	 * &uptr_userptr_cache.lru; a spinlock held for one list step and at most
 	 * one chunk dropped by the shrinker, never taken by the invalidate
 	 * callback (see DOC: Locking)
 	 */
@@ -111,7 +128,7 @@ struct uptr_userptr {
 	/** @flags: UPTR_USERPTR_*, and the driver's from UPTR_USERPTR_DRIVER_SHIFT up */
 	unsigned int flags;
 	/**
-	 * @lock: coherent: protects the entries of @chunks, the chunks
+	 * @lock: coherent: protects the entries of the page cache (@cache), the chunks
 	 * themselves (inserted and freed under it), the counters below and
 	 * the notifier sequence checks; held around each device step of a
 	 * few page accesses, by the fault path to store (and DMA-map) one
@@ -154,25 +171,18 @@ struct uptr_userptr {
 			 */
 			struct mmu_interval_notifier notifier;
 			/**
-			 * @chunks: coherent: the page cache, chunks of
-			 * entries by page index / UPTR_CHUNK_PAGES; a chunk
-			 * is allocated when a fault stores its first page
-			 * and freed when its last page is dropped, both
-			 * under @lock, so a chunk pointer is only used
-			 * with @lock held
+			 * @cache: coherent: the page cache's index and its
+			 * link on the shrinker's list, allocated by the
+			 * first fault that stores a page (set once, under
+			 * @lock) and freed by uptr_userptr_fini(): NULL
+			 * while the userptr is cold
 			 */
-			struct xarray chunks;
-			/**
-			 * @lru: coherent: on &uptr_userptr_mgr.lru while
-			 * pages may be cached (&uptr_userptr_mgr.lru_lock;
-			 * emptied also under @lock)
-			 */
-			struct list_head lru;
+			struct uptr_userptr_cache *cache;
 			/** @faulted: coherent: pages made valid so far (@lock) */
 			u64 faulted;
 			/** @invalidations: coherent: invalidations seen (@lock) */
 			u64 invalidations;
-			/** @resident: coherent: valid pages in @chunks (@lock) */
+			/** @resident: coherent: valid pages in the page cache (@lock) */
 			unsigned int resident;
 			/**
 			 * @active: coherent: device work using the userptr
@@ -229,7 +239,11 @@ int uptr_userptr_replay(struct uptr_userptr *up, unsigned long idx,
  * look each page up in the chunk of the one before, instead of in the
  * page cache's index.  Chunks are freed only under the lock, so a hint
  * is good only until the lock is released: uptr_userptr_hint_init() it
- * each time after uptr_userptr_notifier_lock().
+ * each time after uptr_userptr_notifier_lock().  Or keep it across
+ * holds as a device translation, and zap it in the driver's
+ * &uptr_userptr_ops.invalidate (uptr_userptr_hint_zap()): the core calls
+ * that, in the same hold, before it drops any page of a chunk, and it
+ * frees a chunk only once its last page is dropped.
  */
 struct uptr_userptr_hint {
 	void *chunk;
@@ -244,6 +258,24 @@ struct uptr_userptr_hint {
 static inline void uptr_userptr_hint_init(struct uptr_userptr_hint *hint)
 {
 	hint->chunk = NULL;
+}
+
+/**
+ * uptr_userptr_hint_zap() - forget a hint's chunk if it holds given pages
+ * @hint: the hint
+ * @first: first page index
+ * @count: pages
+ *
+ * For a driver that keeps a hint across holds of the lock, as a device
+ * translation: from its &uptr_userptr_ops.invalidate, which the core
+ * calls before it drops those pages and, with its last page, their
+ * chunk.
+ */
+static inline void uptr_userptr_hint_zap(struct uptr_userptr_hint *hint,
+					 unsigned long first, unsigned long count)
+{
+	if (hint->chunk && first < hint->first + hint->count && hint->first < first + count)
+		hint->chunk = NULL;
 }
 
 struct page *__uptr_userptr_page(struct uptr_userptr *up, unsigned long idx,

@@ -41,9 +41,9 @@
  *      pinned userptr against creating a coherent one and prefetching
  *      it for writing, thp_fault_vs_pin (target <= 1.5), and destroying
  *      the pinned one against destroying the coherent one with every
- *      page resident, thp_destroy_coherent_vs_pinned (target <= 1.2),
- *      minima over the repetitions; the whole-range FILL after the
- *      prefetch for information;
+ *      page resident, each after the same whole-range FILL,
+ *      thp_destroy_coherent_vs_pinned (target <= 1.2), minima over the
+ *      repetitions; the FILL times for information;
  *   g. kernel memory, the slab charged to a child cgroup the bench
  *      creates (cgroup2 on /sys/fs/cgroup): per cold 4 KiB userptr
  *      (<= 512 bytes), per warm one (after one job), per resident page of
@@ -352,7 +352,7 @@ static void *thp_region(size_t size, void **raw)
 static int bench_thp(int fd, size_t size, int reps)
 {
 	double pin[16] = { 0 }, pin_close[16] = { 0 }, fault[16] = { 0 };
-	double fault_job[16] = { 0 }, coh_close[16] = { 0 }, t0;
+	double fault_job[16] = { 0 }, coh_close[16] = { 0 }, pin_job[16] = { 0 }, t0;
 	struct drm_uptr_bo_info info = { 0 };
 	void *raw = NULL;
 	unsigned char *p;
@@ -385,6 +385,8 @@ static int bench_thp(int fd, size_t size, int reps)
 		t0 = ut_now();
 		CHECK(ut_userptr(fd, p, size, PINNED, &u));
 		pin[r] = ut_now() - t0;
+		/* Destroyed after the same job as the coherent one. */
+		CHECK(whole_job(fd, u, size, &pin_job[r]));
 		t0 = ut_now();
 		CHECK(ut_gem_close(fd, u));
 		pin_close[r] = ut_now() - t0;
@@ -400,17 +402,17 @@ static int bench_thp(int fd, size_t size, int reps)
 		CHECK(ut_gem_close(fd, u));
 		coh_close[r] = ut_now() - t0;
 
-		snprintf(what, sizeof(what), "t. rep %d: pin, close; prefetch, job, close (ms)", r);
-		ksft_print_msg("%-52s %.1f %.1f; %.1f %.1f %.1f; %llu of %zu resident\n", what,
-		       pin[r] * 1e3, pin_close[r] * 1e3, fault[r] * 1e3,
+		snprintf(what, sizeof(what), "t. rep %d: pin, job, close; prefetch, job, close (ms)", r);
+		ksft_print_msg("%-52s %.1f %.1f %.1f; %.1f %.1f %.1f; %llu of %zu resident\n", what,
+		       pin[r] * 1e3, pin_job[r] * 1e3, pin_close[r] * 1e3, fault[r] * 1e3,
 		       fault_job[r] * 1e3, coh_close[r] * 1e3,
 		       (unsigned long long)info.pages_resident, size / page_size);
 	}
 	print_time("t. THP pinned create (min)", minimum(pin, reps));
-	print_time("t. THP pinned destroy (min)", minimum(pin_close, reps));
+	print_time("t. THP pinned destroy after a whole-range FILL (min)", minimum(pin_close, reps));
 	print_time("t. THP coherent create + write prefetch (min)", minimum(fault, reps));
 	print_time("t. THP whole-range FILL after it (min)", minimum(fault_job, reps));
-	print_time("t. THP coherent destroy, all resident (min)", minimum(coh_close, reps));
+	print_time("t. THP coherent destroy after it, all resident (min)", minimum(coh_close, reps));
 	ksft_print_msg("ratio thp_fault_vs_pin %.2f (target <= 1.5)\n",
 	       minimum(fault, reps) / minimum(pin, reps));
 	ksft_print_msg("ratio thp_destroy_coherent_vs_pinned %.2f (target <= 1.2)\n",

@@ -5,7 +5,9 @@
  * job that covers 1 GiB returns before the job ends; MADV_DONTNEED,
  * MADV_PAGEOUT and move_pages of pages ahead of a running job: it
  * completes with exactly the right data, and the pages it faulted in again
- * are counted; unmapping the rest of the range mid-job ends the job with
+ * are counted; MADV_DONTNEED of all of it, over and over, under a job
+ * that copies into it: every page ends with the right data or none (the
+ * job forgets each chunk freed under it); unmapping the rest of the range mid-job ends the job with
  * -EFAULT at the first unmapped page, having written every page before it
  * and nothing after munmap returned; and process isolation: while process
  * A has a long job and an invalidation of its own memory in progress,
@@ -384,6 +386,147 @@ static void change_under_job(struct __test_metadata *_metadata, int fd,
 TEST_F_TIMEOUT(replay, dontneed_under_running_job, 300)
 {
 	change_under_job(_metadata, self->fd, self->page, CHANGE_DONTNEED);
+}
+
+/* Rounds of MADV_DONTNEED of all of a job's destination, at most. */
+#define DONTNEED_ROUNDS	100
+
+/*
+ * Whether a job wrote a page of @p again since MADV_DONTNEED took them
+ * all: a resident page (mincore(); reading one that is not would map the
+ * zero page) that is not zeros.
+ */
+static bool written_again(const __u32 *p, size_t npages, size_t page, unsigned char *vec)
+{
+	size_t i;
+
+	if (mincore((void *)p, npages * page, vec))
+		return true;
+	for (i = 0; i < npages; i++)
+		if ((vec[i] & 1) && first_dword((const unsigned char *)p, i, page))
+			return true;
+	return false;
+}
+
+/*
+ * MADV_DONTNEED of a whole warm coherent userptr, over and over, while a
+ * job copies into it: each one frees every chunk of its page cache,
+ * the chunk the job looked its last page up in included, so the job must
+ * forget that chunk (the driver's invalidate hook zaps its view of the
+ * BO) and fault its next page in again.  The source, a pinned userptr,
+ * holds its page index in every dword of each page; at the end each page
+ * of the destination holds its own index, or zeros (taken away after the
+ * job wrote it).  Return: 1 if a DONTNEED completed while the job ran,
+ * and then checks the data and the counters; 0 if the job was too fast;
+ * -1 if the set-up failed.
+ */
+static int dontneed_all_under_job(struct __test_metadata *_metadata, int fd,
+				  size_t page, size_t npages)
+{
+	const size_t size = npages * page, dwords = page / sizeof(__u32);
+	struct drm_uptr_bo_info i0, i1;
+	volatile int done = 0;
+	struct job j = { .fd = fd, .count = 1, .done = &done };
+	unsigned int rounds = 0, raced = 0;
+	__u32 *src, *dst, s, u;
+	size_t i, k, bad = npages;
+	unsigned char *vec;
+	pthread_t thread;
+	double t0;
+
+	stay_on_cpu(0);
+	src = ut_alloc(size);
+	dst = ut_alloc(size);
+	vec = malloc(npages);
+	if (!src || !dst || !vec)
+		return -1;
+	/* Small pages: one chunk per 64 of them, many chunks to free. */
+	madvise(dst, size, MADV_NOHUGEPAGE);
+	for (i = 0; i < npages; i++)
+		for (k = 0; k < dwords; k++)
+			src[i * dwords + k] = i + 1;
+	memset(dst, 0, size);
+	if (ut_userptr(fd, src, size, DRM_UPTR_USERPTR_PINNED, &s) ||
+	    ut_userptr(fd, dst, size, COHERENT, &u) ||
+	    /* Warm: the job faults nothing at submit, it runs on the cache. */
+	    ut_fill(fd, u, 0, size, 0) || ut_bo_info(fd, u, &i0))
+		return -1;
+	j.cmds[0] = ut_cmd_copy(u, 0, s, 0, size);
+	if (pthread_create(&thread, NULL, job_thread, &j))
+		return -1;
+
+	if (wait_running(fd, s, &done)) {
+		t0 = ut_now();
+		while (!is_set(&done) && rounds < DONTNEED_ROUNDS && ut_now() - t0 < WAIT_S) {
+			EXPECT_EQ(0, madvise(dst, size, MADV_DONTNEED));
+			rounds++;
+			/* It returned before the job did: it ran under the job. */
+			if (!is_set(&done))
+				raced++;
+			/*
+			 * The next round once the job wrote a page again: a job
+			 * that loses its pages faster than it can fault them in
+			 * ends with -EAGAIN, which is not what this checks.
+			 */
+			while (!is_set(&done) && !written_again(dst, npages, page, vec) &&
+			       ut_now() - t0 < WAIT_S)
+				sched_yield();
+		}
+	}
+	EXPECT_EQ(0, pthread_join(thread, NULL));
+	if (raced) {
+		EXPECT_EQ(0, j.ret) {
+			TH_LOG("the job failed with %s", strerror(-j.ret));
+		}
+		/* Each page whole: its index, or zeros. */
+		for (i = 0; i < npages && bad == npages; i++) {
+			__u32 v = dst[i * dwords];
+
+			if (v && v != i + 1)
+				bad = i;
+			for (k = 1; k < dwords && bad == npages; k++)
+				if (dst[i * dwords + k] != v)
+					bad = i;
+		}
+		EXPECT_EQ(npages, bad) {
+			TH_LOG("page %zu holds %#x at its first dword, %#x at its last: neither its index nor zeros",
+			       bad, dst[bad * dwords], dst[bad * dwords + dwords - 1]);
+		}
+		EXPECT_EQ(0, ut_bo_info(fd, u, &i1));
+		EXPECT_LE(i0.invalidations + raced, i1.invalidations);
+		EXPECT_LT(i0.pages_faulted, i1.pages_faulted) {
+			TH_LOG("the job faulted nothing in again after %u DONTNEEDs", raced);
+		}
+		TH_LOG("%u of %u DONTNEEDs of a %zu MiB userptr under its job; %llu pages faulted in again",
+		       raced, rounds, size >> 20,
+		       (unsigned long long)(i1.pages_faulted - i0.pages_faulted));
+	} else {
+		TH_LOG("%zu MiB job: over before a DONTNEED returned: inconclusive", size >> 20);
+	}
+	EXPECT_EQ(0, ut_gem_close(fd, u));
+	EXPECT_EQ(0, ut_gem_close(fd, s));
+	munmap(src, size);
+	munmap(dst, size);
+	free(vec);
+	return raced ? 1 : 0;
+}
+
+/* MADV_DONTNEED of all of a running job's destination, again and again. */
+TEST_F_TIMEOUT(replay, dontneed_all_under_running_job, 300)
+{
+	size_t npages = 32 * UT_MIB / self->page;
+	unsigned int attempt;
+	int ret = 0;
+
+	for (attempt = 0; attempt < ATTEMPTS && !ret; attempt++, npages *= 2) {
+		ret = dontneed_all_under_job(_metadata, self->fd, self->page, npages);
+		ASSERT_LE(0, ret) {
+			TH_LOG("setup failed");
+		}
+	}
+	ASSERT_EQ(1, ret) {
+		TH_LOG("the job was over before a DONTNEED, %u times: inconclusive", attempt);
+	}
 }
 
 /* MADV_PAGEOUT of pages ahead of a running job: it swaps them back in. */

@@ -556,8 +556,8 @@ TEST_F(huge, hugetlb_job_data_and_munmap)
  * over one mapping: the CPU only reads it (clean), the device writes it,
  * the CPU reads the device's bytes through the other mapping, and the
  * device reads what the CPU wrote; after munmap of the userptr's mapping
- * (the cache drops the page, marking it dirty) the file still holds the
- * device's bytes.  Catches: a device write that does not reach the
+ * (the page was marked dirty at the device's first write, the cache
+ * drops it) the file still holds the device's bytes.  Catches: a device write that does not reach the
  * page the file holds, a page kept in the cache after munmap.
  */
 TEST_F(huge, hugetlb_shared_device_write_cpu_read)
@@ -818,8 +818,9 @@ TEST_F(huge, thp_unaligned_ro_block_write_child_alive)
  * device wrote: an aligned one (huge chunks) and one that starts a page
  * into a huge page (runs in chunks of small pages).  The huge pages were
  * MADV_FREEd before the device wrote them (lazyfree, clean in the page
- * tables), so the dirty mark that the shrinker puts on each folio as it
- * drops it is all that keeps reclaim from discarding them: after it,
+ * tables), so the dirty mark that the device's first write put on each
+ * folio is all that keeps reclaim from discarding them once the shrinker
+ * dropped the entries: after it,
  * nothing is resident, no invalidation happened, the CPU reads the
  * device's bytes, and still does after MADV_PAGEOUT of all of it.
  * Catches: a shrinker that leaves huge chunks or runs (resident), or
@@ -906,9 +907,10 @@ TEST_F(huge, thp_shrinker_drops_dirty_huge_chunks)
  * huge chunk) and one dword of another, the CPU writes a third (the
  * control): MADV_PAGEOUT must keep every page written, the device's as
  * the CPU's, as swap_madv_free_device_write_survives checks for small
- * pages.  The page-out's split invalidates the cached huge pages, whose
- * drop marks the written folios dirty.  Catches: a written huge chunk or
- * page of a huge page dropped clean: reclaim discards it (zeros).
+ * pages.  The page-out's split invalidates the cached huge pages; the
+ * written folios were marked dirty at the device's first write through
+ * them.  Catches: a written huge chunk or page of a huge page left
+ * clean: reclaim discards it (zeros).
  */
 TEST_F(huge, thp_madv_free_device_write_survives_pageout)
 {

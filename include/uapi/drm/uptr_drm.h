@@ -773,8 +773,8 @@ struct drm_uptr_bo_info {
  * that will use them, as RDMA's ibv_advise_mr() PREFETCH advice does for
  * an on-demand-paging region: the pages are faulted in as a job's
  * commands would fault them (for a read, a page never written may be
- * the shared zero page; for a write, copy-on-write is broken and the
- * page marked dirty when the device lets it go), and stay valid, counted
+ * the shared zero page; for a write, copy-on-write is broken, as by a
+ * CPU write fault), and stay valid, counted
  * in @pages_resident and @pages_faulted of struct drm_uptr_bo_info, until
  * the CPU mapping changes or memory pressure drops them, as the pages
  * jobs fault in do.  A job that then touches them faults nothing.
