@@ -178,6 +178,8 @@ static void uptr_bo_free(struct drm_gem_object *obj)
 		 obj->size);
 	if (uptr_bo_is_userptr(bo)) {
 		uptr_notify_free(uptr_bo_notify(bo));
+		/* Every command that used it was over before the last reference went. */
+		WARN_ON_ONCE(bo->views);
 		uptr_userptr_fini(&bo->userptr);
 	} else if (bo->pages) {
 		if (bo->sgt) {
@@ -322,9 +324,10 @@ void uptr_bo_view_detach(struct uptr_bo *bo, struct uptr_bo_view *view)
 
 	uptr_userptr_notifier_lock(&bo->userptr);
 	/* As many views as commands running on the BO at once: a few. */
-	for (p = &bo->views; *p != view; p = &(*p)->next)
+	for (p = &bo->views; *p && *p != view; p = &(*p)->next)
 		;
-	*p = view->next;
+	if (!WARN_ON_ONCE(!*p))
+		*p = view->next;
 	uptr_userptr_notifier_unlock(&bo->userptr);
 }
 

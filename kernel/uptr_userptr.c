@@ -247,7 +247,8 @@
  * Chunks: a chunk of the cache is inserted into &uptr_userptr_cache.chunks by
  * the fault path and erased and freed at once (no RCU) by whoever drops
  * its last valid entry (the invalidate callback, the shrinker, fini, or
- * a fault that stored nothing), always with the userptr's lock held; a
+ * a fault that replaces a huge chunk or whose store emptied the chunk
+ * it was given), always with the userptr's lock held; a
  * huge chunk, one multi-index entry over UPTR_HUGE_CHUNK_SLOTS indexes
  * (xa_store_range()), is inserted and erased whole the same way.
  * So a chunk pointer is valid only while the lock is held: every path
@@ -1895,9 +1896,11 @@ static int uptr_userptr_fault_chunk(struct uptr_userptr *up, unsigned long idx,
 		 * Only now that the pages exist does the range get chunks:
 		 * failed jobs on a sparse range leave no memory behind.
 		 */
-		ret = uptr_userptr_cache_get(up);
-		if (ret)
-			break;
+		if (uptr_pfns_any_valid(pfns, (range.end - range.start) >> PAGE_SHIFT)) {
+			ret = uptr_userptr_cache_get(up);
+			if (ret)
+				break;
+		}
 		ret = uptr_userptr_commit_range(up, range.notifier_seq, &idx, end, pfns,
 						&spare, &stored);
 		if (ret == -EBUSY && range.end - range.start > UPTR_FAULT_PAGES << PAGE_SHIFT) {

@@ -70,7 +70,10 @@ struct uptr_userptr_ops {
 	 * again; and from uptr_userptr_fini().  It may be called for pages
 	 * of which the device has no translation.  Like the critical
 	 * section it runs in, it must not sleep, allocate or wait for device
-	 * work: it only makes the device fault again.
+	 * work: it only makes the device fault again.  Besides the
+	 * userptr's lock, the core may hold the xarray lock of its page
+	 * cache (the notifier and fini) or &uptr_userptr_mgr.lru_lock (the
+	 * shrinker) around it: it takes no lock that nests outside those.
 	 */
 	void (*invalidate)(struct uptr_userptr *up, unsigned long first, unsigned long count);
 };
@@ -173,9 +176,10 @@ struct uptr_userptr {
 			/**
 			 * @cache: coherent: the page cache's index and its
 			 * link on the shrinker's list, allocated by the
-			 * first fault that stores a page (set once, under
-			 * @lock) and freed by uptr_userptr_fini(): NULL
-			 * while the userptr is cold
+			 * first fault that finds a page to store (set
+			 * once, under @lock) and freed by
+			 * uptr_userptr_fini(): NULL while the userptr is
+			 * cold
 			 */
 			struct uptr_userptr_cache *cache;
 			/** @faulted: coherent: pages made valid so far (@lock) */
